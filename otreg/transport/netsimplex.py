@@ -35,6 +35,7 @@ from ..errors import SolverError
 
 __all__ = ["BoundedTransportSolution", "bounded_transport", "certify"]
 
+HUBALL = True
 _UP = 1
 _DOWN = -1
 _LOWER = 1
@@ -61,6 +62,7 @@ class BoundedTransportSolution:
     iterations: int
     status: str
     shape: tuple = (0, 0)
+    stats: object = None
 
     def plan(self) -> np.ndarray:
         """Dense n x m plan."""
@@ -132,6 +134,14 @@ def _find_entering(Cf, n, m, nm, total, P, xsrc, xtgt, xcost, xstate, next_arc, 
     cnt = block
     e = next_arc
     scanned = 0
+    if HUBALL:
+        for x in range(total - nm):
+            s = xstate[x]
+            if s != 0:
+                c = s * (xcost[x] + P[xsrc[x]] - P[xtgt[x]])
+                if c < minc:
+                    minc = c
+                    in_arc = nm + x
     while scanned < total + block:
         if e < nm:
             i = e // m
@@ -146,7 +156,7 @@ def _find_entering(Cf, n, m, nm, total, P, xsrc, xtgt, xcost, xstate, next_arc, 
                 cnt -= 1
                 if cnt == 0:
                     if in_arc >= 0:
-                        return in_arc, base + j + 1
+                        return in_arc, base + j + 1, scanned + j - j0 + 1
                     cnt = block
             scanned += m - j0
             e = base + m
@@ -165,15 +175,15 @@ def _find_entering(Cf, n, m, nm, total, P, xsrc, xtgt, xcost, xstate, next_arc, 
                         nxt = e2 + 1
                         if nxt >= total:
                             nxt = 0
-                        return in_arc, nxt
+                        return in_arc, nxt, scanned + e2 - e + 1
                     cnt = block
             scanned += total - e
             e = 0
-    return in_arc, e
+    return in_arc, e, scanned
 
 
 @njit(cache=True)
-def _network_simplex(Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter, refresh_every):
+def _network_simplex(Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter, refresh_every, two_phase):
     nm = n * m
     hub = n + m
     N = n + m + 1  # real nodes
@@ -283,11 +293,24 @@ def _network_simplex(Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter, refresh_every):
     since_refresh = 0
     fresh = False
     status = STATUS_OPTIMAL
+    phase = 1
+    stats = np.zeros(4, np.int64)  # arcs priced, potential updates, cycle length, stem length
+    if two_phase:
+        # phase 1: hub arcs fixed at 0 (the balanced lambda = 0 problem), phase 2: released
+        for x in range(n + m):
+            xstate[x] = _TREE
     while True:
-        in_arc, next_arc = _find_entering(Cf, n, m, nm, total, P, xsrc, xtgt, xcost, xstate,
-                                          next_arc, block, eps)
+        in_arc, next_arc, nsc = _find_entering(Cf, n, m, nm, total, P, xsrc, xtgt, xcost,
+                                               xstate, next_arc, block, eps)
+        stats[0] += nsc
         if in_arc < 0:
             if fresh:
+                if two_phase and phase == 1:
+                    phase = 2
+                    for x in range(n + m):
+                        xstate[x] = _LOWER if xcap[x] > 0 else _TREE
+                    fresh = False
+                    continue
                 break
             _refresh_potentials(root, thread, parent, pred, pred_dir, P, nm, Cf, xcost)
             fresh = True
@@ -316,6 +339,7 @@ def _network_simplex(Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter, refresh_every):
             else:
                 v = parent[v]
         join = u
+        stats[2] += succ_num[join]
 
         # ---- leaving arc (strongly feasible rule)
         if in_arc < nm:
@@ -522,6 +546,7 @@ def _network_simplex(Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter, refresh_every):
         while u != end:
             P[u] += sigma
             u = thread[u]
+            stats[1] += 1
 
         since_refresh += 1
         if since_refresh >= refresh_every:
@@ -533,7 +558,7 @@ def _network_simplex(Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter, refresh_every):
         for u in range(N):
             if pred[u] >= nm + n + m and pflow[u] > 1e3 * feps:
                 status = STATUS_INFEASIBLE
-    return status, it, pred, pflow, P, xstate, xflow, ART
+    return status, it, pred, pflow, P, xstate, xflow, stats
 
 
 # --------------------------------------------------------------------------------------------
@@ -550,7 +575,8 @@ def _as_vec(v, name, size):
     return v
 
 
-def bounded_transport(C, a_lo, a_hi, b_lo, b_hi, *, max_iter=None) -> BoundedTransportSolution:
+def bounded_transport(C, a_lo, a_hi, b_lo, b_hi, *, max_iter=None,
+                      two_phase=False) -> BoundedTransportSolution:
     """Solve min <C, pi> s.t. pi >= 0, a_lo <= pi 1 <= a_hi, b_lo <= pi^T 1 <= b_hi exactly.
 
     Returns a :class:`BoundedTransportSolution`; raises :class:`otreg.errors.SolverError` (naming
@@ -582,8 +608,8 @@ def bounded_transport(C, a_lo, a_hi, b_lo, b_hi, *, max_iter=None) -> BoundedTra
     else:
         max_iter_i = int(max_iter)
     N = n + m + 1
-    status, it, pred, pflow, P, xstate, xflow, _ = _network_simplex(
-        Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter_i, max(1000, N // 4))
+    status, it, pred, pflow, P, xstate, xflow, stats = _network_simplex(
+        Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter_i, max(1000, N // 4), bool(two_phase))
     if status == STATUS_MAX_ITER:
         raise SolverError(f"netsimplex: max_iter={max_iter} pivots reached before optimality")
     if status == STATUS_INFEASIBLE:
@@ -602,7 +628,8 @@ def bounded_transport(C, a_lo, a_hi, b_lo, b_hi, *, max_iter=None) -> BoundedTra
     value = float(np.dot(C[rows, cols], flows))
     return BoundedTransportSolution(rows=rows, cols=cols, flows=flows, P_pos=P[:n].copy(),
                                     P_neg=P[n:n + m].copy(), P_hub=float(P[n + m]), value=value,
-                                    iterations=int(it), status="optimal", shape=(n, m))
+                                    iterations=int(it), status="optimal", shape=(n, m),
+                                    stats=stats)
 
 
 def certify(C, a_lo, a_hi, b_lo, b_hi, sol: BoundedTransportSolution, tol=1e-9, chunk=1 << 22):

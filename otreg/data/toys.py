@@ -1,0 +1,255 @@
+"""Toy 2-D distributions with seeds and sizes, for demos, tests and benchmarks.
+
+Every generator has the signature ``gen(n_pos=500, n_neg=None, seed=0, **shape_params)`` and
+returns ``(x_pos, x_neg)`` of shapes (n_pos, 2) and (n_neg, 2) (``n_neg`` defaults to ``n_pos``;
+pass a different value for unbalanced classes).  Same seed, same points.  The clouds live in a
+box of a few units, so the default margin 0.1 is a small fraction of the class separation.
+
+Use :data:`TOYS` / :func:`list_toys` to enumerate them, :func:`make_toy` to build one by name and
+:func:`load_data` to resolve either a toy name or a data file.
+"""
+from __future__ import annotations
+
+import inspect
+import os
+
+import numpy as np
+
+from ..errors import InputError
+
+
+def _check_size(n, name):
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer, float)) or int(n) != n or n < 1:
+        raise InputError(f"{name}: must be a positive integer, got {n!r}")
+    return int(n)
+
+
+def _sizes(n_pos, n_neg):
+    n_pos = _check_size(n_pos, "n_pos")
+    n_neg = n_pos if n_neg is None else _check_size(n_neg, "n_neg")
+    return n_pos, n_neg
+
+
+def _nonneg(val, name):
+    try:
+        v = float(val)
+    except (TypeError, ValueError):
+        raise InputError(f"{name}: expected a number, got {val!r}") from None
+    if not np.isfinite(v) or v < 0:
+        raise InputError(f"{name}: must be finite and >= 0, got {val!r}")
+    return v
+
+
+def two_moons(n_pos: int = 500, n_neg: int | None = None, noise: float = 0.1, seed: int = 0):
+    """Two interleaved half circles (positives: upper moon, negatives: lower moon).
+
+    Returns ``(x_pos, x_neg)`` of shapes (n_pos, 2) and (n_neg, 2); same seed, same points.
+    """
+    n_pos, n_neg = _sizes(n_pos, n_neg)
+    noise = _nonneg(noise, "noise")
+    rng = np.random.default_rng(seed)
+    t_pos = rng.uniform(0.0, np.pi, n_pos)
+    t_neg = rng.uniform(0.0, np.pi, n_neg)
+    x_pos = np.column_stack([np.cos(t_pos), np.sin(t_pos)])
+    x_neg = np.column_stack([1.0 - np.cos(t_neg), 0.5 - np.sin(t_neg)])
+    x_pos += noise * rng.standard_normal(x_pos.shape)
+    x_neg += noise * rng.standard_normal(x_neg.shape)
+    return x_pos, x_neg
+
+
+def circles(n_pos: int = 500, n_neg: int | None = None, r_pos: float = 0.5, r_neg: float = 1.0,
+            noise: float = 0.08, seed: int = 0):
+    """Concentric circles: positives on the circle of radius ``r_pos``, negatives on ``r_neg``."""
+    n_pos, n_neg = _sizes(n_pos, n_neg)
+    r_pos, r_neg, noise = (_nonneg(r_pos, "r_pos"), _nonneg(r_neg, "r_neg"),
+                           _nonneg(noise, "noise"))
+    rng = np.random.default_rng(seed)
+    t_pos = rng.uniform(0.0, 2 * np.pi, n_pos)
+    t_neg = rng.uniform(0.0, 2 * np.pi, n_neg)
+    x_pos = r_pos * np.column_stack([np.cos(t_pos), np.sin(t_pos)])
+    x_neg = r_neg * np.column_stack([np.cos(t_neg), np.sin(t_neg)])
+    x_pos += noise * rng.standard_normal(x_pos.shape)
+    x_neg += noise * rng.standard_normal(x_neg.shape)
+    return x_pos, x_neg
+
+
+def gaussians(n_pos: int = 500, n_neg: int | None = None, separation: float = 2.0,
+              std: float = 0.5, anisotropy: float = 1.0, angle: float = 0.0, seed: int = 0):
+    """Two Gaussian blobs with means (±separation/2, 0) and a common covariance.
+
+    The covariance has standard deviations ``std`` (along x) and ``std * anisotropy`` (along y),
+    rotated by ``angle`` radians.  Overlap grows as ``separation / std`` shrinks (0 = same law).
+    """
+    n_pos, n_neg = _sizes(n_pos, n_neg)
+    separation = _nonneg(separation, "separation")
+    std = _nonneg(std, "std")
+    anisotropy = _nonneg(anisotropy, "anisotropy")
+    try:
+        angle = float(angle)
+    except (TypeError, ValueError):
+        raise InputError(f"angle: expected a number, got {angle!r}") from None
+    rng = np.random.default_rng(seed)
+    c, s = np.cos(angle), np.sin(angle)
+    rot = np.array([[c, -s], [s, c]])
+    scale = np.diag([std, std * anisotropy])
+    cov_root = rot @ scale
+    x_pos = rng.standard_normal((n_pos, 2)) @ cov_root.T + np.array([separation / 2, 0.0])
+    x_neg = rng.standard_normal((n_neg, 2)) @ cov_root.T - np.array([separation / 2, 0.0])
+    return x_pos, x_neg
+
+
+def spirals(n_pos: int = 500, n_neg: int | None = None, turns: float = 1.5,
+            noise: float = 0.05, seed: int = 0):
+    """Two interleaved Archimedean spirals (the negatives are the positives rotated by π)."""
+    n_pos, n_neg = _sizes(n_pos, n_neg)
+    turns = _nonneg(turns, "turns")
+    noise = _nonneg(noise, "noise")
+    if turns == 0:
+        raise InputError("turns: must be > 0")
+    rng = np.random.default_rng(seed)
+
+    def arm(k, phase):
+        u = np.sqrt(rng.uniform(0.05, 1.0, k))          # uniform-ish density along the arm
+        t = u * turns * 2 * np.pi
+        r = 1.5 * u
+        pts = np.column_stack([r * np.cos(t + phase), r * np.sin(t + phase)])
+        return pts + noise * rng.standard_normal(pts.shape)
+
+    return arm(n_pos, 0.0), arm(n_neg, np.pi)
+
+
+def xor(n_pos: int = 500, n_neg: int | None = None, cells: int = 2, gap: float = 0.1,
+        noise: float = 0.0, seed: int = 0):
+    """Checkerboard on [-1, 1]^2 with ``cells`` x ``cells`` squares (2 = XOR).
+
+    Positives fill the squares with even (row + column), negatives the odd ones; ``gap`` is an
+    empty band (in units of the square side) kept around the square borders.
+    """
+    n_pos, n_neg = _sizes(n_pos, n_neg)
+    cells = _check_size(cells, "cells")
+    if cells < 2:
+        raise InputError(f"cells: must be >= 2, got {cells}")
+    gap = _nonneg(gap, "gap")
+    if gap >= 0.5:
+        raise InputError(f"gap: must be < 0.5 (fraction of a square), got {gap}")
+    noise = _nonneg(noise, "noise")
+    rng = np.random.default_rng(seed)
+    side = 2.0 / cells
+    even = [(r, c) for r in range(cells) for c in range(cells) if (r + c) % 2 == 0]
+    odd = [(r, c) for r in range(cells) for c in range(cells) if (r + c) % 2 == 1]
+
+    def fill(k, squares):
+        idx = rng.integers(0, len(squares), k)
+        rc = np.array(squares, dtype=float)[idx]
+        local = rng.uniform(gap, 1.0 - gap, (k, 2))
+        pts = -1.0 + side * (rc[:, ::-1] + local)
+        return pts + noise * rng.standard_normal(pts.shape)
+
+    return fill(n_pos, even), fill(n_neg, odd)
+
+
+def ring_blob(n_pos: int = 500, n_neg: int | None = None, blob_std: float = 0.3,
+              r_ring: float = 1.5, ring_width: float = 0.15, seed: int = 0):
+    """A Gaussian blob of positives at the origin inside a ring of negatives of radius ``r_ring``."""
+    n_pos, n_neg = _sizes(n_pos, n_neg)
+    blob_std = _nonneg(blob_std, "blob_std")
+    r_ring = _nonneg(r_ring, "r_ring")
+    ring_width = _nonneg(ring_width, "ring_width")
+    rng = np.random.default_rng(seed)
+    x_pos = blob_std * rng.standard_normal((n_pos, 2))
+    t = rng.uniform(0.0, 2 * np.pi, n_neg)
+    r = r_ring + ring_width * rng.standard_normal(n_neg)
+    x_neg = np.column_stack([r * np.cos(t), r * np.sin(t)])
+    return x_pos, x_neg
+
+
+#: name -> generator ``gen(n_pos, n_neg=None, seed=0, **params) -> (x_pos, x_neg)``
+TOYS = {
+    "moons": two_moons,
+    "circles": circles,
+    "gaussians": gaussians,
+    "spirals": spirals,
+    "xor": xor,
+    "ring_blob": ring_blob,
+}
+
+#: accepted spellings -> canonical name
+_ALIASES = {
+    "two_moons": "moons", "two-moons": "moons", "moon": "moons",
+    "circle": "circles", "concentric": "circles",
+    "gaussian": "gaussians", "blobs": "gaussians", "two_gaussians": "gaussians",
+    "spiral": "spirals", "checkerboard": "xor",
+    "ring": "ring_blob", "ring-blob": "ring_blob", "ringblob": "ring_blob",
+}
+
+
+def list_toys() -> list[str]:
+    """Names accepted by :func:`make_toy` (canonical names, sorted)."""
+    return sorted(TOYS)
+
+
+def _canonical(name) -> str:
+    key = str(name).strip().lower()
+    key = _ALIASES.get(key, key)
+    if key not in TOYS:
+        raise InputError(f"name: unknown toy distribution {name!r}; valid names: "
+                         + ", ".join(list_toys()))
+    return key
+
+
+def toy_params(name) -> dict:
+    """Shape parameters (beyond n_pos, n_neg, seed) of a toy and their defaults."""
+    gen = TOYS[_canonical(name)]
+    return {k: v.default for k, v in inspect.signature(gen).parameters.items()
+            if k not in ("n_pos", "n_neg", "seed")}
+
+
+def make_toy(name: str, n_pos: int = 500, n_neg: int | None = None, seed: int = 0, **kw):
+    """Sample the toy distribution ``name`` (see :func:`list_toys`): returns ``(x_pos, x_neg)``.
+
+    Extra keyword arguments are the generator's shape parameters (:func:`toy_params`).
+    """
+    key = _canonical(name)
+    allowed = toy_params(key)
+    unknown = sorted(set(kw) - set(allowed))
+    if unknown:
+        raise InputError(f"{unknown[0]}: not a parameter of toy {key!r}; its parameters are "
+                         + (", ".join(f"{k}={v!r}" for k, v in allowed.items()) or "none"))
+    return TOYS[key](n_pos=n_pos, n_neg=n_neg, seed=seed, **kw)
+
+
+def is_toy(name) -> bool:
+    try:
+        _canonical(name)
+    except InputError:
+        return False
+    return True
+
+
+def load_data(name_or_path, n: int = 500, seed: int = 0, n_neg: int | None = None, **kw):
+    """Resolve a toy name or a data file; returns ``(x_pos, x_neg, a, b)``.
+
+    A toy name gives ``n`` positives and ``n_neg`` (default ``n``) negatives drawn with ``seed``
+    and no weights (``a = b = None``).  Anything else is read as a ``.npz`` or CSV file through
+    :func:`otreg.data.io.load_dataset` (``n``, ``seed`` are then ignored).
+    """
+    if isinstance(name_or_path, str) and is_toy(name_or_path) and not os.path.exists(name_or_path):
+        x_pos, x_neg = make_toy(name_or_path, n_pos=n, n_neg=n_neg, seed=seed, **kw)
+        return x_pos, x_neg, None, None
+    path = os.fspath(name_or_path)
+    if not os.path.exists(path):
+        raise InputError(f"data: {path!r} is neither a toy name ({', '.join(list_toys())}) "
+                         "nor an existing file")
+    try:
+        from .io import load_dataset
+    except ImportError:  # pragma: no cover - io module written elsewhere
+        load_dataset = _load_npz_fallback
+    return load_dataset(path)
+
+
+def _load_npz_fallback(path):  # pragma: no cover - only until otreg.data.io exists
+    if not path.endswith(".npz"):
+        raise InputError(f"data: cannot read {path!r} (only .npz until otreg.data.io exists)")
+    with np.load(path) as z:
+        return (z["x_pos"], z["x_neg"], z["a"] if "a" in z else None,
+                z["b"] if "b" in z else None)

@@ -1,0 +1,152 @@
+"""Validation of user input: point clouds, weights, class prior, hKR parameters.
+
+All checks raise :class:`otreg.errors.InputError` (a ``ValueError``) whose message starts with
+the argument's name, so that bad input never reaches a solver as a silent NaN.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+
+
+def as_points(x, name: str, dim: int | None = None) -> np.ndarray:
+    """Return ``x`` as a finite float64 array of shape (k, d), k >= 1, d >= 1.
+
+    ``dim``, if given, is the required dimension d.
+    """
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{name}: cannot be read as a float array ({exc})") from None
+    if arr.ndim != 2:
+        raise InputError(
+            f"{name}: expected a 2-D array of shape (k, d), got {arr.ndim}-D shape {arr.shape}"
+            + ("; reshape a 1-D array of k scalars with x[:, None]" if arr.ndim == 1 else "")
+        )
+    if arr.shape[0] == 0:
+        raise InputError(f"{name}: is empty (0 points); each class needs at least one point")
+    if arr.shape[1] == 0:
+        raise InputError(f"{name}: points have dimension 0")
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.count_nonzero(~np.isfinite(arr)))
+        raise InputError(f"{name}: contains {bad} NaN or infinite value(s)")
+    if dim is not None and arr.shape[1] != dim:
+        raise InputError(
+            f"{name}: dimension mismatch, points have d={arr.shape[1]} but d={dim} is expected"
+        )
+    return arr
+
+
+def raw_weights(w, k: int, name: str) -> np.ndarray:
+    """Return the un-normalised weights (ones if ``w`` is None), checked.
+
+    Weights must be finite, non-negative, of length ``k`` and with a positive sum.
+    """
+    if w is None:
+        return np.ones(k)
+    try:
+        arr = np.asarray(w, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{name}: cannot be read as a float array ({exc})") from None
+    if arr.ndim != 1 or arr.shape[0] != k:
+        raise InputError(f"{name}: expected shape ({k},) to match the points, got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise InputError(f"{name}: contains NaN or infinite weights")
+    if np.any(arr < 0):
+        raise InputError(f"{name}: weights must be non-negative (min is {arr.min():g})")
+    if not float(arr.sum()) > 0:
+        raise InputError(f"{name}: weights sum to zero; at least one must be positive")
+    return arr
+
+
+def as_weights(w, k: int, name: str) -> np.ndarray:
+    """Return weights normalised to sum 1 (uniform if ``w`` is None); see :func:`raw_weights`."""
+    arr = raw_weights(w, k, name)
+    return arr / arr.sum()
+
+
+def check_lam(lam) -> float:
+    """λ must be a finite number >= 0."""
+    try:
+        val = float(lam)
+    except (TypeError, ValueError):
+        raise InputError(f"lam: expected a number, got {lam!r}") from None
+    if not math.isfinite(val) or val < 0:
+        raise InputError(f"lam: must be finite and >= 0, got {lam!r}")
+    return val
+
+
+def check_margin(margin) -> float:
+    """The margin must be a finite number > 0."""
+    try:
+        val = float(margin)
+    except (TypeError, ValueError):
+        raise InputError(f"margin: expected a number, got {margin!r}") from None
+    if not math.isfinite(val) or val <= 0:
+        raise InputError(f"margin: must be finite and > 0, got {margin!r}")
+    return val
+
+
+def check_prior(p, mass_pos: float, mass_neg: float) -> float:
+    """Positive-class prior p in the open interval (0, 1).
+
+    Default: the positive share of the total sample mass, ``mass_pos / (mass_pos + mass_neg)``.
+    With no weights every sample has mass 1, so this is n / (n + m); with user weights ``a``,
+    ``b`` it is ``sum(a) / (sum(a) + sum(b))`` taken *before* each class is normalised to 1
+    (a missing weight vector counts one unit per sample).  Pass ``p`` to override.
+    """
+    if p is None:
+        return mass_pos / (mass_pos + mass_neg)
+    try:
+        val = float(p)
+    except (TypeError, ValueError):
+        raise InputError(f"p: expected a number in (0, 1), got {p!r}") from None
+    if not (0.0 < val < 1.0):
+        raise InputError(f"p: the positive-class prior must lie in the open interval (0, 1), got {p!r}")
+    return val
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A validated hKR problem: clouds, normalised weights, prior and parameters."""
+
+    x_pos: np.ndarray
+    x_neg: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    p: float
+    lam: float
+    margin: float
+
+    @property
+    def n(self) -> int:
+        return self.x_pos.shape[0]
+
+    @property
+    def m(self) -> int:
+        return self.x_neg.shape[0]
+
+    @property
+    def dim(self) -> int:
+        return self.x_pos.shape[1]
+
+
+def make_problem(x_pos, x_neg, lam=1.0, margin=0.1, a=None, b=None, p=None) -> Problem:
+    """Validate every argument of an hKR problem and return a :class:`Problem`."""
+    xp = as_points(x_pos, "x_pos")
+    xn = as_points(x_neg, "x_neg", dim=xp.shape[1])
+    ra = raw_weights(a, xp.shape[0], "a")
+    rb = raw_weights(b, xn.shape[0], "b")
+    return Problem(
+        x_pos=xp,
+        x_neg=xn,
+        a=ra / ra.sum(),
+        b=rb / rb.sum(),
+        p=check_prior(p, float(ra.sum()), float(rb.sum())),
+        lam=check_lam(lam),
+        margin=check_margin(margin),
+    )

@@ -1,0 +1,24 @@
+"""Exceptions raised by otreg.
+
+Every layer raises these (or plain :class:`ValueError` subclasses) so that a user sees which
+argument or which solver is at fault, never a traceback from deep inside SciPy or POT.
+"""
+
+
+class OtregError(Exception):
+    """Base class of all otreg errors."""
+
+
+class InputError(OtregError, ValueError):
+    """An argument is invalid (shape, NaN/inf, weights, parameters, files).
+
+    The message always starts with the argument's name.
+    """
+
+
+class SolverError(OtregError, RuntimeError):
+    """An exact solver failed or could not certify its answer; the message names the solver."""
+
+
+class MemoryLimitError(OtregError, MemoryError):
+    """The dense problem would not fit in memory; raised before anything is allocated."""

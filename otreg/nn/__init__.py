@@ -1,0 +1,25 @@
+"""PyTorch-free neural hKR solver: NumPy autodiff, 1-Lipschitz networks, losses, training.
+
+>>> from otreg.nn import fit
+>>> result = fit(x_pos, x_neg, lam=1.0, margin=0.1)            # doctest: +SKIP
+>>> result.model.predict(points), result.model.grad(points)      # doctest: +SKIP
+"""
+from .activations import fullsort, groupsort2, relu
+from .io import load_model, save_model
+from .layers import (Activation, LipschitzDense, Sequential, bjorck, bjorck_numpy,
+                     lipschitz_mlp, orthonormal)
+from .losses import (hinge_loss, hkr_loss, hkr_loss_numpy, kr_loss, loss_coefficients,
+                     multiclass_hkr_loss)
+from .optim import SGD, Adam
+from .tensor import Tensor, concatenate, maximum, minimum, no_grad, stack, where
+from .train import TrainResult, fit, full_loss
+
+__all__ = [
+    "Tensor", "no_grad", "concatenate", "stack", "maximum", "minimum", "where",
+    "groupsort2", "fullsort", "relu",
+    "LipschitzDense", "Activation", "Sequential", "lipschitz_mlp", "bjorck", "bjorck_numpy",
+    "orthonormal",
+    "kr_loss", "hinge_loss", "hkr_loss", "multiclass_hkr_loss", "hkr_loss_numpy",
+    "loss_coefficients",
+    "Adam", "SGD", "fit", "TrainResult", "full_loss", "save_model", "load_model",
+]

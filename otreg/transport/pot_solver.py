@@ -1,0 +1,57 @@
+"""The hKR primal solved with POT's exact network simplex ``ot.emd`` on the balanced reduction
+of spec section 4.
+
+Sources: mandatory positives (mass a_i), optional positives (lam p a_i) and a dummy S
+(lam (1 - p)); sinks: mandatory negatives (b_j), optional negatives (lam (1 - p) b_j) and a
+dummy T (lam p).  Real arcs cost C_ij; optional -> dummy and S -> T cost 0; mandatory -> dummy
+arcs are forbidden by a large cost.  Both sides carry 1 + lam.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import ot
+
+from ..errors import SolverError
+from .objective import check_dense_size
+
+
+def solve_bounded_pot(C, a_lo, a_hi, b_lo, b_hi, num_iter_max: int = 10**9):
+    """Same contract as :func:`otreg.transport.highs_solver.solve_bounded_highs`."""
+    n, m = C.shape
+    check_dense_size(2 * n + 1, 2 * m + 1, copies=3, what="the POT reduction's cost matrix")
+    a_opt = a_hi - a_lo
+    b_opt = b_hi - b_lo
+    s_mass = float(b_opt.sum())  # dummy S feeds the negatives' optional mass
+    t_mass = float(a_opt.sum())  # dummy T absorbs the positives' unused optional mass
+    big = 4.0 * (np.abs(C).max() + 1.0) * (1.0 + t_mass + s_mass)
+    M = np.empty((2 * n + 1, 2 * m + 1))
+    M[: 2 * n, : 2 * m] = np.tile(C, (2, 2))
+    M[:n, 2 * m] = big  # mandatory positive -> T: forbidden
+    M[n : 2 * n, 2 * m] = 0.0  # optional positive -> T
+    M[2 * n, :m] = big  # S -> mandatory negative: forbidden
+    M[2 * n, m : 2 * m] = 0.0  # S -> optional negative
+    M[2 * n, 2 * m] = 0.0  # S -> T
+    src = np.concatenate([a_lo, a_opt, [s_mass]])
+    snk = np.concatenate([b_lo, b_opt, [t_mass]])
+    snk *= src.sum() / snk.sum()  # equal totals to the last bit, as ot.emd requires
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        G, log = ot.emd(src, snk, M, numItermax=num_iter_max, log=True)
+    if log.get("warning"):
+        raise SolverError(f"pot: ot.emd did not reach an optimum ({log['warning']})")
+    forbidden = G[:n, 2 * m].sum() + G[2 * n, :m].sum()
+    if forbidden > 1e-12:
+        raise SolverError(f"pot: mass {forbidden:g} on forbidden dummy arcs; reduction failed")
+    plan = G[:n, :m] + G[:n, m : 2 * m] + G[n : 2 * n, :m] + G[n : 2 * n, m : 2 * m]
+    u, v = log["u"], log["v"]
+    # Gauge: the dummy sink T carries potential 0, so that optional copies price the upper
+    # bounds.  Each real point's potential is the larger of its two copies' (both satisfy the
+    # real-arc constraints, so the max does too); the caller cleans them by a c-transform.
+    shift = v[2 * m]
+    u = u + shift
+    v = v - shift
+    alpha = np.maximum(u[:n], u[n : 2 * n])
+    beta = np.maximum(v[:m], v[m : 2 * m])
+    return plan, alpha, beta

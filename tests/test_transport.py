@@ -1,0 +1,263 @@
+"""Exact hKR solver: every number checked against an independent computation."""
+import numpy as np
+import ot
+import pytest
+import scipy.sparse as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linprog
+from scipy.stats import wasserstein_distance
+
+from otreg import InputError, MemoryLimitError, hkr_loss_values, hkr_transport, wasserstein1
+from otreg.data.toys import two_moons
+from otreg.transport import objective
+
+METHODS = ["highs", "pot"]
+
+
+def dual_lp_value(xp, xn, a, b, p, lam, margin):
+    """Spec section 2 solved directly (independent of otreg's solvers): min over f, g, s, t."""
+    n, m = len(xp), len(xn)
+    d = np.sqrt(((xp[:, None, :] - xn[None, :, :]) ** 2).sum(-1))
+    rows = []
+    for i in range(n):
+        for j in range(m):
+            rows.append((i, j))
+    A = sp.lil_matrix((n * m + n + m, 2 * (n + m)))
+    ub = np.zeros(n * m + n + m)
+    for k, (i, j) in enumerate(rows):
+        A[k, i] = 1.0
+        A[k, n + j] = -1.0
+        ub[k] = d[i, j]
+    for i in range(n):  # s_i >= margin - f_i  <=>  -f_i - s_i <= -margin
+        A[n * m + i, i] = -1.0
+        A[n * m + i, n + m + i] = -1.0
+        ub[n * m + i] = -margin
+    for j in range(m):  # t_j >= margin + g_j  <=>  g_j - t_j <= -margin
+        A[n * m + n + j, n + j] = 1.0
+        A[n * m + n + j, 2 * n + m + j] = -1.0
+        ub[n * m + n + j] = -margin
+    c = np.concatenate([-a, b, lam * p * a, lam * (1 - p) * b])
+    bounds = [(None, None)] * (n + m) + [(0, None)] * (n + m)
+    res = linprog(c, A_ub=A.tocsr(), b_ub=ub, bounds=bounds, method="highs")
+    assert res.status == 0
+    return res.fun
+
+
+def random_problem(rng, n, m, d, weighted):
+    xp = rng.normal(size=(n, d))
+    xn = rng.normal(size=(m, d)) + 0.7
+    a = rng.uniform(0.2, 1.0, n) if weighted else None
+    b = rng.uniform(0.2, 1.0, m) if weighted else None
+    return xp, xn, a, b
+
+
+CASES = [
+    # n, m, d, weighted, lam, margin
+    (7, 5, 1, False, 1.0, 0.1),
+    (12, 15, 2, True, 0.5, 0.3),
+    (20, 20, 2, False, 10.0, 0.05),
+    (9, 14, 5, True, 100.0, 1.0),
+    (25, 18, 3, False, 0.0, 0.2),
+    (1, 6, 2, False, 3.0, 0.5),
+]
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("n,m,d,weighted,lam,margin", CASES)
+def test_strong_duality(rng, method, n, m, d, weighted, lam, margin):
+    xp, xn, a, b = random_problem(rng, n, m, d, weighted)
+    res = hkr_transport(xp, xn, lam=lam, margin=margin, a=a, b=b, method=method)
+    pr = res.problem
+    dual = dual_lp_value(xp, xn, pr.a, pr.b, pr.p, lam, margin)
+    dist = np.sqrt(((xp[:, None] - xn[None]) ** 2).sum(-1))
+    primal = float(np.sum(res.plan * (dist - 2 * margin)))
+    L_f = hkr_loss_values(res.f_pos, res.f_neg, pr.a, pr.b, pr.p, lam, margin)
+    for value in (dual, -2 * margin - primal, L_f, res.dual_value):
+        assert res.loss == pytest.approx(value, abs=1e-8 * (1 + lam))
+    assert res.primal_value == pytest.approx(primal, abs=1e-12)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("n,m,d,weighted,lam,margin", CASES)
+def test_optimality_conditions(rng, method, n, m, d, weighted, lam, margin):
+    xp, xn, a, b = random_problem(rng, n, m, d, weighted)
+    res = hkr_transport(xp, xn, lam=lam, margin=margin, a=a, b=b, method=method)
+    pr, plan = res.problem, res.plan
+    tol = 1e-9
+    rows, cols = plan.sum(1), plan.sum(0)
+    # marginal bounds (spec section 3)
+    assert np.all(plan >= -tol)
+    assert np.all(rows >= pr.a - tol) and np.all(rows <= (1 + lam * pr.p) * pr.a + tol)
+    assert np.all(cols >= pr.b - tol) and np.all(cols <= (1 + lam * (1 - pr.p)) * pr.b + tol)
+    # feasibility and transport rays: f(x_i) - f(z_j) <= d_ij, equality on the support
+    dist = np.sqrt(((xp[:, None] - xn[None]) ** 2).sum(-1))
+    diff = res.f_pos[:, None] - res.f_neg[None, :]
+    assert np.max(diff - dist) <= tol
+    support = plan > 1e-12
+    assert np.max(np.abs(diff - dist)[support]) <= tol
+    # hinge / marginal slackness
+    if lam > 0:
+        inside_pos = res.f_pos < margin - tol
+        above_pos = res.f_pos > margin + tol
+        assert np.allclose(rows[inside_pos], (1 + lam * pr.p) * pr.a[inside_pos], atol=tol)
+        assert np.allclose(rows[above_pos], pr.a[above_pos], atol=tol)
+        inside_neg = -res.f_neg < margin - tol
+        above_neg = -res.f_neg > margin + tol
+        assert np.allclose(cols[inside_neg], (1 + lam * (1 - pr.p)) * pr.b[inside_neg], atol=tol)
+        assert np.allclose(cols[above_neg], pr.b[above_neg], atol=tol)
+    # mass balance: the extra mass above the lower bounds is the same on both sides
+    assert rows.sum() - 1 == pytest.approx(cols.sum() - 1, abs=1e-12)
+    assert res.mass == pytest.approx(rows.sum(), abs=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["mcshane", "whitney", "mean"])
+def test_potential_extension_is_1_lipschitz_and_interpolates(rng, kind):
+    xp, xn = two_moons(40, 30, seed=3)
+    res = hkr_transport(xp, xn, lam=2.0, margin=0.2)
+    samples = np.vstack([xp, xn])
+    assert np.allclose(res.potential(samples, kind), np.concatenate([res.f_pos, res.f_neg]),
+                       atol=1e-12)
+    u = rng.uniform(-2, 3, size=(4000, 2))
+    v = u + rng.normal(scale=rng.choice([1e-3, 0.1, 1.0], size=(4000, 1)), size=(4000, 2))
+    ratio = np.abs(res.potential(u, kind) - res.potential(v, kind)) / np.linalg.norm(u - v, axis=1)
+    assert ratio.max() <= 1 + 1e-9
+    # on the samples: 1-Lipschitz on all pairs, both classes together
+    fs = np.concatenate([res.f_pos, res.f_neg])
+    ds = np.sqrt(((samples[:, None] - samples[None]) ** 2).sum(-1))
+    assert np.max(np.abs(fs[:, None] - fs[None, :]) - ds) <= 1e-12
+
+
+def test_mcshane_and_whitney_bracket_every_extension(rng):
+    xp, xn = two_moons(30, seed=5)
+    res = hkr_transport(xp, xn, lam=1.0, margin=0.1)
+    pts = rng.uniform(-1.5, 2.5, size=(500, 2))
+    hi, lo, mid = (res.potential(pts, k) for k in ("mcshane", "whitney", "mean"))
+    assert np.all(lo <= hi + 1e-12)
+    assert np.allclose(mid, 0.5 * (lo + hi))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n=st.integers(1, 12), m=st.integers(1, 12), d=st.integers(1, 3),
+    seed=st.integers(0, 2**32 - 1), weighted=st.booleans(),
+)
+def test_lam0_is_kantorovich_rubinstein(n, m, d, seed, weighted):
+    rng = np.random.default_rng(seed)
+    xp, xn, a, b = random_problem(rng, n, m, d, weighted)
+    res = hkr_transport(xp, xn, lam=0.0, margin=0.3, a=a, b=b)
+    wa = np.ones(n) / n if a is None else a / a.sum()
+    wb = np.ones(m) / m if b is None else b / b.sum()
+    M = ot.dist(xp, xn, metric="euclidean")
+    assert res.loss == pytest.approx(-ot.emd2(wa, wb, M), abs=1e-9)
+    assert wasserstein1(xp, xn, a, b) == pytest.approx(-res.loss, abs=1e-9)
+    assert res.mass == pytest.approx(1.0, abs=1e-12)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n=st.integers(1, 10), m=st.integers(1, 10), seed=st.integers(0, 2**32 - 1),
+    lam=st.sampled_from([0.0, 0.1, 1.0, 10.0, 1e4]), margin=st.sampled_from([0.01, 0.2, 1.0]),
+    dup=st.booleans(), shared=st.booleans(),
+)
+def test_methods_agree(n, m, seed, lam, margin, dup, shared):
+    rng = np.random.default_rng(seed)
+    xp = rng.normal(size=(n, 2))
+    xn = rng.normal(size=(m, 2)) + 0.5
+    if dup and n > 1:
+        xp[1] = xp[0]
+    if shared:
+        xn[0] = xp[-1]
+    losses = [hkr_transport(xp, xn, lam=lam, margin=margin, method=k).loss for k in
+              ("highs", "pot", "auto")]
+    assert losses[1] == pytest.approx(losses[0], abs=1e-8 * (1 + abs(losses[0])))
+    assert losses[2] == pytest.approx(losses[0], abs=1e-8 * (1 + abs(losses[0])))
+
+
+def test_wasserstein1_matches_closed_form_in_1d(rng):
+    xp = rng.normal(size=(37, 1))
+    xn = rng.normal(size=(23, 1)) * 2 + 1
+    a = rng.uniform(0.1, 1, 37)
+    expected = wasserstein_distance(xp[:, 0], xn[:, 0], u_weights=a)
+    assert wasserstein1(xp, xn, a=a) == pytest.approx(expected, abs=1e-12)
+    assert hkr_transport(xp, xn, lam=0.0, margin=0.1, a=a).loss == pytest.approx(
+        -expected, abs=1e-9)
+
+
+def test_loss_decreases_to_minus_w1_as_lambda_vanishes():
+    xp, xn = two_moons(60, seed=7)
+    w1 = wasserstein1(xp, xn)
+    prev = None
+    for lam in [1.0, 0.1, 0.01, 0.001]:
+        loss = hkr_transport(xp, xn, lam=lam, margin=0.1).loss
+        assert loss >= -w1 - 1e-12  # the hinge term is >= 0
+        if prev is not None:
+            assert loss <= prev + 1e-12  # L is non-decreasing in lam
+        prev = loss
+    assert prev == pytest.approx(-w1, abs=2e-3)
+
+
+@pytest.mark.parametrize("s", [0.1, 3.0])
+def test_scaling(s):
+    xp, xn = two_moons(30, 25, seed=2)
+    base = hkr_transport(xp, xn, lam=2.0, margin=0.15).loss
+    scaled = hkr_transport(s * xp, s * xn, lam=2.0, margin=0.15 * s).loss
+    assert scaled == pytest.approx(s * base, abs=1e-9 * (1 + s))
+
+
+def test_rotation_translation_invariance(rng):
+    xp, xn = rng.normal(size=(20, 3)), rng.normal(size=(17, 3)) + 1
+    q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    shift = rng.normal(size=3) * 10
+    base = hkr_transport(xp, xn, lam=5.0, margin=0.2)
+    moved = hkr_transport(xp @ q.T + shift, xn @ q.T + shift, lam=5.0, margin=0.2)
+    assert moved.loss == pytest.approx(base.loss, abs=1e-9)
+
+
+def test_identical_clouds_and_duplicates():
+    x = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
+    res = hkr_transport(x, x, lam=1.0, margin=0.5)
+    # f = 0 gives L = lam * margin; the exact minimum can only be lower or equal
+    assert res.loss <= 0.5 + 1e-12
+    assert res.gap <= 1e-9
+
+
+BAD = [
+    (dict(x_pos=np.array([[np.nan, 0.0]])), "x_pos"),
+    (dict(x_neg=np.array([[np.inf, 0.0]])), "x_neg"),
+    (dict(x_pos=np.zeros((0, 2))), "x_pos"),
+    (dict(x_pos=np.zeros(3)), "x_pos"),
+    (dict(x_neg=np.zeros((3, 3))), "x_neg"),
+    (dict(a=np.array([1.0, -1.0, 1.0])), "a"),
+    (dict(b=np.zeros(2)), "b"),
+    (dict(a=np.ones(4)), "a"),
+    (dict(b=np.array([1.0, np.nan])), "b"),
+    (dict(lam=-0.1), "lam"),
+    (dict(lam=float("nan")), "lam"),
+    (dict(margin=0.0), "margin"),
+    (dict(margin=-1.0), "margin"),
+    (dict(p=1.0), "p"),
+    (dict(p=0.0), "p"),
+    (dict(method="simplex"), "method"),
+]
+
+
+@pytest.mark.parametrize("override,name", BAD)
+def test_bad_input_names_the_argument(override, name):
+    kwargs = dict(x_pos=np.zeros((3, 2)), x_neg=np.ones((2, 2)), lam=1.0, margin=0.1)
+    kwargs.update(override)
+    with pytest.raises(InputError, match=rf"^{name}:"):
+        hkr_transport(**kwargs)
+
+
+def test_memory_guard_raises_before_allocating(monkeypatch):
+    monkeypatch.setattr(objective, "MAX_DENSE_BYTES", 10_000)
+    with pytest.raises(MemoryLimitError, match="n=100, m=100"):
+        hkr_transport(np.zeros((100, 2)), np.ones((100, 2)))
+
+
+def test_default_prior_follows_sample_mass():
+    xp, xn = np.zeros((3, 1)), np.ones((5, 1))
+    assert hkr_transport(xp, xn).problem.p == pytest.approx(3 / 8)
+    assert hkr_transport(xp, xn, a=[2, 2, 2], b=[1] * 5).problem.p == pytest.approx(6 / 11)
+    assert hkr_transport(xp, xn, p=0.2).problem.p == 0.2
