@@ -1,0 +1,73 @@
+"""Activations for 1-Lipschitz networks: GroupSort-2 (MaxMin), FullSort and ReLU.
+
+GroupSort-2 and FullSort only permute their input, so their Jacobian is a permutation matrix:
+they keep the gradient norm (|J^T g| = |g|), which lets an orthonormal network reach
+|grad f| = 1, as the optimal hKR potential requires on the transport rays (spec section 5).
+ReLU zeroes part of the gradient and cannot.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InputError
+from .tensor import Tensor
+
+
+def groupsort2(x: Tensor) -> Tensor:
+    """GroupSort with groups of 2 (MaxMin) on the last axis.
+
+    The pairs are (x[..., i], x[..., i + k]) for a last axis of size 2k; the output is
+    ``concatenate([max(pair), min(pair)])``.  Pairing halves instead of neighbours only
+    permutes the units (the next orthonormal layer absorbs any permutation) and keeps every
+    slice contiguous, which is faster.  At ties the max goes to the first half.
+    """
+    a = x.data
+    width = a.shape[-1]
+    if width % 2:
+        raise InputError(f"x: GroupSort-2 needs an even number of units, got {width}")
+    k = width // 2
+    lo_half, hi_half = a[..., :k], a[..., k:]
+    mask = lo_half >= hi_half
+    out = np.concatenate([np.where(mask, lo_half, hi_half), np.where(mask, hi_half, lo_half)],
+                         axis=-1)
+
+    def backward(g):
+        g_max, g_min = g[..., :k], g[..., k:]
+        return (np.concatenate([np.where(mask, g_max, g_min), np.where(mask, g_min, g_max)],
+                               axis=-1),)
+
+    return Tensor._make(out, (x,), backward, "groupsort2")
+
+
+def fullsort(x: Tensor) -> Tensor:
+    """Sort the units of the last axis (GroupSort with a single group)."""
+    return x.sort(axis=-1)
+
+
+def relu(x: Tensor) -> Tensor:
+    """max(x, 0): 1-Lipschitz but not gradient-norm preserving."""
+    return x.relu()
+
+
+ACTIVATIONS = {"groupsort": groupsort2, "groupsort2": groupsort2, "maxmin": groupsort2,
+               "fullsort": fullsort, "relu": relu}
+
+
+def get_activation(name: str):
+    """Activation function by name (``groupsort``/``maxmin``, ``fullsort`` or ``relu``)."""
+    try:
+        return ACTIVATIONS[str(name).lower()]
+    except KeyError:
+        raise InputError(f"activation: unknown activation {name!r}; expected one of "
+                         "'groupsort', 'fullsort', 'relu'") from None
+
+
+# ---------------------------------------------------------------------- plain NumPy versions
+def groupsort2_np(a: np.ndarray) -> np.ndarray:
+    k = a.shape[-1] // 2
+    return np.concatenate([np.maximum(a[..., :k], a[..., k:]), np.minimum(a[..., :k], a[..., k:])],
+                          axis=-1)
+
+
+NUMPY_ACTIVATIONS = {"groupsort2": groupsort2_np, "fullsort": lambda a: np.sort(a, axis=-1),
+                     "relu": lambda a: np.maximum(a, 0.0)}
