@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed
+BASE   := $(VENV)/.installed-base
+TESTS  := $(VENV)/.installed-test
 
 .PHONY: demo test bench docs clean
 
@@ -10,22 +11,27 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+$(BASE): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	touch $(BASE)
 
-demo: $(STAMP)
+# the test extras, plus dask so that the LocalCluster sweep test runs instead of skipping
+$(TESTS): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[test,dask]'
+	touch $(BASE) $(TESTS)
+
+demo: $(BASE)
 	$(PY) -m otreg.demo --out out
 
-test: $(STAMP)
+test: $(TESTS)
 	$(PY) -m pytest -q -ra
 
-bench: $(STAMP)
+bench: $(BASE)
 	$(PY) benchmarks/bench_exact.py
 	$(PY) benchmarks/bench_autodiff.py
 	$(PY) benchmarks/bench_neural.py
 
-docs: $(STAMP)
+docs: $(BASE)
 	$(PY) -m pip install --quiet -e '.[docs]'
 	$(PY) -m mkdocs build --strict
 
