@@ -12,7 +12,7 @@ from otreg import InputError, MemoryLimitError, hkr_loss_values, hkr_transport, 
 from otreg.data.toys import two_moons
 from otreg.transport import objective
 
-METHODS = ["highs", "pot"]
+METHODS = ["highs", "pot", "netsimplex"]
 
 
 def dual_lp_value(xp, xn, a, b, p, lam, margin):
@@ -169,9 +169,9 @@ def test_methods_agree(n, m, seed, lam, margin, dup, shared):
     if shared:
         xn[0] = xp[-1]
     losses = [hkr_transport(xp, xn, lam=lam, margin=margin, method=k).loss for k in
-              ("highs", "pot", "auto")]
-    assert losses[1] == pytest.approx(losses[0], abs=1e-8 * (1 + abs(losses[0])))
-    assert losses[2] == pytest.approx(losses[0], abs=1e-8 * (1 + abs(losses[0])))
+              ("highs", "pot", "netsimplex", "auto")]
+    for other in losses[1:]:
+        assert other == pytest.approx(losses[0], abs=1e-8 * (1 + abs(losses[0])))
 
 
 def test_wasserstein1_matches_closed_form_in_1d(rng):
@@ -261,3 +261,23 @@ def test_default_prior_follows_sample_mass():
     assert hkr_transport(xp, xn).problem.p == pytest.approx(3 / 8)
     assert hkr_transport(xp, xn, a=[2, 2, 2], b=[1] * 5).problem.p == pytest.approx(6 / 11)
     assert hkr_transport(xp, xn, p=0.2).problem.p == 0.2
+
+
+def test_auto_never_returns_an_uncertified_answer(monkeypatch):
+    from otreg.transport import solve
+
+    def suboptimal(C, a_lo, a_hi, b_lo, b_hi):  # feasible (independent coupling) but not optimal
+        plan = np.outer(a_lo, b_lo)
+        return plan, np.zeros(len(a_lo)), np.full(len(b_lo), C.min())
+
+    xp, xn = two_moons(15, seed=4)
+    exact = hkr_transport(xp, xn, lam=1.0, margin=0.1, method="highs")
+    monkeypatch.setitem(solve._SOLVERS, "netsimplex", suboptimal)
+    monkeypatch.setattr(solve, "_choose_method", lambda n, m: ["netsimplex", "pot"])
+    res = hkr_transport(xp, xn, lam=1.0, margin=0.1, method="auto")
+    assert res.method == "pot"
+    assert res.loss == pytest.approx(exact.loss, abs=1e-10)
+    monkeypatch.setitem(solve._SOLVERS, "pot", suboptimal)
+    from otreg import SolverError
+    with pytest.raises(SolverError, match="netsimplex: certificate failed.*pot: certificate"):
+        hkr_transport(xp, xn, lam=1.0, margin=0.1, method="auto")
