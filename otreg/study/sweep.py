@@ -1,0 +1,701 @@
+"""Robustness sweeps: one verified hKR solve per (data, λ, margin, seed), tabulated.
+
+:func:`sweep` runs :func:`run_one` on every combination of the parameter lists and writes one
+row per combination to a CSV (or parquet) file:
+
+* the key columns :data:`KEY_COLUMNS` (``data, n, lam, margin, seed, neural``);
+* the exact solution: ``loss`` (min of L), ``w1``, ``mass``, ``extra_mass``, ``gap``,
+  ``method``, and — computed here from the exact potential f on the samples — the clean
+  accuracy ``acc_clean`` (share of samples with y f(x) > 0) and the certified accuracies
+  ``acc_cert_<eps>`` (share with y f(x) > eps; a valid certificate because f is 1-Lipschitz,
+  so no perturbation shorter than eps can flip the sign of f at those samples);
+* with ``neural=True``, the same quantities for the trained network (``nn_`` prefix) and the
+  training gap ``nn_gap = nn_loss - loss`` (>= 0 up to rounding: the LP value is the minimum);
+* every check of :func:`otreg.verify.verify` (``check_<name>`` pass flag and
+  ``check_<name>_value``), ``checks_failed`` (their count) and ``checks_passed``;
+* wall times (columns ending in ``seconds``) and ``error``: a combination that raises records
+  ``"ExceptionType: message"`` there instead of stopping the sweep.
+
+Runs are deterministic: the data of a combination are drawn with its ``seed`` and the network
+is trained with the same seed, so the rows (all but the timing columns) are identical from run
+to run and between the serial, process-pool and Dask back-ends.
+
+Resuming: the output file is appended to and flushed after each row; when it already exists,
+combinations whose key is in it are skipped (a line cut by a kill is dropped), so an
+interrupted sweep loses nothing and duplicates nothing.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ..errors import InputError
+
+#: the columns identifying a combination (a row's key)
+KEY_COLUMNS = ("data", "n", "lam", "margin", "seed", "neural")
+#: certified-accuracy radii used by default
+DEFAULT_RADII = (0.01, 0.05, 0.1, 0.2)
+#: environment variable naming a Dask scheduler address
+SCHEDULER_ENV = "OTREG_SCHEDULER"
+
+_FIRST_COLUMNS = KEY_COLUMNS + (
+    "error", "method", "loss", "w1", "mass", "extra_mass", "gap", "acc_clean",
+)
+
+
+# ------------------------------------------------------------------------------ configuration
+@dataclass(frozen=True)
+class SweepConfig:
+    """One combination of a sweep (picklable; everything :func:`run_one` needs)."""
+
+    data: str
+    n: int
+    lam: float
+    margin: float
+    seed: int
+    neural: bool = False
+    radii: tuple = DEFAULT_RADII
+    checks: bool = True
+    train_kwargs: tuple = ()          # sorted (name, value) pairs for otreg.nn.fit
+
+    def key(self) -> tuple:
+        return (str(self.data), int(self.n), float(self.lam), float(self.margin),
+                int(self.seed), bool(self.neural))
+
+    def key_dict(self) -> dict:
+        return dict(zip(KEY_COLUMNS, self.key()))
+
+
+def _as_list(values, name):
+    if values is None:
+        raise InputError(f"{name}: at least one value is needed")
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        values = [values]
+    values = list(values)
+    if not values:
+        raise InputError(f"{name}: at least one value is needed")
+    return values
+
+
+def _number(v, name, low=None, strict=False):
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise InputError(f"{name}: expected a number, got {v!r}") from None
+    if not math.isfinite(x):
+        raise InputError(f"{name}: must be finite, got {v!r}")
+    if low is not None and (x < low or (strict and x == low)):
+        raise InputError(f"{name}: must be {'>' if strict else '>='} {low:g}, got {v!r}")
+    return x
+
+
+def _integer(v, name, low=0):
+    if isinstance(v, bool):
+        raise InputError(f"{name}: expected an integer, got {v!r}")
+    try:
+        i = int(v)
+    except (TypeError, ValueError):
+        raise InputError(f"{name}: expected an integer, got {v!r}") from None
+    if i != v and not (isinstance(v, str) and str(i) == v.strip()):
+        raise InputError(f"{name}: expected an integer, got {v!r}")
+    if i < low:
+        raise InputError(f"{name}: must be >= {low}, got {v!r}")
+    return i
+
+
+def _unique(seq):
+    out = []
+    for x in seq:
+        if x not in out:
+            out.append(x)
+    return out
+
+
+def make_configs(datasets, lams, margins, seeds, n=500, neural=False, radii=DEFAULT_RADII,
+                 checks=True, train_kwargs=None) -> list[SweepConfig]:
+    """All combinations, in the order data, λ, margin, seed (duplicates removed).
+
+    ``lams`` must be >= 0, ``margins`` > 0, ``seeds`` integers >= 0, ``n`` >= 2.  Data names
+    are passed unchanged to :func:`otreg.data.toys.load_data` (toy names or data files); they
+    are validated when the combination runs, so a bad one records its error in its row.
+    """
+    datasets = [str(d).strip() for d in _as_list(datasets, "datasets")]
+    if any(not d for d in datasets):
+        raise InputError("datasets: empty data name")
+    lams = [_number(x, "lam", 0.0) for x in _as_list(lams, "lams")]
+    margins = [_number(x, "margin", 0.0, strict=True) for x in _as_list(margins, "margins")]
+    seeds = [_integer(x, "seed") for x in _as_list(seeds, "seeds")]
+    n = _integer(n, "n", 2)
+    radii = tuple(sorted({_number(r, "radius", 0.0) for r in _as_list(radii, "radii")}))
+    tk = tuple(sorted((train_kwargs or {}).items()))
+    return [SweepConfig(d, n, lam, mg, s, bool(neural), radii, bool(checks), tk)
+            for d in _unique(datasets) for lam in _unique(lams) for mg in _unique(margins)
+            for s in _unique(seeds)]
+
+
+# ------------------------------------------------------------------------------ one run
+def _radius_name(eps) -> str:
+    return f"{float(eps):g}"
+
+
+def accuracies(f_pos, f_neg, radii=DEFAULT_RADII, a=None, b=None, prefix="") -> dict:
+    """Clean and certified accuracy of the classifier sign(f) on labelled samples.
+
+    Each class counts with its share of the samples (weights ``a``, ``b`` normalised per class
+    and the pooled set weighted by class size; uniform without weights): ``acc_clean`` is the
+    weight of the samples with y f > 0, ``acc_cert_<eps>`` that of the samples with y f > eps.
+    For a 1-Lipschitz f the latter are certified: no perturbation of norm <= eps changes the
+    sign of f there.
+    """
+    f_pos = np.asarray(f_pos, float).ravel()
+    f_neg = np.asarray(f_neg, float).ravel()
+    n, m = f_pos.size, f_neg.size
+    wa = np.full(n, 1.0 / n) if a is None else np.asarray(a, float) / np.sum(a)
+    wb = np.full(m, 1.0 / m) if b is None else np.asarray(b, float) / np.sum(b)
+    p = n / (n + m)
+    margin_pos, margin_neg = f_pos, -f_neg          # y f(x)
+
+    def acc(eps):
+        return float(p * wa[margin_pos > eps].sum() + (1 - p) * wb[margin_neg > eps].sum())
+
+    out = {f"{prefix}acc_clean": acc(0.0)}
+    for eps in radii:
+        out[f"{prefix}acc_cert_{_radius_name(eps)}"] = acc(float(eps))
+    return out
+
+
+def _check_columns(checks) -> dict:
+    """Columns of a list of check dicts ``{"name", "passed", "value", ...}``."""
+    out = {}
+    failed = 0
+    for c in checks:
+        name = "".join(ch if ch.isalnum() else "_" for ch in str(c["name"]).lower()).strip("_")
+        passed = bool(c["passed"])
+        failed += not passed
+        out[f"check_{name}"] = passed
+        try:
+            out[f"check_{name}_value"] = float(c["value"])
+        except (TypeError, ValueError):
+            out[f"check_{name}_value"] = float("nan")
+    out["checks_failed"] = failed
+    out["checks_passed"] = failed == 0
+    return out
+
+
+def _verify_function():
+    try:
+        from ..verify import verify
+    except ImportError:
+        return None
+    return verify
+
+
+def run_one(config: SweepConfig) -> dict:
+    """Solve, (train,) verify and measure one combination; returns its row (a flat dict).
+
+    Raises on failure; :func:`sweep` turns exceptions into the row's ``error`` column.
+    """
+    from ..data.toys import load_data
+    from ..transport import hkr_transport, wasserstein1
+
+    t0 = time.perf_counter()
+    x_pos, x_neg, a, b = load_data(config.data, n=config.n, seed=config.seed)
+    row = config.key_dict()
+    row["n_pos"], row["n_neg"] = int(len(x_pos)), int(len(x_neg))
+    model = None
+    train = None
+    if config.neural:
+        from ..nn import fit
+
+        kw = dict(seed=config.seed, progress=False)
+        kw.update(dict(config.train_kwargs))
+        train = fit(x_pos, x_neg, lam=config.lam, margin=config.margin, a=a, b=b, **kw)
+        model = train.model
+
+    verify = _verify_function() if config.checks else None
+    report = None
+    verify_error = ""
+    if verify is not None:
+        try:
+            report = verify(x_pos, x_neg, config.lam, config.margin, a, b, model=model,
+                            seed=config.seed, neural=False)
+        except Exception as exc:  # keep the measurements, record the failure
+            verify_error = f"verify: {type(exc).__name__}: {exc}"
+    res = getattr(report, "result", None)
+    if res is None:
+        res = hkr_transport(x_pos, x_neg, lam=config.lam, margin=config.margin, a=a, b=b)
+    w1 = getattr(report, "w1", None)
+    if w1 is None:
+        w1 = wasserstein1(x_pos, x_neg, a, b)
+    row.update(method=res.method, loss=float(res.loss), w1=float(w1), mass=float(res.mass),
+               extra_mass=float(res.extra_mass), gap=float(res.gap),
+               solve_seconds=float(res.seconds))
+    row.update(accuracies(res.f_pos, res.f_neg, config.radii, a, b))
+    if model is not None:
+        from ..transport import hkr_loss_values
+
+        nf_pos = np.asarray(model.predict(x_pos), float).ravel()
+        nf_neg = np.asarray(model.predict(x_neg), float).ravel()
+        pr = res.problem
+        nn_loss = float(hkr_loss_values(nf_pos, nf_neg, pr.a, pr.b, pr.p, pr.lam, pr.margin))
+        row.update(nn_loss=nn_loss, nn_gap=nn_loss - float(res.loss),
+                   nn_epochs=int(getattr(train, "epochs_run", len(train.history))),
+                   train_seconds=float(train.seconds))
+        row.update(accuracies(nf_pos, nf_neg, config.radii, a, b, prefix="nn_"))
+    if report is not None:
+        checks = report.to_dict()["checks"] if hasattr(report, "to_dict") else \
+            __import__("json").loads(report.to_json())["checks"]
+        row.update(_check_columns(checks))
+    row["error"] = verify_error
+    row["seconds"] = time.perf_counter() - t0
+    return row
+
+
+def _one_line(text: str, limit: int = 500) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def run_safe(config: SweepConfig, runner=None) -> dict:
+    """``runner(config)`` (default :func:`run_one`) with exceptions recorded in ``error``."""
+    runner = run_one if runner is None else runner
+    t0 = time.perf_counter()
+    try:
+        row = dict(runner(config))
+    except Exception as exc:
+        row = config.key_dict()
+        row["error"] = _one_line(f"{type(exc).__name__}: {exc}")
+        row["seconds"] = time.perf_counter() - t0
+        return row
+    row.update(config.key_dict())          # the key columns always describe the combination
+    row["error"] = _one_line(row.get("error") or "")
+    return row
+
+
+# ------------------------------------------------------------------------------ table I/O
+def _fmt(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, (bool, np.bool_)):
+        return "True" if v else "False"
+    if isinstance(v, (float, np.floating)):
+        return repr(float(v))           # shortest round-trip representation
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    return str(v)
+
+
+_TYPED = {"data": str, "method": str, "error": str}
+
+
+def _parse(col, s: str):
+    if col in _TYPED:
+        return s
+    if s == "":
+        return None
+    if s in ("True", "False"):
+        return s == "True"
+    try:
+        return int(s)
+    except ValueError:
+        pass
+    try:
+        return float(s)
+    except ValueError:
+        return s
+
+
+def _parse_row(raw: dict) -> dict:
+    row = {k: _parse(k, v if v is not None else "") for k, v in raw.items() if k is not None}
+    # key columns keep their types even if written as e.g. "1" for a float lam
+    for k, typ in zip(KEY_COLUMNS, (str, int, float, float, int, bool)):
+        if row.get(k) is not None and k != "data":
+            row[k] = typ(row[k])
+    return row
+
+
+def row_key(row: dict) -> tuple:
+    """The combination a row belongs to (see :data:`KEY_COLUMNS`)."""
+    neural = row["neural"]
+    if isinstance(neural, str):
+        neural = neural == "True"
+    return (str(row["data"]), int(row["n"]), float(row["lam"]), float(row["margin"]),
+            int(row["seed"]), bool(neural))
+
+
+def _read_csv_text(path) -> tuple[list[str], list[dict], bool]:
+    """(header, parsed rows, repaired): drops a trailing line cut by an interruption and rows
+    whose field count does not match the header."""
+    with open(path, newline="") as fh:
+        text = fh.read()
+    repaired = False
+    if text and not text.endswith("\n"):
+        cut = text.rfind("\n")
+        text = text[: cut + 1] if cut >= 0 else ""
+        repaired = True
+    if not text.strip():
+        return [], [], repaired
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader)
+    missing = [k for k in KEY_COLUMNS if k not in header]
+    if missing:
+        raise InputError(f"out: {path} is not a sweep table (no column {missing[0]!r})")
+    rows = []
+    for fields in reader:
+        if len(fields) != len(header):
+            repaired = True
+            continue
+        try:
+            row = _parse_row(dict(zip(header, fields)))
+            row_key(row)
+        except (TypeError, ValueError):
+            repaired = True
+            continue
+        rows.append(row)
+    return header, rows, repaired
+
+
+def read_table(path) -> list[dict]:
+    """Rows of a sweep table (CSV or parquet) as dicts with typed values (None = empty)."""
+    path = os.fspath(path)
+    if path.endswith(".parquet"):
+        pq = _pyarrow()
+        return [_parse_row({k: _fmt(v) for k, v in r.items()})
+                for r in pq.read_table(path).to_pylist()]
+    return _read_csv_text(path)[1]
+
+
+def _order_columns(cols) -> list[str]:
+    cols = list(dict.fromkeys(cols))
+    first = [c for c in _FIRST_COLUMNS if c in cols]
+    rest = [c for c in cols if c not in first]
+    acc = sorted([c for c in rest if "acc_" in c and not c.startswith("nn_")], key=_acc_order)
+    nn = [c for c in rest if c.startswith("nn_") or c == "train_seconds"]
+    nn = sorted(nn, key=lambda c: (("acc_" in c), _acc_order(c) if "acc_" in c else (0, c)))
+    checks = sorted(c for c in rest if c.startswith("check"))
+    secs = sorted(c for c in rest if c.endswith("seconds") and c not in nn)
+    other = [c for c in rest if c not in acc + nn + checks + secs]
+    return first + acc + other + nn + checks + secs
+
+
+def _acc_order(c):
+    tail = c.rsplit("acc_", 1)[1]
+    if tail == "clean":
+        return (0, 0.0)
+    try:
+        return (1, float(tail.split("_", 1)[1]))
+    except (IndexError, ValueError):
+        return (2, tail)
+
+
+class _CsvJournal:
+    """Append-only CSV writer: one flushed (and fsync'ed) line per row; the header grows by a
+    rewrite when a row brings new columns."""
+
+    def __init__(self, path, header, rows):
+        self.path = path
+        self.header = list(header)
+        self.rows = list(rows)          # everything in the file, parsed
+
+    def _rewrite(self):
+        tmp = f"{self.path}.tmp{os.getpid()}"
+        with open(tmp, "w", newline="") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(self.header)
+            for r in self.rows:
+                w.writerow([_fmt(r.get(c)) for c in self.header])
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path)
+
+    def append(self, row):
+        self.rows.append(row)
+        new = [c for c in row if c not in self.header]
+        if new or not os.path.exists(self.path):
+            self.header = _order_columns(self.header + new)
+            self._rewrite()
+            return
+        with open(self.path, "a", newline="") as fh:
+            csv.writer(fh, lineterminator="\n").writerow([_fmt(row.get(c)) for c in self.header])
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def _pyarrow():
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise InputError("out: writing parquet needs pyarrow (pip install 'otreg[parquet]'); "
+                         "use a .csv file instead") from None
+    return pq
+
+
+def _write_parquet(path, rows):
+    pq = _pyarrow()
+    import pyarrow as pa
+
+    cols = _order_columns([c for r in rows for c in r])
+    table = pa.table({c: [r.get(c) for r in rows] for c in cols})
+    tmp = f"{path}.tmp{os.getpid()}"
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+# ------------------------------------------------------------------------------ back-ends
+def _serial(todo, runner):
+    for cfg in todo:
+        yield run_safe(cfg, runner)
+
+
+def _processes(todo, runner, workers):
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    # "spawn": fresh interpreters, no state (threads, BLAS pools, numba) inherited from the parent
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+        futures = {pool.submit(run_safe, cfg, runner): cfg for cfg in todo}
+        try:
+            for fut in as_completed(futures):
+                try:
+                    yield fut.result()
+                except BrokenProcessPool as exc:  # a worker died (killed, out of memory)
+                    row = futures[fut].key_dict()
+                    row["error"] = _one_line(f"worker died: {type(exc).__name__}: {exc}")
+                    yield row
+        finally:
+            for fut in futures:
+                fut.cancel()
+
+
+def _dask(todo, runner, scheduler):
+    try:
+        from dask.distributed import Client, as_completed
+    except ImportError:
+        raise InputError("scheduler: running on a Dask cluster needs dask.distributed "
+                         "(pip install 'otreg[dask]')") from None
+    own = not isinstance(scheduler, Client)
+    client = Client(scheduler) if own else scheduler
+    try:
+        futures = {}
+        for cfg in todo:
+            fut = client.submit(run_safe, cfg, runner, pure=False)
+            futures[fut] = cfg
+        try:
+            for fut in as_completed(futures):
+                try:
+                    yield fut.result()
+                except Exception as exc:  # KilledWorker, lost connection: record and go on
+                    row = futures[fut].key_dict()
+                    row["error"] = _one_line(f"dask: {type(exc).__name__}: {exc}")
+                    yield row
+        finally:
+            for fut in futures:
+                fut.cancel()
+    finally:
+        if own:
+            client.close()
+
+
+# ------------------------------------------------------------------------------ the sweep
+def sweep(datasets, lams, margins, seeds, n=500, neural=False, out=None, scheduler=None,
+          workers=None, progress=True, *, radii=DEFAULT_RADII, checks=True, train_kwargs=None,
+          retry_errors=False, runner=None) -> list[dict]:
+    """Run every (data, λ, margin, seed) combination and tabulate the results.
+
+    Parameters
+    ----------
+    datasets : str or list of str
+        Toy names (``otreg.data.toys.list_toys()``) or data files.
+    lams, margins, seeds : lists
+        λ >= 0, margins > 0, integer seeds >= 0 (the data and the network use the seed).
+    n : int
+        Samples per class for toy data.
+    neural : bool
+        Also train a 1-Lipschitz network per combination (``train_kwargs`` go to
+        :func:`otreg.nn.fit`) and report its loss, gap and accuracies.
+    out : path, optional
+        ``.csv`` (appended row by row, resumable) or ``.parquet`` (needs pyarrow; the rows are
+        journaled in ``<out>.partial.csv`` and the parquet file is written at the end).
+        Combinations already in the file are skipped.
+    scheduler : str or dask.distributed.Client, optional
+        Run on this Dask cluster (default: the ``OTREG_SCHEDULER`` environment variable).
+        Otherwise runs on local processes.
+    workers : int, optional
+        Local worker processes (default: the number of cores, at most the number of runs;
+        1 runs in this process).
+    progress : bool
+        tqdm progress bar (runs done, ETA).
+    radii : floats
+        Radii of the certified accuracies.
+    checks : bool
+        Run :func:`otreg.verify.verify` on each combination (default) and record its checks.
+    retry_errors : bool
+        Re-run combinations whose existing row has an error (the old row is replaced).
+    runner : callable, optional
+        ``runner(config) -> dict`` replacing :func:`run_one` (must be picklable by reference
+        for the parallel back-ends).
+
+    Returns
+    -------
+    list of dict
+        One row per requested combination, in the order data, λ, margin, seed, with the values
+        as read back from the table (so identical whether fresh or resumed).
+    """
+    configs = make_configs(datasets, lams, margins, seeds, n=n, neural=neural, radii=radii,
+                           checks=checks, train_kwargs=train_kwargs)
+    if workers is not None:
+        workers = _integer(workers, "workers", 1)
+    if scheduler is None:
+        scheduler = os.environ.get(SCHEDULER_ENV) or None
+
+    parquet_out = None
+    journal_path = None
+    if out is not None:
+        out = os.fspath(out)
+        if out.endswith(".parquet"):
+            _pyarrow()                          # fail now, not after hours of runs
+            parquet_out, journal_path = out, out + ".partial.csv"
+        elif out.endswith(".csv"):
+            journal_path = out
+        else:
+            raise InputError(f"out: expected a .csv or .parquet file, got {out!r}")
+        parent = os.path.dirname(os.path.abspath(out))
+        if not os.path.isdir(parent):
+            raise InputError(f"out: directory {parent!r} does not exist")
+
+    existing, header, repaired = [], [], False
+    if parquet_out and os.path.exists(parquet_out):
+        existing = read_table(parquet_out)
+    if journal_path and os.path.exists(journal_path):
+        header, rows, repaired = _read_csv_text(journal_path)
+        seen = {row_key(r) for r in existing}
+        existing += [r for r in rows if row_key(r) not in seen]
+    # the first row of each key wins (a resumed file never holds duplicates, but be tolerant)
+    by_key = {}
+    for r in existing:
+        by_key.setdefault(row_key(r), r)
+    if retry_errors:
+        wanted = {c.key() for c in configs}
+        by_key = {k: r for k, r in by_key.items() if not (k in wanted and r.get("error"))}
+    kept = list(by_key.values())
+
+    journal = None
+    if journal_path:
+        journal = _CsvJournal(journal_path, header, kept)
+        if repaired or len(kept) != len(existing):
+            # drop a cut line, duplicates or rows to retry: rewrite what is kept
+            if kept:
+                journal.header = _order_columns(header + [c for r in kept for c in r])
+                journal._rewrite()
+            elif os.path.exists(journal_path):
+                os.remove(journal_path)
+                journal.header = []
+
+    todo = [c for c in configs if c.key() not in by_key]
+    if scheduler is not None:
+        rows_iter = _dask(todo, runner, scheduler) if todo else iter(())
+        backend = "dask"
+    else:
+        k = workers or os.cpu_count() or 1
+        k = max(1, min(k, len(todo)))
+        rows_iter = _serial(todo, runner) if k == 1 else _processes(todo, runner, k)
+        backend = "serial" if k == 1 else f"{k} processes"
+
+    from tqdm.auto import tqdm
+
+    results = dict(by_key)
+    bar = tqdm(total=len(todo), desc=f"sweep ({backend})", unit="run", disable=not progress,
+               dynamic_ncols=True, file=sys.stderr)
+    if progress and len(configs) > len(todo):
+        bar.write(f"sweep: {len(configs) - len(todo)} of {len(configs)} runs already in "
+                  f"{journal_path}, {len(todo)} to go")
+    n_err = 0
+    try:
+        for row in rows_iter:
+            if journal is not None:
+                journal.append(row)
+            results[row_key(row)] = row
+            n_err += bool(row.get("error"))
+            bar.update(1)
+            if n_err:
+                bar.set_postfix(errors=n_err)
+    finally:
+        bar.close()
+        if hasattr(rows_iter, "close"):
+            rows_iter.close()
+
+    if journal is not None:
+        final = _read_csv_text(journal_path)[1]
+        if parquet_out:
+            _write_parquet(parquet_out, final)
+            os.remove(journal_path)
+        results = {row_key(r): r for r in final}
+    else:
+        # no file: give the same typed values a file round trip would
+        results = {k: _parse_row({c: _fmt(v) for c, v in r.items()}) for k, r in results.items()}
+    return [results[c.key()] for c in configs if c.key() in results]
+
+
+# ------------------------------------------------------------------------------ summaries
+def _finite(values):
+    return [float(v) for v in values
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)]
+
+
+def summarize(table, metrics=None, by=("data", "neural", "margin", "n", "lam")) -> list[dict]:
+    """Mean and standard deviation over seeds (rows with an error are left out).
+
+    Returns one dict per group (sorted) with the ``by`` columns, ``runs`` (rows averaged) and
+    ``<metric>_mean`` / ``<metric>_std`` (population std; 0 for a single seed).  ``metrics``
+    default to the accuracy columns, ``loss`` and ``mass``.
+    """
+    rows = read_table(table) if isinstance(table, (str, os.PathLike)) else list(table)
+    rows = [r for r in rows if not r.get("error")]
+    if metrics is None:
+        cols = _order_columns([c for r in rows for c in r])
+        metrics = ["loss", "mass"] + [c for c in cols if "acc_" in c]
+    groups = {}
+    for r in rows:
+        groups.setdefault(tuple(r.get(b) for b in by), []).append(r)
+    out = []
+    for key in sorted(groups, key=lambda k: tuple((v is None, v) for v in k)):
+        g = groups[key]
+        s = dict(zip(by, key))
+        s["runs"] = len(g)
+        for mcol in metrics:
+            vals = _finite(r.get(mcol) for r in g)
+            s[f"{mcol}_mean"] = float(np.mean(vals)) if vals else float("nan")
+            s[f"{mcol}_std"] = float(np.std(vals)) if vals else float("nan")
+        out.append(s)
+    return out
+
+
+def trade_off_table(table, prefix="", digits=3) -> str:
+    """Markdown table of the robustness / accuracy trade-off: for each data set and margin,
+    clean and certified accuracies (mean ± std over seeds) against λ.  ``prefix="nn_"`` gives
+    the network's columns."""
+    rows = read_table(table) if isinstance(table, (str, os.PathLike)) else list(table)
+    rows = [r for r in rows if not r.get("error")]
+    acc = [c for c in _order_columns([c for r in rows for c in r])
+           if c.startswith(prefix + "acc_") and (prefix or not c.startswith("nn_"))]
+    if not acc:
+        return "(no rows)"
+    summ = summarize(rows, metrics=["loss", "mass"] + acc, by=("data", "margin", "n", "lam"))
+    head = ["data", "margin", "λ", "runs", "loss", "mass"] + [
+        "clean" if c.endswith("clean") else "ε=" + c.rsplit("_", 1)[1] for c in acc]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for s in summ:
+        cells = [str(s["data"]), f"{s['margin']:g}", f"{s['lam']:g}", str(s["runs"])]
+        for mcol in ["loss", "mass"] + acc:
+            mu, sd = s[f"{mcol}_mean"], s[f"{mcol}_std"]
+            cells.append(f"{mu:.{digits}f} ± {sd:.{digits}f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
