@@ -35,7 +35,6 @@ from ..errors import SolverError
 
 __all__ = ["BoundedTransportSolution", "bounded_transport", "certify"]
 
-HUBALL = True
 _UP = 1
 _DOWN = -1
 _LOWER = 1
@@ -126,37 +125,60 @@ def _refresh_potentials(root, thread, parent, pred, pred_dir, P, nm, Cf, xcost):
         u = thread[u]
 
 
+@njit(cache=True, fastmath=True)
+def _seg_min(Cf, base, Pi, Pn, j0, j1):
+    """min_j C[base + j] + Pi - Pn[j] over [j0, j1) (vectorised; used only to skip segments)."""
+    mv = np.inf
+    for j in range(j0, j1):
+        c = Cf[base + j] + Pi - Pn[j]
+        mv = min(mv, c)
+    return mv
+
+
 @njit(cache=True)
-def _find_entering(Cf, n, m, nm, total, P, xsrc, xtgt, xcost, xstate, next_arc, block, eps):
+def _find_entering(Cf, n, m, nm, total, P, xsrc, xtgt, xcost, xstate, next_arc, block, eps,
+                   hub_block, hub_pos):
     """LEMON block search.  Returns (entering arc or -1, new next_arc)."""
     minc = -eps
     in_arc = -1
     cnt = block
     e = next_arc
     scanned = 0
-    if HUBALL:
-        for x in range(total - nm):
+    nh = total - nm
+    Pn = P[n:n + m]
+    if hub_block > 0:
+        x = hub_pos[0]
+        for _ in range(min(hub_block, nh)):
             s = xstate[x]
             if s != 0:
                 c = s * (xcost[x] + P[xsrc[x]] - P[xtgt[x]])
                 if c < minc:
                     minc = c
                     in_arc = nm + x
+            x += 1
+            if x >= nh:
+                x = 0
+        hub_pos[0] = x
     while scanned < total + block:
         if e < nm:
             i = e // m
             j0 = e - i * m
             base = i * m
             Pi = P[i]
-            for j in range(j0, m):
-                c = Cf[base + j] + Pi - P[n + j]
-                if c < minc:
-                    minc = c
-                    in_arc = base + j
-                cnt -= 1
+            j = j0
+            while j < m:
+                seg = min(m, j + cnt)
+                if _seg_min(Cf, base, Pi, Pn, j, seg) < minc:
+                    for jj in range(j, seg):
+                        c = Cf[base + jj] + Pi - Pn[jj]
+                        if c < minc:
+                            minc = c
+                            in_arc = base + jj
+                cnt -= seg - j
+                j = seg
                 if cnt == 0:
                     if in_arc >= 0:
-                        return in_arc, base + j + 1, scanned + j - j0 + 1
+                        return in_arc, base + j, scanned + j - j0
                     cnt = block
             scanned += m - j0
             e = base + m
@@ -183,7 +205,8 @@ def _find_entering(Cf, n, m, nm, total, P, xsrc, xtgt, xcost, xstate, next_arc, 
 
 
 @njit(cache=True)
-def _network_simplex(Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter, refresh_every, two_phase):
+def _network_simplex(Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter, refresh_every, two_phase,
+                     hub_block):
     nm = n * m
     hub = n + m
     N = n + m + 1  # real nodes
@@ -288,6 +311,13 @@ def _network_simplex(Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter, refresh_every, 
     P[root] = 0.0
 
     block = max(10, int(math.sqrt(total)))
+    hub_pos = np.zeros(1, np.int64)
+    any_hub = False
+    for x in range(n + m):
+        if xcap[x] > 0:
+            any_hub = True
+    if not any_hub:
+        hub_block = 0
     next_arc = 0
     it = 0
     since_refresh = 0
@@ -301,7 +331,7 @@ def _network_simplex(Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter, refresh_every, 
             xstate[x] = _TREE
     while True:
         in_arc, next_arc, nsc = _find_entering(Cf, n, m, nm, total, P, xsrc, xtgt, xcost,
-                                               xstate, next_arc, block, eps)
+                                               xstate, next_arc, block, eps, hub_block, hub_pos)
         stats[0] += nsc
         if in_arc < 0:
             if fresh:
@@ -334,12 +364,12 @@ def _network_simplex(Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter, refresh_every, 
         u = u0
         v = v0
         while u != v:
+            stats[2] += 1
             if succ_num[u] < succ_num[v]:
                 u = parent[u]
             else:
                 v = parent[v]
         join = u
-        stats[2] += succ_num[join]
 
         # ---- leaving arc (strongly feasible rule)
         if in_arc < nm:
@@ -576,7 +606,7 @@ def _as_vec(v, name, size):
 
 
 def bounded_transport(C, a_lo, a_hi, b_lo, b_hi, *, max_iter=None,
-                      two_phase=False) -> BoundedTransportSolution:
+                      two_phase=False, hub_block=None) -> BoundedTransportSolution:
     """Solve min <C, pi> s.t. pi >= 0, a_lo <= pi 1 <= a_hi, b_lo <= pi^T 1 <= b_hi exactly.
 
     Returns a :class:`BoundedTransportSolution`; raises :class:`otreg.errors.SolverError` (naming
@@ -609,7 +639,8 @@ def bounded_transport(C, a_lo, a_hi, b_lo, b_hi, *, max_iter=None,
         max_iter_i = int(max_iter)
     N = n + m + 1
     status, it, pred, pflow, P, xstate, xflow, stats = _network_simplex(
-        Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter_i, max(1000, N // 4), bool(two_phase))
+        Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter_i, max(1000, N // 4), bool(two_phase),
+        int(hub_block) if hub_block is not None else max(10, (n + m) // 8))
     if status == STATUS_MAX_ITER:
         raise SolverError(f"netsimplex: max_iter={max_iter} pivots reached before optimality")
     if status == STATUS_INFEASIBLE:
