@@ -175,12 +175,15 @@ class LipschitzDense(Module):
     def unfreeze(self) -> None:
         self.frozen = None
 
-    def __call__(self, x, weight=None):
+    def __call__(self, x, weight=None, bias=None):
+        """``x @ W + bias``; ``weight``/``bias`` override the layer's own (as constants)."""
         x = x if isinstance(x, Tensor) else Tensor(x)
         if weight is None:
             weight = Tensor(self.frozen) if self.frozen is not None else self.weight_tensor()
+        if bias is None:
+            bias = self.bias
         out = x @ weight
-        return out + self.bias if self.bias is not None else out
+        return out + bias if bias is not None else out
 
     def config(self) -> dict:
         return {"type": "dense", "in": self.n_in, "out": self.n_out, "bias": self.use_bias,
@@ -276,12 +279,16 @@ class Sequential(Module):
 
     # -------------------------------------------------------------- evaluation
     def __call__(self, x, weights=None):
-        """Forward pass on a Tensor (or array); ``weights`` optionally fixes dense weights."""
+        """Forward pass on a Tensor (or array).
+
+        ``weights``, optional: one ``(W, bias)`` pair per dense layer, used instead of the
+        layers' own parameters (e.g. constants, so that only the input gets a gradient).
+        """
         out = x if isinstance(x, Tensor) else Tensor(x)
         it = iter(weights) if weights is not None else None
         for layer in self.layers:
             if isinstance(layer, LipschitzDense):
-                out = layer(out, None if it is None else next(it))
+                out = layer(out) if it is None else layer(out, *next(it))
             else:
                 out = layer(out)
         return out
@@ -310,7 +317,8 @@ class Sequential(Module):
         x = self._check_points(points)
         if not (0 <= int(output) < self.out_dim):
             raise InputError(f"output: must be in [0, {self.out_dim}), got {output!r}")
-        weights = [Tensor(l.effective_weight()) for l in self.dense_layers]
+        weights = [(Tensor(l.effective_weight()),
+                    None if l.bias is None else Tensor(l.bias.data)) for l in self.dense_layers]
         xt = Tensor(x, requires_grad=True)
         out = self(xt, weights)
         out[:, int(output)].sum().backward()
