@@ -389,8 +389,8 @@ def check_w1_limit(x_pos, x_neg, margin: float, a=None, b=None, p=None,
         high = L - (-w1 + lam * h_star + t)      # > 0 if L above the linear bound
         mono = 0.0 if prev is None else L - prev - t  # > 0 if L increased as lam decreased
         worst = max(low, high, mono, 0.0)
-        parts.append(Check(f"lam={lam:g}", worst <= 0, worst, 0.0,
-                           f"L={L:.10g}, L+W1={L + w1:.3e} in [0, lam H*={lam * h_star:.3e}]"
+        parts.append(Check(f"lam={lam:g}", worst <= 0, L + w1, lam * h_star + t,
+                           f"L={L:.10g}, value L+W1={L + w1:.3e} in [0, lam H*={lam * h_star:.3e}]"
                            + ("" if prev is None else ", not above previous")))
         prev = L
     c = _combine("w1_limit", parts, f"W1={w1:.10g}, H*={h_star:.4g}.")

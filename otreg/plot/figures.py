@@ -1,0 +1,325 @@
+"""Implementation of :mod:`otreg.plot` (see the package docstring)."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from ..errors import InputError
+from ..verify.checks import as_potential, bounding_box, fast_exact_potential
+
+POS_COLOR = "#d62728"   # positives (y = +1): red
+NEG_COLOR = "#1f77b4"   # negatives (y = -1): blue
+LEVEL_CMAP = "RdBu_r"   # f > 0 red (positive side), f < 0 blue
+
+
+def _save(fig, out):
+    if out is None:
+        return fig
+    d = os.path.dirname(os.fspath(out))
+    if d:
+        os.makedirs(d, exist_ok=True)
+    fig.savefig(out, dpi=110, bbox_inches="tight")
+    return os.fspath(out)
+
+
+def _need_2d(problem, what):
+    if problem.dim != 2:
+        raise InputError(f"data: {what} plots need 2-D points, got d={problem.dim}")
+
+
+def _scatter(ax, problem, s=10, alpha=0.8, edge=False):
+    kw = dict(s=s, alpha=alpha, linewidths=0.4 if edge else 0,
+              edgecolors="white" if edge else "none", zorder=3)
+    ax.scatter(*problem.x_pos.T, c=POS_COLOR, label=f"positives (y=+1, n={problem.n})", **kw)
+    ax.scatter(*problem.x_neg.T, c=NEG_COLOR, label=f"negatives (y=-1, n={problem.m})", **kw)
+
+
+def _axes_style(ax, problem, title):
+    lo, hi = bounding_box(problem, pad=0.08)
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    ax.set_aspect("equal")
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.set_title(title, fontsize=10)
+
+
+def _grid(problem, res=200):
+    lo, hi = bounding_box(problem, pad=0.08)
+    xs = np.linspace(lo[0], hi[0], res)
+    ys = np.linspace(lo[1], hi[1], res)
+    X, Y = np.meshgrid(xs, ys)
+    return X, Y, np.column_stack([X.ravel(), Y.ravel()])
+
+
+# ------------------------------------------------------------------------------------ plan
+def plot_plan(result, out=None, max_arcs: int = 3000, title: str | None = None):
+    """Clouds and the optimal plan: one segment per transported pair, width and opacity by mass.
+
+    Grey-blue arcs join pairs with d >= 2m (mass any plan must move, earning less than it
+    costs); orange arcs join pairs with d < 2m, the only ones where moving *extra* mass pays
+    (each unit earns 2m - d > 0).  Points whose marginal is above the mandatory mass (a_i or
+    b_j), i.e. that carry hinge mass, are ringed in black.
+    """
+    pr = result.problem
+    _need_2d(pr, "plan")
+    plan, dist = np.asarray(result.plan), np.asarray(result.distances)
+    fig = Figure(figsize=(8, 6.3), layout="constrained")
+    ax = fig.add_subplot()
+    i, j = np.nonzero(plan > 1e-12 * plan.max())
+    mass = plan[i, j]
+    order = np.argsort(mass)[::-1][:max_arcs]
+    i, j, mass = i[order], j[order], mass[order]
+    rows, cols = plan.sum(axis=1), plan.sum(axis=0)
+    extra_p = rows > pr.a * (1 + 1e-9)
+    extra_n = cols > pr.b * (1 + 1e-9)
+    hinge_arc = extra_p[i] | extra_n[j]
+    w = mass / mass.max()
+    for sel, color, z in ((~hinge_arc, "#4a6fa5", 1), (hinge_arc, "#ff7f0e", 2)):
+        if not sel.any():
+            continue
+        segs = np.stack([pr.x_pos[i[sel]], pr.x_neg[j[sel]]], axis=1)
+        rgba = np.zeros((sel.sum(), 4))
+        rgba[:, :3] = [int(color[k:k + 2], 16) / 255 for k in (1, 3, 5)]
+        rgba[:, 3] = 0.25 + 0.6 * w[sel]
+        ax.add_collection(LineCollection(segs, colors=rgba, linewidths=0.3 + 1.7 * w[sel],
+                                         zorder=z))
+    _scatter(ax, pr, s=9)
+    ring = dict(s=34, facecolors="none", edgecolors="black", linewidths=0.7, zorder=4)
+    ax.scatter(*pr.x_pos[extra_p].T, **ring)
+    ax.scatter(*pr.x_neg[extra_n].T, **ring)
+    hinge_mask = extra_p[:, None] | extra_n[None, :]
+    short_mass = float(plan[dist < 2 * pr.margin].sum())
+    handles = [
+        Line2D([], [], color=POS_COLOR, marker="o", ls="", label=f"positives (n={pr.n})"),
+        Line2D([], [], color=NEG_COLOR, marker="o", ls="", label=f"negatives (m={pr.m})"),
+        Line2D([], [], marker="o", ls="", mfc="none", mec="black",
+               label=f"point with marginal above its mandatory mass ({extra_p.sum()} + "
+                     f"{extra_n.sum()}): y f < m, carries hinge mass"),
+        Line2D([], [], color="#ff7f0e", lw=2,
+               label=f"arc touching such a point ({plan[hinge_mask].sum():.3f} mass)"),
+        Line2D([], [], color="#4a6fa5", lw=2,
+               label=f"other arc ({plan[~hinge_mask].sum():.3f} mass, all mandatory)"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=8)
+    _axes_style(ax, pr, title or (
+        f"Optimal hKR plan ($\\lambda$={pr.lam:g}, m={pr.margin:g}): mass moved "
+        f"{result.mass:.4f} = 1 + {result.mass - 1:.4f} extra\n"
+        f"width/opacity $\\propto$ mass; loss {result.loss:.4f}; {len(i)} arcs; "
+        f"mass on arcs with d < 2m: {short_mass:.3f}"))
+    return _save(fig, out)
+
+
+# ------------------------------------------------------------------------------ potential
+def _levels_panel(ax, fig, pot, problem, title, vmax, res=200):
+    X, Y, P = _grid(problem, res)
+    Z = pot(P).reshape(X.shape)
+    levels = np.linspace(-vmax, vmax, 21)
+    cf = ax.contourf(X, Y, np.clip(Z, -vmax, vmax), levels=levels, cmap=LEVEL_CMAP, alpha=0.85)
+    ax.contour(X, Y, Z, levels=levels, colors="k", linewidths=0.25, alpha=0.4)
+    ax.contour(X, Y, Z, levels=[0.0], colors="k", linewidths=2.0)
+    ax.contour(X, Y, Z, levels=[-problem.margin, problem.margin], colors="k",
+               linewidths=1.0, linestyles="--")
+    _scatter(ax, problem, s=7, alpha=0.9, edge=True)
+    _axes_style(ax, problem, title)
+    return cf
+
+
+def plot_potential(result, model=None, out=None, extension: str = "mcshane", res: int = 200):
+    """Level sets of the exact potential (left) and of the network (right, if ``model``), with
+    the decision boundary f = 0 (thick) and the margins f = +-m (dashed)."""
+    pr = result.problem
+    _need_2d(pr, "potential")
+    exact = fast_exact_potential(result, extension)
+    pots = [(exact, f"exact potential ({extension} extension)\nloss {result.loss:.4f}")]
+    if model is not None:
+        net = as_potential(model, "network")
+        from ..transport import hkr_loss_values
+        L = hkr_loss_values(net(pr.x_pos), net(pr.x_neg), pr.a, pr.b, pr.p, pr.lam, pr.margin)
+        pots.append((net, f"1-Lipschitz network\nloss {L:.4f} (gap {L - result.loss:+.1e})"))
+    vmax = float(np.quantile(np.abs(np.concatenate([result.f_pos, result.f_neg])), 0.98))
+    vmax = max(vmax, 2 * pr.margin)
+    fig = Figure(figsize=(6.2 * len(pots) + 1.2, 5.6), layout="constrained")
+    axes = fig.subplots(1, len(pots), squeeze=False)[0]
+    cf = None
+    for ax, (pot, title) in zip(axes, pots):
+        cf = _levels_panel(ax, fig, pot, pr, title, vmax, res)
+    cb = fig.colorbar(cf, ax=list(axes), shrink=0.85)
+    cb.set_label("f(x)  (red: classified +1, blue: -1)")
+    handles = [Line2D([], [], color="k", lw=2, label="decision boundary f = 0"),
+               Line2D([], [], color="k", lw=1, ls="--", label=f"margins f = $\\pm${pr.margin:g}"),
+               Line2D([], [], color=POS_COLOR, marker="o", ls="", label="positives"),
+               Line2D([], [], color=NEG_COLOR, marker="o", ls="", label="negatives")]
+    fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=9)
+    fig.suptitle(f"hKR potential, $\\lambda$={pr.lam:g}, margin={pr.margin:g}", fontsize=11)
+    return _save(fig, out)
+
+
+# ------------------------------------------------------------------------------- gradnorm
+def plot_gradnorm(model, problem, out=None, res: int = 150, result=None):
+    """Heat map of |grad f| of the network (1 = gradient-norm preserving, the optimum's value
+    on transport rays), with the samples and the boundary f = 0."""
+    _need_2d(problem, "gradnorm")
+    net = as_potential(model, "network")
+    X, Y, P = _grid(problem, res)
+    G = np.linalg.norm(net.grad(P), axis=1).reshape(X.shape)
+    Z = net(P).reshape(X.shape)
+    fig = Figure(figsize=(7.6, 6.0), layout="constrained")
+    ax = fig.add_subplot()
+    im = ax.pcolormesh(X, Y, G, cmap="viridis", vmin=0.0, vmax=1.0, shading="auto")
+    ax.contour(X, Y, Z, levels=[0.0], colors="white", linewidths=1.8)
+    _scatter(ax, problem, s=6, alpha=0.7, edge=True)
+    cb = fig.colorbar(im, ax=ax, shrink=0.85)
+    cb.set_label("|$\\nabla_x$ f(x)|")
+    frac = float(np.mean(G >= 0.9))
+    ax.legend(handles=[Line2D([], [], color="white", lw=2, label="f = 0"),
+                       Line2D([], [], color=POS_COLOR, marker="o", ls="", label="positives"),
+                       Line2D([], [], color=NEG_COLOR, marker="o", ls="", label="negatives")],
+              loc="lower left", fontsize=8, facecolor="0.6", framealpha=0.85)
+    title = (f"Gradient norm of the network: max {G.max():.4f} ($\\leq$ 1: 1-Lipschitz), "
+             f"\n|$\\nabla$f| $\\geq$ 0.9 on {frac:.0%} of the box")
+    if result is not None:
+        from ..verify.checks import Solution, ray_points
+        pts, *_ = ray_points(Solution.from_result(result), np.random.default_rng(0), 400)
+        g = np.linalg.norm(net.grad(pts), axis=1)
+        title += f", on {np.mean(g >= 0.9):.0%} of the transport rays"
+    _axes_style(ax, problem, title)
+    return _save(fig, out)
+
+
+# ---------------------------------------------------------------------------- adversarial
+def plot_adversarial(model, problem, out=None, k: int = 60, seed: int = 0, res: int = 150,
+                     title: str | None = None):
+    """One-step attacks x -> x - f(x) grad f(x) from ``k`` samples, over f's level sets.
+
+    For an optimal potential the arrow ends on the boundary f = 0 and is the shortest
+    perturbation that changes the class (its length is the certified radius |f(x)|)."""
+    _need_2d(problem, "adversarial")
+    pot = as_potential(model, "f")
+    rng = np.random.default_rng(seed)
+    X, Y, P = _grid(problem, res)
+    Z = pot(P).reshape(X.shape)
+    vmax = max(float(np.quantile(np.abs(Z), 0.95)), 2 * problem.margin)
+    samples = np.vstack([problem.x_pos, problem.x_neg])
+    y = np.concatenate([np.ones(problem.n), -np.ones(problem.m)])
+    fs = pot(samples)
+    ok = np.nonzero(y * fs > 0)[0]          # attack correctly classified points
+    pick = rng.choice(ok, size=min(k, len(ok)), replace=False) if len(ok) else np.zeros(0, int)
+    x = samples[pick]
+    f = fs[pick]
+    g = pot.grad(x)
+    adv = x - f[:, None] * g
+    f_adv = pot(adv)
+    fig = Figure(figsize=(7.6, 6.6), layout="constrained")
+    ax = fig.add_subplot()
+    cf = ax.contourf(X, Y, np.clip(Z, -vmax, vmax), levels=np.linspace(-vmax, vmax, 21),
+                     cmap=LEVEL_CMAP, alpha=0.55)
+    ax.contour(X, Y, Z, levels=[0.0], colors="k", linewidths=2.0)
+    ax.contour(X, Y, Z, levels=[-problem.margin, problem.margin], colors="k", linewidths=0.8,
+               linestyles="--")
+    _scatter(ax, problem, s=5, alpha=0.35)
+    colors = np.where(y[pick] > 0, POS_COLOR, NEG_COLOR)
+    ax.quiver(x[:, 0], x[:, 1], adv[:, 0] - x[:, 0], adv[:, 1] - x[:, 1], color=colors,
+              angles="xy", scale_units="xy", scale=1, width=0.004, zorder=5)
+    ax.scatter(*adv.T, marker="x", c="k", s=18, linewidths=1.0, zorder=6)
+    cb = fig.colorbar(cf, ax=ax, shrink=0.85)
+    cb.set_label("f(x)")
+    fig.legend(handles=[
+        Line2D([], [], color="k", lw=2, label="decision boundary f = 0"),
+        Line2D([], [], color="k", lw=0.8, ls="--", label=f"margins f = $\\pm${problem.margin:g}"),
+        Line2D([], [], color="0.3", marker=r"$\rightarrow$", ms=12, ls="",
+               label="x $\\to$ x - f(x) $\\nabla$f(x)"),
+        Line2D([], [], color="k", marker="x", ls="", label="attacked point x'")],
+        loc="outside lower center", ncol=2, fontsize=8)
+    rel = np.abs(f_adv) / np.maximum(np.abs(f), 1e-12)
+    _axes_style(ax, problem, title or (
+        f"One-step adversarial attacks on {len(pick)} correctly classified samples\n"
+        f"median |f(x')|/|f(x)| = {np.median(rel) if len(rel) else float('nan'):.2g} "
+        f"(0 = lands on the boundary)"))
+    return _save(fig, out)
+
+
+# ---------------------------------------------------------------------------------- sweep
+def compute_sweep(x_pos, x_neg, margin: float = 0.1, lams=None, eps=(0.05, 0.1, 0.2, 0.4),
+                  a=None, b=None, p=None) -> dict:
+    """Exact solutions over a range of lambda: loss, W1, mass moved, clean accuracy and
+    certified accuracy at radii ``eps`` (fraction of samples with y f(x) > eps, f the exact
+    potential: a 1-Lipschitz classifier whose class cannot change within |f(x)|)."""
+    from ..transport import hkr_transport, wasserstein1
+
+    lams = np.logspace(-3, 2, 11) if lams is None else np.asarray(lams, dtype=float)
+    w1 = wasserstein1(x_pos, x_neg, a, b)
+    rows = []
+    for lam in lams:
+        r = hkr_transport(x_pos, x_neg, lam=float(lam), margin=margin, a=a, b=b, p=p)
+        pr = r.problem
+        w = np.concatenate([pr.p * pr.a, (1 - pr.p) * pr.b])
+        yf = np.concatenate([r.f_pos, -r.f_neg])
+        rows.append({"lam": float(lam), "loss": r.loss, "mass": r.mass,
+                     "clean": float(np.sum(w * (yf > 0))),
+                     "certified": {float(e): float(np.sum(w * (yf > e))) for e in eps},
+                     "mean_abs_f": float(np.sum(w * np.abs(yf)))})
+    return {"w1": w1, "margin": float(margin), "eps": [float(e) for e in eps], "rows": rows}
+
+
+def plot_sweep(sweep: dict, out=None, title: str | None = None):
+    """Three panels against lambda (log scale): exact loss vs -W1; mass moved; clean and
+    certified accuracies (the paper's robustness / accuracy trade-off)."""
+    rows = sweep["rows"]
+    lam = np.array([r["lam"] for r in rows])
+    fig = Figure(figsize=(15, 4.6), layout="constrained")
+    ax1, ax2, ax3 = fig.subplots(1, 3)
+    ax1.semilogx(lam, [r["loss"] for r in rows], "o-", label="exact min L$_\\lambda$")
+    ax1.axhline(-sweep["w1"], color="k", ls="--", label=f"-W1 = {-sweep['w1']:.4f} (POT)")
+    ax1.set_ylabel("loss")
+    ax1.set_title("min L increases with $\\lambda$, -> -W1 as $\\lambda$ -> 0", fontsize=10)
+    ax2.semilogx(lam, [r["mass"] for r in rows], "s-", color="#ff7f0e", label="mass moved")
+    ax2.axhline(1.0, color="k", ls=":", label="mandatory mass 1")
+    ax2.set_ylabel("total plan mass")
+    ax2.set_title("mass moved (1 + extra) and mean certified radius", fontsize=10)
+    tw = ax2.twinx()
+    tw.semilogx(lam, [r["mean_abs_f"] for r in rows], "d--", color="#2ca02c")
+    tw.set_ylabel("E|f(x)| on the samples (mean certified radius)", color="#2ca02c")
+    ax2.plot([], [], "d--", color="#2ca02c", label="E|f| (right axis)")
+    ax3.semilogx(lam, [r["clean"] for r in rows], "o-", color="k", label="clean accuracy")
+    for e, c in zip(sweep["eps"], ["#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf"]):
+        ax3.semilogx(lam, [r["certified"][e] for r in rows], "^-", color=c,
+                     label=f"certified at $\\epsilon$={e:g}")
+    ax3.set_ylabel("accuracy on the samples (weighted)")
+    ax3.set_ylim(-0.02, 1.02)
+    ax3.set_title("robustness vs accuracy: certified = y f(x) > $\\epsilon$", fontsize=10)
+    for ax, loc in ((ax1, "upper left"), (ax2, "center left"), (ax3, "lower left")):
+        ax.set_xlabel("$\\lambda$ (log scale)")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8, loc=loc)
+    fig.suptitle(title or f"$\\lambda$ sweep of the exact hKR solution (margin "
+                          f"{sweep['margin']:g})", fontsize=11)
+    return _save(fig, out)
+
+
+# --------------------------------------------------------------------------------- report
+def plot_report(report, outdir, sweep: bool = False, sweep_lams=None) -> list[str]:
+    """Write plan.png, potential.png and (with a network) gradnorm.png, adversarial.png
+    (network attacks; adversarial_exact.png otherwise), and optionally sweep.png."""
+    os.makedirs(outdir, exist_ok=True)
+    pr, res = report.problem, report.result
+    files = [plot_plan(res, os.path.join(outdir, "plan.png")),
+             plot_potential(res, report.model if report.network is not None else None,
+                            os.path.join(outdir, "potential.png"), report.extension)]
+    if report.network is not None:
+        files.append(plot_gradnorm(report.network, pr, os.path.join(outdir, "gradnorm.png"),
+                                   result=res))
+        files.append(plot_adversarial(report.network, pr,
+                                      os.path.join(outdir, "adversarial.png")))
+    else:
+        files.append(plot_adversarial(report.exact, pr,
+                                      os.path.join(outdir, "adversarial_exact.png")))
+    if sweep:
+        data = compute_sweep(pr.x_pos, pr.x_neg, pr.margin, sweep_lams, p=pr.p,
+                             a=pr.a, b=pr.b)
+        files.append(plot_sweep(data, os.path.join(outdir, "sweep.png")))
+    return files
