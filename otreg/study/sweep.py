@@ -454,13 +454,24 @@ def _serial(todo, runner):
         yield run_safe(cfg, runner)
 
 
-def _processes(todo, runner, workers):
+def _pool_context():
+    """Workers are forked from a clean "forkserver" process that has imported otreg and loaded
+    the compiled solver once (nothing inherited from the caller's threads or state); "spawn"
+    where there is no forkserver."""
     import multiprocessing as mp
+
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["otreg.study._preload"])
+        return ctx
+    return mp.get_context("spawn")
+
+
+def _processes(todo, runner, workers):
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
 
-    # "spawn": fresh interpreters, no state (threads, BLAS pools, numba) inherited from the parent
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context()) as pool:
         futures = {pool.submit(run_safe, cfg, runner): cfg for cfg in todo}
         try:
             for fut in as_completed(futures):

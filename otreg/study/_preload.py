@@ -1,0 +1,19 @@
+"""Imported once by the process-pool server of :func:`otreg.study.sweep` (multiprocessing
+"forkserver" preload): the heavy imports and the compiled solver are loaded there a single time,
+and every worker forked from it starts warm instead of paying them again."""
+import numpy as np
+
+from . import sweep  # noqa: F401
+from ..data import toys  # noqa: F401
+from ..transport import hkr_transport
+
+try:
+    from .. import nn, verify  # noqa: F401
+except ImportError:  # pragma: no cover - optional layers missing in a partial install
+    pass
+
+try:  # load the numba-compiled network simplex from its cache
+    _x = np.array([[0.0, 0.0], [1.0, 0.0]])
+    hkr_transport(_x, _x + 3.0, lam=1.0, margin=0.1)
+except Exception:  # pragma: no cover - warm-up only
+    pass
