@@ -161,7 +161,7 @@ def load_points(path, dim: int | None = None) -> np.ndarray:
             raise InputError(f"{name}: {exc}") from None
         return pts
     header, data = _read_csv(name)
-    if header is not None and header[-1].lower() in ("label", "labels", "y", "class"):
+    if header is not None and header[-1].lower() in ("label", "labels"):
         data = data[:, :-1]
     elif header is None and dim is not None and data.shape[1] == dim + 1:
         data = data[:, :-1]

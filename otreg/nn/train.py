@@ -58,9 +58,9 @@ def _check_int(name, val, low):
 
 
 def fit(x_pos, x_neg, lam: float = 1.0, margin: float = 0.1, a=None, b=None, p=None, *,
-        width: int = 64, depth: int = 3, activation: str = "groupsort", epochs: int = 400,
-        batch_size: int = 256, lr: float = 5e-3, seed: int = 0, progress: bool = True,
-        patience: int = 60, model: Sequential | None = None, optimizer: str = "adam",
+        width: int = 64, depth: int = 3, activation: str = "groupsort", epochs: int = 100,
+        batch_size: int = 256, lr: float = 1e-2, seed: int = 0, progress: bool = True,
+        patience: int = 30, model: Sequential | None = None, optimizer: str = "adam",
         final_lr: float = 0.01) -> TrainResult:
     """Minimise the empirical hKR loss over a 1-Lipschitz network.
 
