@@ -217,8 +217,6 @@ def verify(x_pos, x_neg, lam=1.0, margin=0.1, a=None, b=None, p=None, *, model=N
     rays, *_ = C.ray_points(sol, rng, k=400)
     cross, *_ = C.ray_points(sol, rng, k=max(40, n_test_points), crossing=True)
     cert_pts = C.certificate_points(pr, rng, k=n_test_points)
-    fmax = float(max(np.abs(res.f_pos).max(), np.abs(res.f_neg).max()))
-    r_max = 2.0 * fmax + pr.margin
     grad_parts, cert_parts, tight_parts = [], [], []
     for name, pot in pots.items():
         is_net = name == "network"
@@ -227,12 +225,11 @@ def verify(x_pos, x_neg, lam=1.0, margin=0.1, a=None, b=None, p=None, *, model=N
                                   min_fraction=tol.net_grad_fraction if is_net else 0.99,
                                   name=name)
         grad_parts.append(g)
-        c, _ = C.check_certificate(pot, cert_pts, rng, tol=tol.certificate, name=name,
-                                   r_max=r_max)
+        c, _ = C.check_certificate(pot, cert_pts, rng, tol=tol.certificate, name=name)
         cert_parts.append(c)
         ft = tol.net_tight_f if is_net else tol.exact_tightness
         dt = tol.net_tight_dist if is_net else tol.exact_tightness
-        t = C.check_adversarial_tightness(pot, cross, r_max, rng, f_tol=ft, dist_tol=dt,
+        t = C.check_adversarial_tightness(pot, cross, None, rng, f_tol=ft, dist_tol=dt,
                                           min_abs_f=pr.margin / 2, name=name)
         tight_parts.append(t)
     out.append(C._combine("gradient_norm", grad_parts,
