@@ -127,12 +127,15 @@ def _refresh_potentials(root, thread, parent, pred, pred_dir, P, nm, Cf, xcost):
 
 @njit(cache=True, fastmath=True)
 def _seg_min(Cf, base, Pi, Pn, j0, j1):
-    """min_j C[base + j] + Pi - Pn[j] over [j0, j1) (vectorised; used only to skip segments)."""
+    """~ min_j C[base + j] + Pi - Pn[j] over [j0, j1): vectorised, used only to skip segments
+    without a candidate (the candidate itself is re-priced exactly)."""
+    row = Cf[base + j0:base + j1]
+    pn = Pn[j0:j1]
     mv = np.inf
-    for j in range(j0, j1):
-        c = Cf[base + j] + Pi - Pn[j]
-        mv = min(mv, c)
-    return mv
+    for j in range(row.shape[0]):
+        c = row[j] - pn[j]
+        mv = c if c < mv else mv
+    return mv + Pi
 
 
 @njit(cache=True)
@@ -206,7 +209,7 @@ def _find_entering(Cf, n, m, nm, total, P, xsrc, xtgt, xcost, xstate, next_arc, 
 
 @njit(cache=True)
 def _network_simplex(Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter, refresh_every, two_phase,
-                     hub_block):
+                     hub_block, block_factor):
     nm = n * m
     hub = n + m
     N = n + m + 1  # real nodes
@@ -310,7 +313,7 @@ def _network_simplex(Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter, refresh_every, 
     last_succ[root] = root - 1
     P[root] = 0.0
 
-    block = max(10, int(math.sqrt(total)))
+    block = max(10, int(block_factor * math.sqrt(total)))
     hub_pos = np.zeros(1, np.int64)
     any_hub = False
     for x in range(n + m):
@@ -606,7 +609,8 @@ def _as_vec(v, name, size):
 
 
 def bounded_transport(C, a_lo, a_hi, b_lo, b_hi, *, max_iter=None,
-                      two_phase=False, hub_block=None) -> BoundedTransportSolution:
+                      two_phase=False, hub_block=None,
+                      block_factor=0.5) -> BoundedTransportSolution:
     """Solve min <C, pi> s.t. pi >= 0, a_lo <= pi 1 <= a_hi, b_lo <= pi^T 1 <= b_hi exactly.
 
     Returns a :class:`BoundedTransportSolution`; raises :class:`otreg.errors.SolverError` (naming
@@ -640,7 +644,7 @@ def bounded_transport(C, a_lo, a_hi, b_lo, b_hi, *, max_iter=None,
     N = n + m + 1
     status, it, pred, pflow, P, xstate, xflow, stats = _network_simplex(
         Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter_i, max(1000, N // 4), bool(two_phase),
-        int(hub_block) if hub_block is not None else max(10, (n + m) // 8))
+        int(hub_block) if hub_block is not None else max(32, 2 * math.isqrt(n + m)), float(block_factor))
     if status == STATUS_MAX_ITER:
         raise SolverError(f"netsimplex: max_iter={max_iter} pivots reached before optimality")
     if status == STATUS_INFEASIBLE:
