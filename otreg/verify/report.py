@@ -110,8 +110,9 @@ class Report:
              f"({res.method}, {res.seconds:.2f}s)")
         if self.network is not None:
             d = self.to_dict()["neural"]
-            s += (f"\nnetwork loss {d['loss']:.6f} (gap {d['loss'] - res.loss:+.2e}), "
-                  f"train {self.train_seconds:.1f}s")
+            s += f"\nnetwork loss {d['loss']:.6f} (gap {d['loss'] - res.loss:+.2e})"
+            s += (f", trained in {self.train_seconds:.1f}s" if self.train_seconds is not None
+                  else " (given model)")
         return s
 
     def table(self, width: int = 110) -> str:
