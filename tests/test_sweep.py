@@ -64,6 +64,17 @@ def test_serial_table_contents(serial):
     assert sorted(keys_in_file(d / "grid.csv")) == sorted(row_key(r) for r in grid)
 
 
+def test_plot_sweep(serial, tmp_path):
+    from otreg.plot.sweep import plot_sweep
+
+    grid, _, d = serial
+    out = plot_sweep(d / "grid.csv", tmp_path / "trade_off.png")   # from the file: 2 panels
+    assert os.path.getsize(out) > 10_000
+    assert plot_sweep(grid, None).axes                               # from rows: a Figure
+    with pytest.raises(ValueError, match="no row"):
+        plot_sweep([r for r in grid if r["error"]], tmp_path / "none.png")
+
+
 def test_parallel_equals_serial(serial, tmp_path):
     grid, checked, _ = serial
     par = sweep(**GRID, out=tmp_path / "grid.csv", workers=2, progress=False)

@@ -1,0 +1,132 @@
+"""The robustness / accuracy trade-off of a sweep table (:func:`otreg.study.sweep`).
+
+:func:`plot_sweep` draws, for each data set (columns) and margin (rows), the clean accuracy and
+the certified accuracies at each radius against λ (log scale), mean ± std over the seeds: solid
+lines for the exact potential, dashed for the network when the table has the network's columns.
+λ = 0 (the pure Kantorovich–Rubinstein potential) is placed one decade left of the smallest
+positive λ, behind an axis break.
+"""
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+__all__ = ["plot_sweep", "plot_sweep_table"]
+
+_COLORS = ["#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#d62728", "#8c564b", "#e377c2",
+           "#17becf"]
+
+
+def _acc_columns(rows, prefix):
+    from ..study.sweep import _order_columns
+
+    cols = _order_columns([c for r in rows for c in r])
+    return [c for c in cols if c.startswith(prefix + "acc_")
+            and (prefix or not c.startswith("nn_"))
+            and any(isinstance(r.get(c), float) for r in rows)]
+
+
+def _label(col):
+    tail = col.rsplit("acc_", 1)[1]
+    return "clean" if tail == "clean" else "certified ε=" + tail.split("_", 1)[1]
+
+
+def plot_sweep(table_or_path, out_png=None, title: str | None = None):
+    """Clean and certified accuracy against λ, mean ± std over seeds, one panel per data set.
+
+    Parameters
+    ----------
+    table_or_path : list of dict or path
+        Rows returned by :func:`otreg.study.sweep` or the CSV / parquet file it wrote.  Rows
+        with an error are ignored.
+    out_png : path, optional
+        Where to write the PNG (the path is returned); without it the figure is returned.
+    title : str, optional
+        Figure title.
+    """
+    from matplotlib.figure import Figure
+
+    from ..study.sweep import read_table, summarize
+
+    rows = (read_table(table_or_path) if isinstance(table_or_path, (str, os.PathLike))
+            else list(table_or_path))
+    rows = [r for r in rows if not r.get("error") and isinstance(r.get("acc_clean"), float)]
+    if not rows:
+        raise ValueError("plot_sweep: the table has no row without error")
+    exact_cols = _acc_columns(rows, "")
+    nn_cols = _acc_columns(rows, "nn_")
+    summ = summarize(rows, metrics=exact_cols + nn_cols, by=("data", "margin", "lam"))
+    datasets = list(dict.fromkeys(r["data"] for r in rows))
+    margins = sorted({r["margin"] for r in rows})
+    lams = sorted({r["lam"] for r in rows})
+    pos = [x for x in lams if x > 0]
+    zero_x = (min(pos) / 10.0) if pos else 1.0
+
+    def xpos(lam):
+        return zero_x if lam == 0 else lam
+
+    nr, nc = len(margins), len(datasets)
+    fig = Figure(figsize=(4.6 * nc + 0.4, 3.6 * nr + 0.9))
+    axes = np.atleast_2d(fig.subplots(nr, nc, squeeze=False))
+    for i, margin in enumerate(margins):
+        for j, data in enumerate(datasets):
+            ax = axes[i, j]
+            group = [s for s in summ if s["data"] == data and s["margin"] == margin]
+            group.sort(key=lambda s: s["lam"])
+            x = np.array([xpos(s["lam"]) for s in group])
+            for k, col in enumerate(exact_cols):
+                color = _COLORS[k % len(_COLORS)]
+                for cols, style, who in ((exact_cols, "-", "exact"), (nn_cols, "--", "network")):
+                    c = col if who == "exact" else "nn_" + col
+                    if c not in cols:
+                        continue
+                    mu = np.array([s[f"{c}_mean"] for s in group])
+                    sd = np.array([s[f"{c}_std"] for s in group])
+                    label = _label(col) + ("" if who == "exact" else " (network)")
+                    marker = "o" if who == "exact" else "s"
+                    zero = np.array([s["lam"] == 0 for s in group])
+                    # λ > 0: a curve with its ± std band; λ = 0 (behind the break): error bar
+                    if (~zero).any():
+                        ax.plot(x[~zero], mu[~zero], style, marker=marker, ms=3.5, color=color,
+                                label=label)
+                        ax.fill_between(x[~zero], (mu - sd)[~zero], (mu + sd)[~zero],
+                                        color=color, alpha=0.15 if who == "exact" else 0.08,
+                                        lw=0)
+                        label = None
+                    if zero.any():
+                        ax.errorbar(x[zero], mu[zero], yerr=sd[zero], fmt=marker, ms=3.5,
+                                    color=color, capsize=2, label=label,
+                                    mfc="none" if who == "network" else color)
+            ax.set_xscale("log")
+            ticks = sorted({xpos(v) for v in lams})
+            ax.set_xticks(ticks)
+            ax.set_xticklabels(["0" if t == zero_x and 0 in lams else f"{t:g}" for t in ticks])
+            ax.minorticks_off()
+            if 0 in lams and pos:
+                # axis break between λ = 0 and the log-scaled positive values
+                xb = math.sqrt(zero_x * min(pos))
+                ax.axvline(xb, color="0.6", lw=0.8, ls=":")
+            ax.set_ylim(-0.02, 1.02)
+            ax.grid(True, alpha=0.3)
+            runs = max((s["runs"] for s in group), default=0)
+            ax.set_title(f"{data}, margin {margin:g} ({runs} seeds)", fontsize=10)
+            ax.set_xlabel("λ (hinge weight)")
+            if j == 0:
+                ax.set_ylabel("accuracy on the samples")
+    axes[0, 0].legend(fontsize=6.5 if nn_cols else 7, loc="lower right", ncol=2 if nn_cols else 1)
+    fig.suptitle(title or "Robustness / accuracy trade-off\nclean and certified accuracy "
+                 "(y f(x) > ε) against λ, mean ± std over seeds", fontsize=10)
+    fig.tight_layout()
+    if out_png is None:
+        return fig
+    out_png = os.fspath(out_png)
+    parent = os.path.dirname(os.path.abspath(out_png))
+    os.makedirs(parent, exist_ok=True)
+    fig.savefig(out_png, dpi=120)
+    return out_png
+
+
+#: alias avoiding the name clash with :func:`otreg.plot.plot_sweep` (single-data λ sweep)
+plot_sweep_table = plot_sweep
