@@ -61,13 +61,19 @@ def fit(x_pos, x_neg, lam: float = 1.0, margin: float = 0.1, a=None, b=None, p=N
         width: int = 64, depth: int = 3, activation: str = "groupsort", epochs: int = 100,
         batch_size: int = 256, lr: float = 1e-2, seed: int = 0, progress: bool = True,
         patience: int = 30, model: Sequential | None = None, optimizer: str = "adam",
-        final_lr: float = 0.01) -> TrainResult:
+        final_lr: float = 0.01, bjorck_iters: int = 15) -> TrainResult:
     """Minimise the empirical hKR loss over a 1-Lipschitz network.
 
     Adam with a cosine learning-rate decay from ``lr`` to ``lr * final_lr`` over ``epochs``;
     early stop when the full-data loss has not improved for ``patience`` epochs (relative
     improvement below 1e-6).  The weights of the best epoch are kept, then frozen (exact
     orthonormal weights).  A fixed ``seed`` gives bit-identical results.
+
+    ``width``, ``depth``, ``activation``, ``bjorck_iters`` describe the network built when no
+    ``model`` is given (2-64-64-64-1 GroupSort-2 by default); ``optimizer`` is ``"adam"`` or
+    ``"sgd"`` (momentum 0.9).  The returned :class:`TrainResult` has the frozen model, the
+    per-epoch full-data loss ``history``, ``seconds``, ``epochs_run``, ``best_epoch`` and the
+    final full-data ``loss``.
     """
     prob = make_problem(x_pos, x_neg, lam, margin, a, b, p)
     epochs = _check_int("epochs", epochs, 1)
@@ -80,7 +86,7 @@ def fit(x_pos, x_neg, lam: float = 1.0, margin: float = 0.1, a=None, b=None, p=N
         raise InputError(f"final_lr: must be in (0, 1], got {final_lr!r}")
     if model is None:
         model = lipschitz_mlp(prob.dim, width=width, depth=depth, activation=activation,
-                              seed=seed)
+                              seed=seed, bjorck_iters=bjorck_iters)
     elif not isinstance(model, Sequential):
         raise InputError(f"model: expected an otreg.nn Sequential, got {type(model).__name__}")
     elif model.in_dim != prob.dim or model.out_dim != 1:
