@@ -83,28 +83,28 @@ class BoundedTransportSolution:
 # --------------------------------------------------------------------------------------------
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _arc_src(e, nm, m, xsrc):
     if e < nm:
         return e // m
     return xsrc[e - nm]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _arc_tgt(e, nm, n, m, xtgt):
     if e < nm:
         return n + e % m
     return xtgt[e - nm]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _arc_cost(e, nm, Cf, xcost):
     if e < nm:
         return Cf[e]
     return xcost[e - nm]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _arc_cap(e, nm, xcap):
     if e < nm:
         return np.inf
