@@ -6,7 +6,7 @@ from otreg.errors import InputError
 from otreg.nn import (Activation, LipschitzDense, Sequential, Tensor, bjorck, bjorck_numpy,
                       fullsort, groupsort2, lipschitz_mlp, no_grad, orthonormal, relu)
 
-from gradcheck import check_grads, numeric_grads
+from nn_gradcheck import check_grads, numeric_grads
 
 rng = np.random.default_rng(7)
 

@@ -6,7 +6,7 @@ from otreg.errors import InputError
 from otreg.nn import (Tensor, hinge_loss, hkr_loss, hkr_loss_numpy, kr_loss,
                       multiclass_hkr_loss)
 
-from gradcheck import check_grads
+from nn_gradcheck import check_grads
 
 rng = np.random.default_rng(11)
 

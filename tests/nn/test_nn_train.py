@@ -20,7 +20,7 @@ from otreg.data.validate import make_problem
 from otreg.errors import InputError
 from otreg.nn import fit, full_loss, hkr_loss_numpy, lipschitz_mlp
 
-from exact import exact_hkr_min, exact_w1, lp_hkr_min
+from nn_exact import exact_hkr_min, exact_w1, lp_hkr_min
 
 SETTINGS = {
     "moons": (lambda: two_moons(1000, 1000, 0.1, 0), 1.0, 0.1),

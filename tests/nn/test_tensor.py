@@ -5,7 +5,7 @@ import pytest
 from otreg.nn import Tensor, concatenate, maximum, minimum, no_grad, stack, where
 from otreg.nn.tensor import _unbroadcast
 
-from gradcheck import check_grads
+from nn_gradcheck import check_grads
 
 rng = np.random.default_rng(0)
 
