@@ -9,7 +9,7 @@ from otreg.transport import hkr_transport, wasserstein1
 from otreg.verify import (CHECK_NAMES, Potential, Solution, Tolerances, boundary_distance,
                           check_adversarial_tightness, check_certificate,
                           check_complementary_slackness, check_gradient_norm,
-                          check_hinge_slackness, check_lipschitz, check_marginal_bounds,
+                          check_hinge_slackness, check_invariance, check_lipschitz, check_marginal_bounds,
                           check_neural_gap, check_potential_agreement, check_strong_duality,
                           check_w1_limit, exact_potential, fast_exact_potential, ray_points,
                           verify)
@@ -88,6 +88,14 @@ def test_fast_extension_matches_result_potential(moons):
         ref = exact_potential(res, kind)
         assert np.allclose(fast(pts), ref(pts), atol=1e-12)
         assert np.allclose(fast.grad(pts), ref.grad(pts), atol=1e-5)
+
+
+def test_invariance_passes_and_fails(moons):
+    xp, xn, res = moons
+    c = check_invariance(xp, xn, 1.0, 0.1, res.loss)
+    assert c.passed, c.detail
+    c = check_invariance(xp, xn, 1.0, 0.1, res.loss + 1e-4)
+    assert not c.passed and not any(p.passed for p in c.parts)
 
 
 # ------------------------------------------------------------------ lambda -> 0

@@ -7,7 +7,8 @@ one), runs every check of :mod:`otreg.verify.checks` and reports them (``Report.
 from .checks import (
     Check, ExtensionPotential, Potential, Solution, as_potential, boundary_distance,
     check_adversarial_tightness, check_certificate, check_complementary_slackness,
-    check_gradient_norm, check_hinge_slackness, check_lipschitz, check_marginal_bounds,
+    check_gradient_norm, check_hinge_slackness, check_invariance, check_lipschitz,
+    check_marginal_bounds,
     check_neural_gap, check_potential_agreement, check_strong_duality, check_w1_limit,
     exact_potential, fast_exact_potential, lipschitz_estimate, ray_points,
 )
@@ -15,7 +16,8 @@ from .report import Report, Tolerances, verify
 
 CHECK_NAMES = (
     "strong_duality", "complementary_slackness", "marginal_bounds", "hinge_slackness",
-    "lipschitz", "w1_limit", "gradient_norm", "certificate", "adversarial_tightness",
+    "lipschitz", "invariance", "w1_limit", "gradient_norm", "certificate",
+    "adversarial_tightness",
     "neural_gap", "potential_agreement",
 )
 
@@ -24,7 +26,8 @@ __all__ = [
     "as_potential", "exact_potential", "fast_exact_potential", "boundary_distance",
     "lipschitz_estimate", "ray_points", "CHECK_NAMES",
     "check_strong_duality", "check_complementary_slackness", "check_marginal_bounds",
-    "check_hinge_slackness", "check_lipschitz", "check_w1_limit", "check_gradient_norm",
+    "check_hinge_slackness", "check_invariance", "check_lipschitz", "check_w1_limit",
+    "check_gradient_norm",
     "check_certificate", "check_adversarial_tightness", "check_neural_gap",
     "check_potential_agreement",
 ]

@@ -401,6 +401,36 @@ def check_w1_limit(x_pos, x_neg, margin: float, a=None, b=None, p=None,
     return c
 
 
+def check_invariance(x_pos, x_neg, lam: float, margin: float, loss: float, a=None, b=None,
+                     p=None, scale: float = 2.5, seed: int = 0, solver=None,
+                     tol: float = LP_TOL) -> Check:
+    """Scaling all points and the margin by s multiplies min L by s; a rotation plus a
+    translation of both clouds leaves it unchanged (spec section 5).  ``loss`` is the min of L
+    on the original data (pass a wrong one to see the check fail)."""
+    from ..transport import hkr_transport
+
+    solver = hkr_transport if solver is None else solver
+    x_pos, x_neg = np.asarray(x_pos, dtype=np.float64), np.asarray(x_neg, dtype=np.float64)
+    d = x_pos.shape[1]
+    rng = np.random.default_rng(seed)
+    q, r = np.linalg.qr(rng.standard_normal((d, d)))
+    q = q * np.sign(np.diag(r))
+    shift = rng.uniform(-3, 3, d)
+    l_scaled = float(solver(scale * x_pos, scale * x_neg, lam=lam, margin=scale * margin,
+                            a=a, b=b, p=p).loss)
+    l_moved = float(solver(x_pos @ q.T + shift, x_neg @ q.T + shift, lam=lam, margin=margin,
+                           a=a, b=b, p=p).loss)
+    dist_max = float(np.max(np.linalg.norm(np.vstack([x_pos, x_neg]) - x_pos.mean(0), axis=1)))
+    t = tol * (1.0 + 2 * dist_max + 2 * margin) * (1.0 + lam) * scale
+    e1 = abs(l_scaled - scale * loss)
+    e2 = abs(l_moved - loss)
+    parts = [Check(f"scale x{scale:g}", e1 <= t, e1, t,
+                   f"min L(s x, s m) = {l_scaled:.10g} vs s min L = {scale * loss:.10g}"),
+             Check("rotate+translate", e2 <= t, e2, t,
+                   f"min L after a random rotation and shift = {l_moved:.10g} vs {loss:.10g}")]
+    return _combine("invariance", parts)
+
+
 # --------------------------------------------------------------------------------------------
 # geometry: transport rays, gradients, certificates, adversarial steps
 
