@@ -33,6 +33,7 @@ bench: $(BASE)
 
 docs: $(BASE)
 	$(PY) -m pip install --quiet -e '.[docs]'
+	$(PY) docs/gen_gallery.py
 	$(PY) -m mkdocs build --strict
 
 clean:

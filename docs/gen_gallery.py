@@ -1,0 +1,168 @@
+"""Generate the figures and tables of the documentation with otreg itself (run by ``make docs``).
+
+Writes
+
+* ``docs/gallery/*.png`` — the figures shown on the Gallery page (git-ignored, regenerated at
+  every build);
+* ``build/docs_snippets/gallery_figures.md`` — the Markdown of the figures actually produced
+  (included by ``docs/gallery.md``; a figure whose plotting function fails is reported on stderr
+  and left out instead of breaking the build);
+* ``build/docs_snippets/benchmarks.md`` — the tables of ``benchmarks/results/*.md``
+  (``make bench``), included by ``docs/benchmarks.md``;
+* ``build/docs_snippets/sweep_table.md`` — the robustness / accuracy trade-off table of a small
+  exact sweep, included by ``docs/benchmarks.md``.
+
+Usage: ``python docs/gen_gallery.py [--quick]`` from the repository root (``--quick``: smaller
+problems, for tests).
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import sys
+import time
+import traceback
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GALLERY = os.path.join(ROOT, "docs", "gallery")
+SNIPPETS = os.path.join(ROOT, "build", "docs_snippets")
+
+
+def _figure(entries, name, caption, make):
+    """Run ``make(path)``; on success record (file, caption) for the gallery page."""
+    path = os.path.join(GALLERY, name)
+    t0 = time.perf_counter()
+    try:
+        make(path)
+    except Exception:  # one broken figure must not hide the others
+        print(f"gen_gallery: {name} FAILED, left out:", file=sys.stderr)
+        traceback.print_exc()
+        return
+    entries.append((name, caption))
+    print(f"gen_gallery: {name} ({time.perf_counter() - t0:.1f}s)")
+
+
+def gallery(quick: bool) -> list:
+    import numpy as np
+
+    from otreg import hkr_transport
+    from otreg.data.toys import list_toys, make_toy
+    from otreg import plot as P
+
+    n = 80 if quick else 250
+    lam, margin = 1.0, 0.1
+    x_pos, x_neg = make_toy("moons", n_pos=n, seed=0)
+    res = hkr_transport(x_pos, x_neg, lam=lam, margin=margin)
+    entries: list = []
+    state = {}
+
+    def net():
+        if "model" not in state:
+            from otreg.nn import fit
+
+            state["model"] = fit(x_pos, x_neg, lam=lam, margin=margin, width=32, depth=2,
+                                 epochs=30 if quick else 200, seed=0, progress=False).model
+        return state["model"]
+
+    _figure(entries, "plan.png",
+            f"Two moons ({n} points per class), λ = {lam:g}, margin {margin:g}: the optimal "
+            "plan of the bounded-marginal transport problem. Arcs between pairs closer than 2m "
+            "(where the hinge's extra mass can flow) are coloured apart; ringed points ship "
+            "more than their mandatory mass.",
+            lambda out: P.plot_plan(res, out))
+    _figure(entries, "potential.png",
+            "Level sets of the exact potential's 1-Lipschitz (McShane) extension and of a "
+            "trained 1-Lipschitz network: decision boundary f = 0 and margins f = ±m.",
+            lambda out: P.plot_potential(res, net(), out))
+    _figure(entries, "gradnorm.png",
+            "|∇f| of the network: close to 1 where the transport happens (the paper's "
+            "gradient-norm property), below 1 only away from the data.",
+            lambda out: P.plot_gradnorm(net(), res.problem, out, result=res))
+    _figure(entries, "adversarial.png",
+            "One-step attacks x → x − f(x)∇f(x) on the network: they land on the decision "
+            "boundary after a move of length |f(x)| — the certificate is tight.",
+            lambda out: P.plot_adversarial(net(), res.problem, out))
+    _figure(entries, "lambda_sweep.png",
+            "The exact solution against λ: min L rises from −W1, the moved mass grows, and "
+            "clean vs certified accuracy trade off.",
+            lambda out: P.plot_sweep(P.compute_sweep(
+                x_pos, x_neg, margin, np.logspace(-2, 2, 5 if quick else 9)), out))
+
+    toys = list_toys()
+    for name in toys:
+        xp, xn = make_toy(name, n_pos=max(40, n // 2), seed=0)
+        r = hkr_transport(xp, xn, lam=lam, margin=margin)
+        _figure(entries, f"toy_{name}.png",
+                f"`{name}`: the exact optimal potential (λ = {lam:g}, margin {margin:g}, "
+                f"{len(xp)} points per class), min L = {r.loss:.4f}.",
+                lambda out, r=r: P.plot_potential(r, None, out))
+    return entries
+
+
+def trade_off(quick: bool, entries: list) -> str:
+    import tempfile
+
+    from otreg.plot.sweep import plot_sweep
+    from otreg.study import sweep, trade_off_table
+
+    n, seeds = (60, [0, 1]) if quick else (300, [0, 1, 2, 3, 4])
+    lams = [0, 0.1, 1, 10, 100]
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        table = sweep(["moons", "circles"], lams, [0.1], seeds, n=n,
+                      out=os.path.join(tmp, "sweep.csv"), checks=False, workers=1,
+                      progress=False)
+    seconds = time.perf_counter() - t0
+    _figure(entries, "trade_off.png",
+            f"Robustness / accuracy trade-off (`otreg sweep`, exact potential, {n} points per "
+            f"class, {len(seeds)} seeds): clean accuracy and certified accuracy at radius ε "
+            "against λ, mean ± std over seeds.",
+            lambda out: plot_sweep(table, out))
+    return (f"Exact potential, margin 0.1, {n} points per class, seeds "
+            f"{seeds[0]}–{seeds[-1]}; mean ± std over seeds; sweep time {seconds:.1f} s "
+            "(one core, checks off).\n\n" + trade_off_table(table) + "\n")
+
+
+def benchmark_tables() -> str:
+    files = sorted(glob.glob(os.path.join(ROOT, "benchmarks", "results", "*.md")))
+    if not files:
+        return ("*No benchmark results yet: run `make bench`, which writes "
+                "`benchmarks/results/*.md`, then `make docs`.*\n")
+    parts = []
+    for path in files:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read().strip()
+        # demote the file's headings below the page's "## name" section heading
+        lines = ["#" * 2 + line if line.startswith("#") else line for line in text.splitlines()]
+        parts.append(f"## {os.path.basename(path)[:-3]}\n\n*From `benchmarks/results/"
+                     f"{os.path.basename(path)}`.*\n\n" + "\n".join(lines) + "\n")
+    return "\n".join(parts)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small problems (tests)")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.makedirs(GALLERY, exist_ok=True)
+    os.makedirs(SNIPPETS, exist_ok=True)
+    t0 = time.perf_counter()
+    for old in glob.glob(os.path.join(GALLERY, "*.png")):
+        os.remove(old)
+    entries = gallery(args.quick)
+    table = trade_off(args.quick, entries)
+    with open(os.path.join(SNIPPETS, "sweep_table.md"), "w", encoding="utf-8") as fh:
+        fh.write(table)
+    with open(os.path.join(SNIPPETS, "benchmarks.md"), "w", encoding="utf-8") as fh:
+        fh.write(benchmark_tables())
+    with open(os.path.join(SNIPPETS, "gallery_figures.md"), "w", encoding="utf-8") as fh:
+        for name, caption in entries:
+            fh.write(f"### {os.path.splitext(name)[0].replace('_', ' ')}\n\n"
+                     f"![{name}](gallery/{name})\n\n{caption}\n\n")
+    print(f"gen_gallery: {len(entries)} figures in {time.perf_counter() - t0:.1f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
