@@ -248,7 +248,7 @@ def machine():
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--steps", type=int, default=200)
+    ap.add_argument("--steps", type=int, default=400)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--quick", action="store_true", help="few steps (smoke test)")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "autodiff.md"))
@@ -266,12 +266,12 @@ def main(argv=None):
             impls.append(torch_step)
         # interleave the implementations in rounds, so that load changes hit all alike
         results = {impl.name: [] for impl in impls}
-        rounds = 5 if not args.quick else 1
+        rounds = 20 if not args.quick else 1
         per_round = max(1, args.steps // rounds)
         for impl in impls:
             time_steps(impl, batch, 0, args.warmup)
-        for _ in range(rounds):
-            for impl in impls:
+        for r in range(rounds):
+            for impl in (impls if r % 2 == 0 else impls[::-1]):
                 results[impl.name] += time_steps(impl, batch, per_round, 0)
     base = statistics.median(results[NumpyStep.name])
     for name, times in results.items():
@@ -283,7 +283,8 @@ def main(argv=None):
              f"re-parametrisation (1 power-iteration step + {BJORCK} Björck steps, "
              "differentiated through) on every step. BLAS limited to 1 thread. "
              f"{len(next(iter(results.values())))} timed steps per implementation, "
-             "interleaved in rounds.", "",
+             "interleaved in rounds (alternating order) so that load changes on a shared machine hit "
+             "all implementations alike.", "",
              "| implementation | median step (ms) | best step (ms) | ratio to hand-written NumPy |",
              "|---|---:|---:|---:|"]
     for name, med, best, ratio in rows:

@@ -88,7 +88,8 @@ class Tensor:
         out.data = data
         out.grad = None
         out.op = op
-        if _GRAD_ENABLED and any(p.requires_grad for p in parents):
+        if _GRAD_ENABLED and (parents[0].requires_grad
+                              or any(p.requires_grad for p in parents[1:])):
             out.requires_grad = True
             out._parents = parents
             out._backward = backward
@@ -193,7 +194,10 @@ class Tensor:
     def __mul__(self, other):
         other = as_tensor(other)
         a, b = self.data, other.data
-        return Tensor._make(a * b, (self, other), lambda g: (g * b, g * a), "mul")
+        need_a, need_b = self.requires_grad, other.requires_grad
+        return Tensor._make(a * b, (self, other),
+                            lambda g: (g * b if need_a else None, g * a if need_b else None),
+                            "mul")
 
     __rmul__ = __mul__
 
@@ -219,6 +223,7 @@ class Tensor:
     def __matmul__(self, other):
         other = as_tensor(other)
         a, b = self.data, other.data
+        need_a, need_b = self.requires_grad, other.requires_grad
 
         def backward(g):
             if a.ndim == 1 and b.ndim == 1:
@@ -230,12 +235,15 @@ class Tensor:
                 g2 = g2[..., None, :]
             if b.ndim == 1:
                 g2 = g2[..., None]
-            ga = g2 @ np.swapaxes(b2, -1, -2)
-            gb = np.swapaxes(a2, -1, -2) @ g2
-            if a.ndim == 1:
-                ga = ga[..., 0, :]
-            if b.ndim == 1:
-                gb = gb[..., 0]
+            ga = gb = None
+            if need_a:
+                ga = g2 @ np.swapaxes(b2, -1, -2)
+                if a.ndim == 1:
+                    ga = ga[..., 0, :]
+            if need_b:
+                gb = np.swapaxes(a2, -1, -2) @ g2
+                if b.ndim == 1:
+                    gb = gb[..., 0]
             return ga, gb
 
         return Tensor._make(a @ b, (self, other), backward, "matmul")

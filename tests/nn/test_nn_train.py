@@ -206,3 +206,14 @@ def test_progress_bar_shows_running_loss(capsys):
     fit(xp, xn, epochs=2, width=8, progress=True)
     err = capsys.readouterr().err
     assert "loss=" in err
+
+
+def test_cheaper_bjorck_mode_still_freezes_exactly():
+    xp, xn = two_moons(40, 40, 0.1, 0)
+    res = fit(xp, xn, epochs=3, width=16, bjorck_iters=3, progress=False)
+    assert all(l.bjorck_iters == 3 for l in res.model.dense_layers)
+    norms = np.array([np.linalg.svd(l.frozen, compute_uv=False) for l in
+                      res.model.dense_layers[1:-1]])
+    np.testing.assert_allclose(norms, 1.0, atol=1e-10)
+    with pytest.raises(InputError, match="^bjorck_iters"):
+        fit(xp, xn, epochs=1, bjorck_iters=0, progress=False)
