@@ -159,6 +159,21 @@ def _explode(cfg):
     return {"loss": -cfg.lam, "acc_clean": 1.0}
 
 
+def _crash(cfg):
+    if cfg.lam == 1.0 and cfg.seed == 0:
+        os._exit(3)                          # the worker process dies (like an OOM kill)
+    return {"loss": -cfg.lam}
+
+
+def test_dead_worker_records_error_and_sweep_goes_on(tmp_path):
+    table = sweep(["moons"], [0, 1], [0.1], [0, 1], n=10, out=tmp_path / "c.csv", workers=2,
+                  progress=False, runner=_crash)
+    errs = {(r["lam"], r["seed"]): r["error"] for r in table}
+    assert errs.pop((1.0, 0)).startswith("worker died")
+    assert set(errs.values()) == {""} and len(errs) == 3
+    assert sorted(keys_in_file(tmp_path / "c.csv")) == sorted(row_key(r) for r in table)
+
+
 def test_failing_combination_records_error(tmp_path):
     table = sweep(["moons"], [0, 1], [0.1], [0, 1], n=10, out=tmp_path / "e.csv", workers=1,
                   progress=False, runner=_explode)
@@ -170,7 +185,8 @@ def test_failing_combination_records_error(tmp_path):
 
 def test_accuracies_and_summaries():
     acc = accuracies([0.3, 0.05, -0.1], [-0.5, 0.2], radii=(0.1,))
-    assert acc == {"acc_clean": pytest.approx(3 / 5), "acc_cert_0.1": pytest.approx(2 / 5)}
+    assert acc == {"acc_clean": pytest.approx(3 / 5), "acc_cert_0.1": pytest.approx(2 / 5),
+                   "mean_radius": pytest.approx(0.6 * 0.35 / 3 + 0.4 * 0.5 / 2)}
     rows = [dict(data="m", neural=False, margin=0.1, n=5, lam=1.0, seed=s, error="",
                  loss=float(s), mass=1.0, acc_clean=0.5 + 0.1 * s) for s in range(3)]
     (s,) = summarize(rows)

@@ -152,7 +152,8 @@ def accuracies(f_pos, f_neg, radii=DEFAULT_RADII, a=None, b=None, prefix="") -> 
     and the pooled set weighted by class size; uniform without weights): ``acc_clean`` is the
     weight of the samples with y f > 0, ``acc_cert_<eps>`` that of the samples with y f > eps.
     For a 1-Lipschitz f the latter are certified: no perturbation of norm <= eps changes the
-    sign of f there.
+    sign of f there.  ``mean_radius`` is the mean certified radius, the weighted mean of
+    ``max(y f, 0)``.
     """
     f_pos = np.asarray(f_pos, float).ravel()
     f_neg = np.asarray(f_neg, float).ravel()
@@ -168,6 +169,9 @@ def accuracies(f_pos, f_neg, radii=DEFAULT_RADII, a=None, b=None, prefix="") -> 
     out = {f"{prefix}acc_clean": acc(0.0)}
     for eps in radii:
         out[f"{prefix}acc_cert_{_radius_name(eps)}"] = acc(float(eps))
+    # mean certified radius: (y f)_+ is the radius certified at each sample (0 if wrong)
+    out[f"{prefix}mean_radius"] = float(p * wa @ np.maximum(margin_pos, 0.0)
+                                        + (1 - p) * wb @ np.maximum(margin_neg, 0.0))
     return out
 
 
@@ -379,6 +383,7 @@ def _order_columns(cols) -> list[str]:
     acc = sorted([c for c in rest if "acc_" in c and not c.startswith("nn_")], key=_acc_order)
     nn = [c for c in rest if c.startswith("nn_") or c == "train_seconds"]
     nn = sorted(nn, key=lambda c: (("acc_" in c), _acc_order(c) if "acc_" in c else (0, c)))
+    acc += [c for c in rest if c == "mean_radius"]
     checks = sorted(c for c in rest if c.startswith("check"))
     secs = sorted(c for c in rest if c.endswith("seconds") and c not in nn)
     other = [c for c in rest if c not in acc + nn + checks + secs]
@@ -467,23 +472,56 @@ def _pool_context():
     return mp.get_context("spawn")
 
 
+def _terminate(pool):
+    """Stop a pool now (interrupted sweep): kill its worker, drop its queue."""
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        try:
+            proc.terminate()
+        except Exception:  # pragma: no cover - already gone
+            pass
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
 def _processes(todo, runner, workers):
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    """Run each combination in its own single-worker ProcessPoolExecutor, ``workers`` at a
+    time.  A worker forked from the warm forkserver costs little, and a run that kills its
+    process (out of memory, a crash in compiled code, ``kill``) only takes down its own pool:
+    it is recorded as an error and the others go on."""
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context()) as pool:
-        futures = {pool.submit(run_safe, cfg, runner): cfg for cfg in todo}
-        try:
-            for fut in as_completed(futures):
+    ctx = _pool_context()
+    queue = iter(todo)
+    live = {}
+
+    def start():
+        cfg = next(queue, None)
+        if cfg is None:
+            return
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
+        live[pool.submit(run_safe, cfg, runner)] = (cfg, pool)
+
+    finished = False
+    try:
+        for _ in range(workers):
+            start()
+        while live:
+            done, _ = wait(list(live), return_when=FIRST_COMPLETED)
+            for fut in done:
+                cfg, pool = live.pop(fut)
                 try:
-                    yield fut.result()
-                except BrokenProcessPool as exc:  # a worker died (killed, out of memory)
-                    row = futures[fut].key_dict()
+                    row = fut.result()
+                except BrokenProcessPool as exc:
+                    row = cfg.key_dict()
                     row["error"] = _one_line(f"worker died: {type(exc).__name__}: {exc}")
-                    yield row
-        finally:
-            for fut in futures:
-                fut.cancel()
+                pool.shutdown(wait=True)
+                start()
+                yield row
+        finished = True
+    finally:
+        if not finished:
+            for _, pool in live.values():
+                _terminate(pool)
 
 
 def _dask(todo, runner, scheduler):
@@ -559,6 +597,12 @@ def sweep(datasets, lams, margins, seeds, n=500, neural=False, out=None, schedul
     list of dict
         One row per requested combination, in the order data, λ, margin, seed, with the values
         as read back from the table (so identical whether fresh or resumed).
+
+    Notes
+    -----
+    A row is identified by :data:`KEY_COLUMNS` only: re-running with other ``radii``,
+    ``checks`` or ``train_kwargs`` keeps the existing rows, so write to a new file when
+    changing those.  With a scheduler, ``workers`` is ignored (the cluster decides).
     """
     configs = make_configs(datasets, lams, margins, seeds, n=n, neural=neural, radii=radii,
                            checks=checks, train_kwargs=train_kwargs)
@@ -644,7 +688,7 @@ def sweep(datasets, lams, margins, seeds, n=500, neural=False, out=None, schedul
             rows_iter.close()
 
     if journal is not None:
-        final = _read_csv_text(journal_path)[1]
+        final = _read_csv_text(journal_path)[1] if os.path.exists(journal_path) else kept
         if parquet_out:
             _write_parquet(parquet_out, final)
             os.remove(journal_path)
@@ -699,13 +743,15 @@ def trade_off_table(table, prefix="", digits=3) -> str:
            if c.startswith(prefix + "acc_") and (prefix or not c.startswith("nn_"))]
     if not acc:
         return "(no rows)"
-    summ = summarize(rows, metrics=["loss", "mass"] + acc, by=("data", "margin", "n", "lam"))
-    head = ["data", "margin", "λ", "runs", "loss", "mass"] + [
+    radius = [c for c in (prefix + "mean_radius",) if any(c in r for r in rows)]
+    summ = summarize(rows, metrics=["loss", "mass"] + radius + acc,
+                     by=("data", "margin", "n", "lam"))
+    head = ["data", "margin", "λ", "runs", "loss", "mass"] + ["mean radius"] * len(radius) + [
         "clean" if c.endswith("clean") else "ε=" + c.rsplit("_", 1)[1] for c in acc]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for s in summ:
         cells = [str(s["data"]), f"{s['margin']:g}", f"{s['lam']:g}", str(s["runs"])]
-        for mcol in ["loss", "mass"] + acc:
+        for mcol in ["loss", "mass"] + radius + acc:
             mu, sd = s[f"{mcol}_mean"], s[f"{mcol}_std"]
             cells.append(f"{mu:.{digits}f} ± {sd:.{digits}f}")
         lines.append("| " + " | ".join(cells) + " |")
