@@ -4,7 +4,9 @@
 the certified accuracies at each radius against λ (log scale), mean ± std over the seeds: solid
 lines for the exact potential, dashed for the network when the table has the network's columns.
 λ = 0 (the pure Kantorovich–Rubinstein potential) is placed one decade left of the smallest
-positive λ, behind an axis break.
+positive λ, behind an axis break.  When the table has the ``mean_radius`` column, the mean
+certified radius E[(y f)_+] is drawn on a second axis (grey): the robustness side of the
+trade-off, which shrinks as λ grows while the accuracies rise.
 """
 from __future__ import annotations
 
@@ -57,7 +59,10 @@ def plot_sweep(table_or_path, out_png=None, title: str | None = None):
         raise ValueError("plot_sweep: the table has no row without error")
     exact_cols = _acc_columns(rows, "")
     nn_cols = _acc_columns(rows, "nn_")
-    summ = summarize(rows, metrics=exact_cols + nn_cols, by=("data", "margin", "lam"))
+    radius_cols = [c for c in ("mean_radius", "nn_mean_radius")
+                   if any(isinstance(r.get(c), float) for r in rows)]
+    summ = summarize(rows, metrics=exact_cols + nn_cols + radius_cols,
+                     by=("data", "margin", "lam"))
     datasets = list(dict.fromkeys(r["data"] for r in rows))
     margins = sorted({r["margin"] for r in rows})
     lams = sorted({r["lam"] for r in rows})
@@ -99,6 +104,19 @@ def plot_sweep(table_or_path, out_png=None, title: str | None = None):
                         ax.errorbar(x[zero], mu[zero], yerr=sd[zero], fmt=marker, ms=3.5,
                                     color=color, capsize=2, label=label,
                                     mfc="none" if who == "network" else color)
+            if radius_cols:
+                # the robustness side: mean certified radius E[(y f)_+] on a second axis
+                tw = ax.twinx()
+                for c, style in zip(radius_cols, (":", "-.")):
+                    mu = np.array([s[f"{c}_mean"] for s in group])
+                    tw.plot(x, mu, style, color="0.35", marker="x", ms=4, lw=1.2,
+                            label="mean certified radius" + (" (network)" if "nn_" in c
+                                                             else ""))
+                tw.set_ylim(bottom=0)
+                tw.set_ylabel("mean certified radius E[(y f)+]", color="0.35", fontsize=8)
+                tw.tick_params(axis="y", labelsize=7, colors="0.35")
+                if i == 0 and j == nc - 1:
+                    tw.legend(fontsize=6.5, loc="upper left")
             ax.set_xscale("log")
             ticks = sorted({xpos(v) for v in lams})
             ax.set_xticks(ticks)
