@@ -50,7 +50,7 @@ def gallery(quick: bool) -> list:
     from otreg.data.toys import list_toys, make_toy
     from otreg import plot as P
 
-    n = 80 if quick else 250
+    n = 80 if quick else 200
     lam, margin = 1.0, 0.1
     x_pos, x_neg = make_toy("moons", n_pos=n, seed=0)
     res = hkr_transport(x_pos, x_neg, lam=lam, margin=margin)
@@ -62,7 +62,7 @@ def gallery(quick: bool) -> list:
             from otreg.nn import fit
 
             state["model"] = fit(x_pos, x_neg, lam=lam, margin=margin, width=32, depth=2,
-                                 epochs=30 if quick else 200, seed=0, progress=False).model
+                                 epochs=30 if quick else 150, seed=0, progress=False).model
         return state["model"]
 
     _figure(entries, "plan.png",
@@ -106,7 +106,7 @@ def trade_off(quick: bool, entries: list) -> str:
     from otreg.plot.sweep import plot_sweep
     from otreg.study import sweep, trade_off_table
 
-    n, seeds = (60, [0, 1]) if quick else (300, [0, 1, 2, 3, 4])
+    n, seeds = (60, [0, 1]) if quick else (200, [0, 1, 2, 3, 4])
     lams = [0, 0.1, 1, 10, 100]
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
