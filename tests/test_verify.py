@@ -116,7 +116,12 @@ def test_boundary_distance_of_a_linear_function():
     pot = Potential(lambda p: p[:, 0] - 0.3, lambda p: np.tile([1.0, 0.0], (len(p), 1)))
     pts = np.array([[1.0, 0.0], [0.0, 5.0], [0.3, 1.0], [-2.0, -1.0]])
     d = boundary_distance(pot, pts, r_max=5.0)
-    assert np.allclose(d, [0.7, 0.3, 0.0, 2.3], atol=2e-3)
+    # 32 directions: overestimate by at most 1/cos(pi/32) - 1 < 0.5%
+    assert np.allclose(d, [0.7, 0.3, 0.0, 2.3], rtol=5e-3, atol=1e-6)
+    # with the exact direction added, the scan + bisection is accurate to ~r_max 2^-20 / 32
+    g = -np.sign(pts[:, 0] - 0.3)[:, None] * np.array([[1.0, 0.0]])
+    d = boundary_distance(pot, pts, r_max=5.0, point_dirs=g)
+    assert np.allclose(d, [0.7, 0.3, 0.0, 2.3], atol=1e-6)
     assert np.all(d >= np.abs(pts[:, 0] - 0.3) - 1e-9)
     assert np.isinf(boundary_distance(pot, np.array([[9.0, 0.0]]), r_max=1.0)[0])
 

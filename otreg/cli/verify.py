@@ -93,7 +93,9 @@ def run(args) -> int:
     if args.json:
         rep.to_json(args.json)
         print(f"wrote {args.json}")
-    if args.plots:
+    if args.plots and rep.problem.dim != 2:
+        print(f"--plots: the figures need 2-D data (d={rep.problem.dim}); skipped")
+    elif args.plots:
         from ..plot import plot_report
 
         for f in plot_report(rep, args.plots, sweep=args.sweep):

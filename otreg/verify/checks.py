@@ -165,6 +165,12 @@ def _loss(sol: Solution, f_pos=None, f_neg=None) -> float:
                            pr.a, pr.b, pr.p, pr.lam, pr.margin)
 
 
+def _den(w) -> np.ndarray:
+    """Denominator for relative marginal errors (zero weights are allowed by the data layer)."""
+    w = np.asarray(w, dtype=np.float64)
+    return np.maximum(w, 1e-9 * float(w.max()))
+
+
 def _scale(sol: Solution) -> float:
     return 1.0 + float(np.max(sol.distances)) + 2.0 * sol.problem.margin
 
@@ -216,12 +222,13 @@ def check_marginal_bounds(sol: Solution, tol: float = LP_TOL) -> Check:
     pr = sol.problem
     a_lo, a_hi, b_lo, b_hi = marginal_bounds(pr.a, pr.b, pr.p, pr.lam)
     rows, cols = sol.plan.sum(axis=1), sol.plan.sum(axis=0)
+    da, db = _den(a_lo), _den(b_lo)
     viol = {
-        "rows>=a": float(np.max((a_lo - rows) / a_lo)),
-        "rows<=(1+lam p)a": float(np.max((rows - a_hi) / a_lo)),
-        "cols>=b": float(np.max((b_lo - cols) / b_lo)),
-        "cols<=(1+lam(1-p))b": float(np.max((cols - b_hi) / b_lo)),
-        "plan>=0": float(-sol.plan.min() / min(a_lo.min(), b_lo.min())),
+        "rows>=a": float(np.max((a_lo - rows) / da)),
+        "rows<=(1+lam p)a": float(np.max((rows - a_hi) / da)),
+        "cols>=b": float(np.max((b_lo - cols) / db)),
+        "cols<=(1+lam(1-p))b": float(np.max((cols - b_hi) / db)),
+        "plan>=0": float(-sol.plan.min() / min(da.min(), db.min())),
     }
     worst_key = max(viol, key=viol.get)
     worst = max(0.0, viol[worst_key])
@@ -248,10 +255,11 @@ def check_hinge_slackness(sol: Solution, tol: float = 1e-6, f_tol: float = 1e-9)
     v = []
     inside_p, outside_p = yf_pos < pr.margin - eps, yf_pos > pr.margin + eps
     inside_n, outside_n = yf_neg < pr.margin - eps, yf_neg > pr.margin + eps
-    v.append(((a_hi - rows) / a_lo)[inside_p])
-    v.append(((rows - a_lo) / a_lo)[outside_p])
-    v.append(((b_hi - cols) / b_lo)[inside_n])
-    v.append(((cols - b_lo) / b_lo)[outside_n])
+    da, db = _den(a_lo), _den(b_lo)
+    v.append(((a_hi - rows) / da)[inside_p])
+    v.append(((rows - a_lo) / da)[outside_p])
+    v.append(((b_hi - cols) / db)[inside_n])
+    v.append(((cols - b_lo) / db)[outside_n])
     allv = np.concatenate(v)
     worst = float(np.max(allv)) if allv.size else 0.0
     n_bad = int(np.sum(allv > tol))
@@ -465,7 +473,8 @@ def unit_directions(d: int, n_dirs: int, rng) -> np.ndarray:
 
 
 def boundary_distance(pot: Potential, points, r_max, rng=None, n_dirs: int = 32,
-                      n_steps: int = 32, n_bisect: int = 20, extra_radii=None) -> np.ndarray:
+                      n_steps: int = 32, n_bisect: int = 20, extra_radii=None,
+                      point_dirs=None) -> np.ndarray:
     """Distance from each point to the decision boundary {f = 0} found by a search along rays.
 
     Along ``n_dirs`` directions, f is scanned at ``n_steps`` radii up to ``r_max`` (a number or
@@ -474,13 +483,20 @@ def boundary_distance(pot: Potential, points, r_max, rng=None, n_dirs: int = 32,
     and the smallest crossing radius over directions is returned (inf if none).  It is an upper
     bound of the true distance, tight up to the angular resolution of the directions (in 2-D,
     32 directions overestimate it by at most 1/cos(pi/32) - 1 ~ 0.5%; in higher dimension the
-    random directions give a cruder upper bound) and to the scan step.
+    random directions give a cruder upper bound) and to the scan step.  ``point_dirs`` (k, d)
+    adds one direction per point (e.g. the attack direction -sign(f) grad f).
     """
     rng = np.random.default_rng(0) if rng is None else rng
     pts = np.atleast_2d(np.asarray(points, dtype=np.float64))
     k, d = pts.shape
-    dirs = unit_directions(d, n_dirs, rng)
-    D = len(dirs)
+    common = unit_directions(d, n_dirs, rng)
+    dirs = np.broadcast_to(common[None], (k,) + common.shape)
+    if point_dirs is not None:
+        extra = np.asarray(point_dirs, dtype=np.float64).reshape(k, 1, d)
+        norm = np.linalg.norm(extra, axis=2, keepdims=True)
+        extra = np.where(norm > 0, extra / np.where(norm > 0, norm, 1.0), dirs[:, :1, :])
+        dirs = np.concatenate([dirs, extra], axis=1)
+    D = dirs.shape[1]
     f0 = pot(pts)
     r_max = np.broadcast_to(np.asarray(r_max, dtype=np.float64), (k,))
     radii = r_max[:, None] * np.linspace(1.0 / n_steps, 1.0, n_steps)[None, :]
@@ -488,7 +504,7 @@ def boundary_distance(pot: Potential, points, r_max, rng=None, n_dirs: int = 32,
         radii = np.sort(np.hstack([radii, np.asarray(extra_radii).reshape(k, -1)]), axis=1)
     R = radii.shape[1]
     # values along every (point, direction, radius)
-    P = pts[:, None, None, :] + radii[:, None, :, None] * dirs[None, :, None, :]
+    P = pts[:, None, None, :] + radii[:, None, :, None] * dirs[:, :, None, :]
     vals = pot(P.reshape(-1, d)).reshape(k, D, R)
     s0 = np.sign(f0)[:, None, None]
     flipped = (vals * s0 <= 0) & (s0 != 0)
@@ -501,7 +517,7 @@ def boundary_distance(pot: Potential, points, r_max, rng=None, n_dirs: int = 32,
     # bisection on the bracketing interval [lo, hi] (only where a flip was seen)
     kk, dd = np.nonzero(any_flip)
     lo_b, hi_b = lo[kk, dd], hi[kk, dd]
-    base, u, sg = pts[kk], dirs[dd], np.sign(f0[kk])
+    base, u, sg = pts[kk], dirs[kk, dd], np.sign(f0[kk])
     for _ in range(n_bisect if len(kk) else 0):
         mid = 0.5 * (lo_b + hi_b)
         fm = pot(base + mid[:, None] * u)
@@ -576,7 +592,8 @@ def check_adversarial_tightness(pot: Potential, points, r_max=None, rng=None,
     On points of transport rays crossing the boundary: the ``quantile`` of |f(x')| / |f(x)|
     must be <= ``f_tol`` and that of | |x'-x| / dist(x, {f=0}) - 1 | <= ``dist_tol``, and both
     medians <= ``median_tol`` if given (the true
-    distance is found by :func:`boundary_distance` up to ``r_max``, default 3 |f(x)|)."""
+    distance is found by :func:`boundary_distance` up to ``r_max``, default 3 |f(x)|, along
+    ``n_dirs`` directions plus the attack direction itself)."""
     rng = np.random.default_rng(0) if rng is None else rng
     pts = np.atleast_2d(points)
     f = pot(pts)
@@ -593,7 +610,7 @@ def check_adversarial_tightness(pot: Potential, points, r_max=None, rng=None,
         r_max = 3.0 * np.abs(f)
     else:
         r_max = np.broadcast_to(np.asarray(r_max, dtype=np.float64), f.shape)
-    dist = boundary_distance(pot, pts, r_max, rng, n_dirs)
+    dist = boundary_distance(pot, pts, r_max, rng, n_dirs, point_dirs=-np.sign(f)[:, None] * g)
     # no boundary within r_max: the step cannot be tight -> counted as a full mismatch (1)
     rel_d = np.where(np.isfinite(dist) & (dist > 0),
                      np.abs(moved / np.where(dist > 0, dist, 1.0) - 1.0), 1.0)
