@@ -141,8 +141,8 @@ def load_dataset(path):
 def load_points(path, dim: int | None = None) -> np.ndarray:
     """Read points ``(k, d)`` in file order (npz: ``points``, or ``x_pos`` rows then ``x_neg``).
 
-    For CSV, a last column named ``label`` (header) is dropped; without a header, when ``dim``
-    is given and the file has ``dim + 1`` columns, the last one is taken as the label.
+    For CSV, a last column named ``label`` (header) is dropped; otherwise, when ``dim`` is
+    given and the file has ``dim + 1`` columns, the last one is taken as the label.
     """
     name = _path(path)
     if _is_npz(name):
@@ -163,7 +163,7 @@ def load_points(path, dim: int | None = None) -> np.ndarray:
     header, data = _read_csv(name)
     if header is not None and header[-1].lower() in ("label", "labels"):
         data = data[:, :-1]
-    elif header is None and dim is not None and data.shape[1] == dim + 1:
+    elif dim is not None and data.shape[1] == dim + 1:
         data = data[:, :-1]
     if data.shape[1] == 0:
         raise InputError(f"{name}: no coordinate column")

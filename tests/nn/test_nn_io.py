@@ -117,6 +117,10 @@ def test_csv_dataset_round_trip_and_label_conventions(tmp_path):
                           [[0.5, 1.5], [2.0, 3.0], [-1, 2]])
     (tmp_path / "pts.csv").write_text("x,y\n1,2\n3,4\n")
     assert np.array_equal(load_points(tmp_path / "pts.csv"), [[1, 2], [3, 4]])
+    (tmp_path / "cls.csv").write_text("u,v,cls\n1,2,1\n3,4,0\n")
+    assert np.array_equal(load_points(tmp_path / "cls.csv", dim=2), [[1, 2], [3, 4]])
+    with pytest.raises(InputError, match="cls.csv: points: dimension mismatch"):
+        load_points(tmp_path / "cls.csv", dim=1)
 
 
 @pytest.mark.parametrize("content,match", [
