@@ -26,7 +26,8 @@ def add_data_arguments(parser) -> None:
 def add_train_arguments(parser) -> None:
     g = parser.add_argument_group("network (otreg.nn.fit)")
     g.add_argument("--model", metavar="FILE", help="use a saved network (.npz) instead of training")
-    g.add_argument("--epochs", type=int, default=None, help="training epochs")
+    g.add_argument("--epochs", type=int, default=None,
+                   help="training epochs (verify: 300; plot: otreg.nn.fit's default)")
     g.add_argument("--width", type=int, default=None, help="hidden width")
     g.add_argument("--depth", type=int, default=None, help="number of hidden layers")
     g.add_argument("--lr", type=float, default=None, help="Adam learning rate")

@@ -149,8 +149,9 @@ def _head_detail(c) -> str:
     return first or f"{len(c.parts)} parts, all must pass"
 
 
-def _default_train_kwargs(n: int) -> dict:
-    return {}
+#: training epochs used by :func:`verify` unless ``train_kwargs`` says otherwise (fit's own
+#: default is tuned for speed; the network tolerances were calibrated with this many epochs)
+DEFAULT_EPOCHS = 300
 
 
 def verify(x_pos, x_neg, lam=1.0, margin=0.1, a=None, b=None, p=None, *, model=None,
@@ -162,7 +163,7 @@ def verify(x_pos, x_neg, lam=1.0, margin=0.1, a=None, b=None, p=None, *, model=N
 
     ``model`` is anything with ``predict(points)`` and ``grad(points)`` (or a callable); with
     ``neural=False`` and no model, only the exact solution is checked.  ``train_kwargs`` go to
-    :func:`otreg.nn.fit`.  Returns a :class:`Report` (``.table()``, ``.to_json()``, ``.passed``).
+    :func:`otreg.nn.fit` (default ``epochs=300``).  Returns a :class:`Report` (``.table()``, ``.to_json()``, ``.passed``).
     """
     from ..transport import hkr_transport, wasserstein1
 
@@ -182,7 +183,7 @@ def verify(x_pos, x_neg, lam=1.0, margin=0.1, a=None, b=None, p=None, *, model=N
     elif neural:
         from ..nn import fit
 
-        kw = dict(seed=seed, progress=progress)
+        kw = dict(seed=seed, progress=progress, epochs=DEFAULT_EPOCHS)
         kw.update(train_kwargs or {})
         t1 = time.perf_counter()
         tr = fit(pr.x_pos, pr.x_neg, lam=pr.lam, margin=pr.margin, a=a, b=b, p=p, **kw)
