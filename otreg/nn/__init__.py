@@ -12,7 +12,7 @@ from .losses import (hinge_loss, hkr_loss, hkr_loss_numpy, kr_loss, loss_coeffic
                      multiclass_hkr_loss)
 from .optim import SGD, Adam
 from .tensor import Tensor, concatenate, maximum, minimum, no_grad, stack, where
-from .train import TrainResult, fit, full_loss
+from .train import TrainResult, fit, fit_multiclass, full_loss
 
 __all__ = [
     "Tensor", "no_grad", "concatenate", "stack", "maximum", "minimum", "where",
@@ -21,5 +21,5 @@ __all__ = [
     "orthonormal",
     "kr_loss", "hinge_loss", "hkr_loss", "multiclass_hkr_loss", "hkr_loss_numpy",
     "loss_coefficients",
-    "Adam", "SGD", "fit", "TrainResult", "full_loss", "save_model", "load_model",
+    "Adam", "SGD", "fit", "fit_multiclass", "TrainResult", "full_loss", "save_model", "load_model",
 ]

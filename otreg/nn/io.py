@@ -37,7 +37,8 @@ def model_from_config(cfg: dict, where: str = "model"):
             if lc["type"] == "dense":
                 layers.append(LipschitzDense(int(lc["in"]), int(lc["out"]), bias=bool(lc["bias"]),
                                              bjorck_iters=int(lc["bjorck_iters"]),
-                                             power_iters=int(lc["power_iters"])))
+                                             power_iters=int(lc["power_iters"]),
+                                             normalize=lc.get("normalize", "orthonormal")))
             elif lc["type"] == "activation":
                 layers.append(Activation(lc["name"]))
             else:

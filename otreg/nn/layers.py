@@ -113,7 +113,8 @@ class LipschitzDense(Module):
     """
 
     def __init__(self, n_in: int, n_out: int, *, bias: bool = True, bjorck_iters: int = 15,
-                 power_iters: int = 1, rng: np.random.Generator | None = None):
+                 power_iters: int = 1, rng: np.random.Generator | None = None,
+                 normalize: str = "orthonormal"):
         for name, val in (("n_in", n_in), ("n_out", n_out)):
             if int(val) != val or val < 1:
                 raise InputError(f"{name}: must be a positive integer, got {val!r}")
@@ -121,7 +122,10 @@ class LipschitzDense(Module):
             raise InputError(f"bjorck_iters: must be a positive integer, got {bjorck_iters!r}")
         if int(power_iters) != power_iters or power_iters < 1:
             raise InputError(f"power_iters: must be a positive integer, got {power_iters!r}")
+        if normalize not in ("orthonormal", "columns"):
+            raise InputError(f"normalize: expected 'orthonormal' or 'columns', got {normalize!r}")
         rng = np.random.default_rng(0) if rng is None else rng
+        self.normalize = normalize
         self.n_in, self.n_out = int(n_in), int(n_out)
         self.use_bias = bool(bias)
         self.bjorck_iters, self.power_iters = int(bjorck_iters), int(power_iters)
@@ -146,7 +150,12 @@ class LipschitzDense(Module):
 
         The power-iteration vector only advances when a graph is being recorded (a training
         step), so evaluations never change the training trajectory.
+
+        With ``normalize="columns"`` (multi-class output layers) each output column is divided
+        by its norm instead: every output is 1-Lipschitz on its own.
         """
+        if self.normalize == "columns":
+            return self.weight / ((self.weight * self.weight).sum(axis=0, keepdims=True)).sqrt()
         if is_grad_enabled() and self.weight.requires_grad:
             for _ in range(self.power_iters):
                 v = self._power_step()
@@ -165,6 +174,8 @@ class LipschitzDense(Module):
     def exact_weight(self, tol: float = 1e-13) -> np.ndarray:
         """Björck iterated to convergence from the exact-spectral-norm scaling; norm <= 1."""
         w = self.weight.data
+        if self.normalize == "columns":
+            return w / np.sqrt(np.sum(w * w, axis=0, keepdims=True))
         out = bjorck_numpy(w / np.linalg.norm(w, 2), self.bjorck_iters, tol=tol)
         s = np.linalg.norm(out, 2)
         return out / s if s > 1.0 else out
@@ -187,7 +198,8 @@ class LipschitzDense(Module):
 
     def config(self) -> dict:
         return {"type": "dense", "in": self.n_in, "out": self.n_out, "bias": self.use_bias,
-                "bjorck_iters": self.bjorck_iters, "power_iters": self.power_iters}
+                "bjorck_iters": self.bjorck_iters, "power_iters": self.power_iters,
+                "normalize": self.normalize}
 
     def state(self) -> dict:
         st = {"weight": self.weight.data, "u": self.u}
@@ -274,8 +286,17 @@ class Sequential(Module):
         return {"type": "sequential", "layers": [l.config() for l in self.layers]}
 
     def spectral_norms(self) -> list:
-        """Spectral norm of every dense layer's effective weight (2-norm via SVD)."""
-        return [float(np.linalg.norm(l.effective_weight(), 2)) for l in self.dense_layers]
+        """Spectral norm of every dense layer's effective weight (2-norm via SVD).
+
+        For a ``normalize="columns"`` output layer, the largest column norm (the Lipschitz
+        constant of each output taken separately).
+        """
+        out = []
+        for l in self.dense_layers:
+            w = l.effective_weight()
+            out.append(float(np.linalg.norm(w, axis=0).max() if l.normalize == "columns"
+                             else np.linalg.norm(w, 2)))
+        return out
 
     # -------------------------------------------------------------- evaluation
     def __call__(self, x, weights=None):
@@ -335,6 +356,10 @@ def lipschitz_mlp(in_dim: int, width: int = 64, depth: int = 3, activation: str 
     """A 1-Lipschitz MLP ``in_dim - width x depth - out_dim`` with orthonormal dense layers.
 
     ``depth`` is the number of hidden layers (2-64-64-64-1 is ``width=64, depth=3``).
+    With ``out_dim > 1`` the output layer normalises each output column separately
+    (``normalize="columns"``), so that every output is 1-Lipschitz: an orthonormal output layer
+    would make the outputs' gradients orthogonal, and with d inputs
+    sum_c |grad f_c|^2 <= d, too tight for one-vs-all potentials with C > d classes.
     """
     for name, val, low in (("in_dim", in_dim, 1), ("width", width, 1), ("depth", depth, 0),
                            ("out_dim", out_dim, 1)):
@@ -347,7 +372,10 @@ def lipschitz_mlp(in_dim: int, width: int = 64, depth: int = 3, activation: str 
     dims = [int(in_dim)] + [int(width)] * int(depth) + [int(out_dim)]
     layers = []
     for i in range(len(dims) - 1):
-        layers.append(LipschitzDense(dims[i], dims[i + 1], bjorck_iters=bjorck_iters, rng=rng))
+        last = i == len(dims) - 2
+        layers.append(LipschitzDense(dims[i], dims[i + 1], bjorck_iters=bjorck_iters, rng=rng,
+                                     normalize="columns" if last and out_dim > 1
+                                     else "orthonormal"))
         if i < len(dims) - 2:
             layers.append(Activation(activation))
     return Sequential(layers)

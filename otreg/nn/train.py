@@ -23,7 +23,7 @@ from .losses import hkr_loss_numpy, loss_coefficients
 from .optim import SGD, Adam
 from .tensor import no_grad
 
-__all__ = ["TrainResult", "fit", "full_loss"]
+__all__ = ["TrainResult", "fit", "fit_multiclass", "full_loss"]
 
 
 @dataclass
@@ -105,12 +105,23 @@ def fit(x_pos, x_neg, lam: float = 1.0, margin: float = 0.1, a=None, b=None, p=N
     y = np.concatenate([np.ones(prob.n), -np.ones(prob.m)])
     c_kr, c_h, _ = loss_coefficients(y, np.concatenate([prob.a, prob.b]), prob.p,
                                      normalize=False)
+    model, history, best_epoch, seconds, stopped_early = _train(
+        model, opt, x, y[:, None], c_kr[:, None], prob.lam * c_h[:, None], prob.margin,
+        epochs, lr, final_lr, batch_size, patience, seed, progress)
+    return TrainResult(model=model, history=history, seconds=seconds, epochs_run=len(history),
+                       best_epoch=best_epoch, loss=full_loss(model, prob),
+                       stopped_early=stopped_early)
+
+
+def _train(model, opt, x, y, c_kr, c_h, margin, epochs, lr, final_lr, batch_size, patience,
+           seed, progress):
+    """Shared loop driver: y, c_kr, c_h are (N, C) (C = 1 for binary), c_h includes lam."""
     n_batches = max(1, math.ceil(x.shape[0] / batch_size))
     rng = np.random.default_rng(np.random.SeedSequence([seed, 20210601]))
     start = time.perf_counter()
     with blas_threads(1):
         history, best_epoch, best_state, stopped_early = _loop(
-            model, opt, x, y, c_kr, c_h, prob, epochs, lr, final_lr, n_batches, patience, rng,
+            model, opt, x, y, c_kr, c_h, margin, epochs, lr, final_lr, n_batches, patience, rng,
             progress)
     if best_state is not None:
         for layer, (w, u, bias) in zip(model.dense_layers, best_state):
@@ -118,19 +129,16 @@ def fit(x_pos, x_neg, lam: float = 1.0, margin: float = 0.1, a=None, b=None, p=N
             if bias is not None:
                 layer.bias.data = bias
     model.freeze()
-    seconds = time.perf_counter() - start
-    return TrainResult(model=model, history=history, seconds=seconds, epochs_run=len(history),
-                       best_epoch=best_epoch, loss=full_loss(model, prob),
-                       stopped_early=stopped_early)
+    return model, history, best_epoch, time.perf_counter() - start, stopped_early
 
 
-def _loop(model, opt, x, y, c_kr, c_h, prob, epochs, lr, final_lr, n_batches, patience, rng,
+def _loop(model, opt, x, y, c_kr, c_h, margin, epochs, lr, final_lr, n_batches, patience, rng,
           progress):
     from tqdm.auto import tqdm
 
     # a batch's loss is n_batches * (its share of the full-data loss): unbiased estimate
     c_kr_b = n_batches * c_kr
-    c_h_b = n_batches * prob.lam * c_h
+    c_h_b = n_batches * c_h
     n_total = x.shape[0]
     history = []
     best, best_epoch, best_state, wait = math.inf, 0, None, 0
@@ -141,14 +149,14 @@ def _loop(model, opt, x, y, c_kr, c_h, prob, epochs, lr, final_lr, n_batches, pa
         opt.lr = lr * (final_lr + (1 - final_lr) * 0.5 * (1 + math.cos(math.pi * epoch / epochs)))
         perm = rng.permutation(n_total)
         for idx in np.array_split(perm, n_batches):
-            f = model(x[idx]).reshape(-1)
-            loss = (f * c_kr_b[idx]).sum() + ((prob.margin - f * y[idx]).relu() * c_h_b[idx]).sum()
+            f = model(x[idx])
+            loss = (f * c_kr_b[idx]).sum() + ((margin - f * y[idx]).relu() * c_h_b[idx]).sum()
             opt.zero_grad()
             loss.backward()
             opt.step()
         with no_grad():
-            f_all = model(x).data[:, 0]
-        value = float(c_kr @ f_all + prob.lam * (c_h @ np.maximum(prob.margin - y * f_all, 0.0)))
+            f_all = model(x).data
+        value = float(np.sum(c_kr * f_all) + np.sum(c_h * np.maximum(margin - y * f_all, 0.0)))
         history.append(value)
         if progress:
             bar.set_postfix(loss=f"{value:.6f}", best=f"{min(best, value):.6f}")
@@ -164,3 +172,63 @@ def _loop(model, opt, x, y, c_kr, c_h, prob, epochs, lr, final_lr, n_batches, pa
                 break
     bar.close()
     return history, best_epoch, best_state, stopped_early
+
+
+def fit_multiclass(x, labels, lam: float = 1.0, margin: float = 0.1, weights=None, *,
+                   width: int = 64, depth: int = 3, activation: str = "groupsort",
+                   epochs: int = 100, batch_size: int = 256, lr: float = 1e-2, seed: int = 0,
+                   progress: bool = True, patience: int = 30, model: Sequential | None = None,
+                   optimizer: str = "adam", final_lr: float = 0.01,
+                   bjorck_iters: int = 15) -> TrainResult:
+    """Multi-class hKR (the paper's one-vs-all loss): one output per class, summed hKR terms.
+
+    ``labels`` are integers 0..C-1 (C >= 2, every class present); ``weights`` optional
+    per-sample weights.  Column c of the network is trained on positives = class c, negatives =
+    the rest, each side normalised to mass 1, prior = class share of the weight.  ``loss`` in
+    the result is :func:`~otreg.nn.losses.multiclass_hkr_loss` on all the data.
+    """
+    from ..data.validate import as_points, check_lam, check_margin, raw_weights
+
+    pts = as_points(x, "x")
+    lab = np.asarray(labels)
+    if lab.ndim != 1 or lab.shape[0] != pts.shape[0]:
+        raise InputError(f"labels: expected shape ({pts.shape[0]},), got {lab.shape}")
+    if not np.issubdtype(lab.dtype, np.integer) or lab.min() < 0:
+        raise InputError("labels: must be non-negative integers 0..C-1")
+    n_classes = int(lab.max()) + 1
+    counts = np.bincount(lab, minlength=n_classes)
+    if n_classes < 2 or np.any(counts == 0):
+        raise InputError(f"labels: need every class 0..C-1 (C >= 2) present, counts {counts}")
+    w = raw_weights(weights, pts.shape[0], "weights")
+    lam, margin = check_lam(lam), check_margin(margin)
+    epochs = _check_int("epochs", epochs, 1)
+    batch_size = _check_int("batch_size", batch_size, 1)
+    patience = _check_int("patience", patience, 1)
+    seed = _check_int("seed", seed, 0)
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise InputError(f"lr: must be a positive number, got {lr!r}")
+    if model is None:
+        model = lipschitz_mlp(pts.shape[1], width=width, depth=depth, activation=activation,
+                              seed=seed, out_dim=n_classes, bjorck_iters=bjorck_iters)
+    elif not isinstance(model, Sequential) or model.in_dim != pts.shape[1] \
+            or model.out_dim != n_classes:
+        raise InputError(f"model: must map R^{pts.shape[1]} -> R^{n_classes}")
+    model.train()
+    if optimizer == "adam":
+        opt = Adam(model.parameters(), lr=lr)
+    elif optimizer == "sgd":
+        opt = SGD(model.parameters(), lr=lr, momentum=0.9)
+    else:
+        raise InputError(f"optimizer: expected 'adam' or 'sgd', got {optimizer!r}")
+    y = np.where(lab[:, None] == np.arange(n_classes), 1.0, -1.0)
+    c_kr = np.empty_like(y)
+    c_h = np.empty_like(y)
+    for c in range(n_classes):
+        c_kr[:, c], c_h[:, c], _ = loss_coefficients(y[:, c], w, None, normalize=True)
+    model, history, best_epoch, seconds, stopped_early = _train(
+        model, opt, pts, y, c_kr, lam * c_h, margin, epochs, lr, final_lr, batch_size,
+        patience, seed, progress)
+    f = model.predict(pts)
+    loss = float(np.sum(c_kr * f) + lam * np.sum(c_h * np.maximum(margin - y * f, 0.0)))
+    return TrainResult(model=model, history=history, seconds=seconds, epochs_run=len(history),
+                       best_epoch=best_epoch, loss=loss, stopped_early=stopped_early)

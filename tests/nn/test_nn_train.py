@@ -217,3 +217,38 @@ def test_cheaper_bjorck_mode_still_freezes_exactly():
     np.testing.assert_allclose(norms, 1.0, atol=1e-10)
     with pytest.raises(InputError, match="^bjorck_iters"):
         fit(xp, xn, epochs=1, bjorck_iters=0, progress=False)
+
+
+def test_fit_multiclass_one_vs_all(tmp_path):
+    from otreg.nn import Tensor, fit_multiclass, load_model, multiclass_hkr_loss
+    from otreg.transport import hkr_transport
+
+    rng = np.random.default_rng(0)
+    centers = np.array([[0.0, 0.0], [2.0, 0.0], [1.0, 1.7]])
+    x = np.vstack([rng.normal(c, 0.45, (150, 2)) for c in centers])
+    labels = np.repeat(np.arange(3), 150)
+    res = fit_multiclass(x, labels, lam=2.0, margin=0.1, progress=False)
+    f = res.model.predict(x)
+    assert f.shape == (450, 3)
+    assert res.loss == pytest.approx(
+        multiclass_hkr_loss(Tensor(f), labels, 2.0, 0.1).item(), abs=1e-12)
+    # each output is 1-Lipschitz, so each one-vs-all term is >= its exact minimum
+    bound = sum(hkr_transport(x[labels == c], x[labels != c], lam=2.0, margin=0.1).loss
+                for c in range(3))
+    print(f"multiclass: net={res.loss:.5f} sum of one-vs-all minima={bound:.5f} "
+          f"gap={100 * gap(res.loss, bound):.2f}%")
+    assert res.loss >= bound - 1e-9
+    assert gap(res.loss, bound) <= 0.15  # shared hidden layers: the bound is not attainable
+    assert np.mean(f.argmax(1) == labels) > 0.9
+    u = rng.uniform(-1, 3, (4000, 2))
+    v = u + rng.normal(0, 0.3, u.shape)
+    ratio = np.abs(res.model.predict(u) - res.model.predict(v)) / np.linalg.norm(u - v,
+                                                                              axis=1)[:, None]
+    assert ratio.max() <= 1 + 1e-9
+    assert max(res.model.spectral_norms()) <= 1 + 1e-12
+    res.model.save(tmp_path / "mc.npz")
+    assert np.array_equal(load_model(tmp_path / "mc.npz").predict(u), res.model.predict(u))
+    with pytest.raises(InputError, match="^labels"):
+        fit_multiclass(x, np.zeros(450, dtype=int), progress=False)
+    with pytest.raises(InputError, match="^labels"):
+        fit_multiclass(x, labels.astype(float), progress=False)
