@@ -212,7 +212,8 @@ def verify(x_pos, x_neg, lam=1.0, margin=0.1, a=None, b=None, p=None, *, model=N
     net_lip = None
     if net is not None:
         est = C.lipschitz_estimate(net, pr, np.random.default_rng(seed + 1))
-        net_lip = {"max_pair_ratio": est["pairs"], "max_grad_norm": est["grad"]}
+        net_lip = {"max_pair_ratio": est["pairs"], "max_sample_pair_ratio": est["sample_pairs"],
+                   "max_random_pair_ratio": est["random_pairs"], "max_grad_norm": est["grad"]}
     out.append(C.check_invariance(pr.x_pos, pr.x_neg, pr.lam, pr.margin, res.loss, a, b, p,
                                   seed=seed, tol=tol.lp))
     out.append(C.check_w1_limit(pr.x_pos, pr.x_neg, pr.margin, a, b, p, lams=w1_lams, w1=w1,
