@@ -531,7 +531,15 @@ def _dask(todo, runner, scheduler):
         raise InputError("scheduler: running on a Dask cluster needs dask.distributed "
                          "(pip install 'otreg[dask]')") from None
     own = not isinstance(scheduler, Client)
-    client = Client(scheduler) if own else scheduler
+    if own:
+        try:
+            client = Client(scheduler)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise InputError(f"scheduler: cannot connect to the Dask scheduler {scheduler!r} "
+                             f"({type(exc).__name__}: {exc}); check the address or unset "
+                             f"${SCHEDULER_ENV}") from None
+    else:
+        client = scheduler
     try:
         futures = {}
         for cfg in todo:
