@@ -69,7 +69,6 @@ def test_dense_layer_gradients_through_reparametrisation():
     xt = Tensor(x, requires_grad=True)
     out = layer(xt)
     g = rng.standard_normal(out.shape)
-    u_before = layer.u.copy()
     (out * g).sum().backward()
     # the power-iteration vector advanced once; the finite differences use the state reached
     # after that update, so reset and recompute with the no-update path for comparison
@@ -86,7 +85,6 @@ def test_dense_layer_gradients_through_reparametrisation():
     np.testing.assert_allclose(layer.weight.grad, gw, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(layer.bias.grad, gb, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(xt.grad, gx, rtol=1e-6, atol=1e-8)
-    assert not np.array_equal(u_before, layer.u) or True  # u persists (may already converge)
 
 
 def test_power_iteration_vector_persists_only_on_training_steps():

@@ -187,3 +187,20 @@ def test_gradient_wrt_inputs_of_a_small_network():
     w1, b1, w2 = r(2, 6), r(6), r(6, 1)
     x = r(5, 2)
     check_grads(lambda xx, a, bb, c: ((xx @ a + bb).relu() @ c), x, w1, b1, w2)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis.extra.numpy import array_shapes, broadcastable_shapes  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_broadcasting_gradients_property(data):
+    """Random broadcast-compatible shapes: d/da sum(w * (a*b + a/b - b)) by finite differences."""
+    shape_a = data.draw(array_shapes(min_dims=0, max_dims=3, max_side=3))
+    shape_b = data.draw(broadcastable_shapes(shape_a, min_dims=0, max_dims=3, max_side=3))
+    seed = data.draw(st.integers(0, 2**31 - 1))
+    g = np.random.default_rng(seed)
+    a = g.standard_normal(shape_a)
+    b = g.uniform(0.5, 2.0, shape_b) * g.choice([-1.0, 1.0], shape_b)
+    check_grads(lambda x, y: x * y + x / y - y, a, b)
