@@ -112,8 +112,10 @@ def _arc_cap(e, nm, xcap):
 
 
 @njit(cache=True)
-def _refresh_potentials(root, thread, parent, pred, pred_dir, P, nm, Cf, xcost):
-    """Recompute all potentials exactly from the tree (removes drift of incremental updates)."""
+def _refresh_potentials(root, thread, parent, pred, pred_dir, P, nm, Cf, xcost, hub, S):
+    """Recompute all potentials exactly from the tree (removes the drift of the incremental
+    updates), shift them so that P[hub] = 0, and return the pricing tolerance for them:
+    64 ulp of the largest |P| (or of max|C|)."""
     P[root] = 0.0
     u = thread[root]
     while u != root:
@@ -123,6 +125,13 @@ def _refresh_potentials(root, thread, parent, pred, pred_dir, P, nm, Cf, xcost):
         else:
             P[u] = P[parent[u]] + c
         u = thread[u]
+    shift = P[hub]
+    big = S
+    for u in range(root + 1):
+        P[u] -= shift
+        if u != root and abs(P[u]) > big:
+            big = abs(P[u])
+    return 64.0 * 2.220446049250313e-16 * big
 
 
 @njit(cache=True, fastmath=True)
@@ -345,7 +354,8 @@ def _network_simplex(Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter, refresh_every, 
                     fresh = False
                     continue
                 break
-            _refresh_potentials(root, thread, parent, pred, pred_dir, P, nm, Cf, xcost)
+            eps = _refresh_potentials(root, thread, parent, pred, pred_dir, P, nm, Cf, xcost,
+                                     hub, S)
             fresh = True
             since_refresh = 0
             continue
@@ -353,7 +363,8 @@ def _network_simplex(Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter, refresh_every, 
         v0 = _arc_tgt(in_arc, nm, n, m, xtgt)
         # a tree arc can only be selected if potentials drifted: refresh and retry
         if (parent[u0] == v0 and pred[u0] == in_arc) or (parent[v0] == u0 and pred[v0] == in_arc):
-            _refresh_potentials(root, thread, parent, pred, pred_dir, P, nm, Cf, xcost)
+            eps = _refresh_potentials(root, thread, parent, pred, pred_dir, P, nm, Cf, xcost,
+                                     hub, S)
             fresh = True
             since_refresh = 0
             continue
@@ -583,7 +594,8 @@ def _network_simplex(Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter, refresh_every, 
 
         since_refresh += 1
         if since_refresh >= refresh_every:
-            _refresh_potentials(root, thread, parent, pred, pred_dir, P, nm, Cf, xcost)
+            eps = _refresh_potentials(root, thread, parent, pred, pred_dir, P, nm, Cf, xcost,
+                                     hub, S)
             since_refresh = 0
 
     if status == STATUS_OPTIMAL:
