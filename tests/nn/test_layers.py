@@ -187,3 +187,24 @@ def test_mlp_validation_and_multi_output():
         m.predict(np.array([[np.nan, 0.0]]))
     with pytest.raises(InputError, match="^layers"):
         Sequential([Activation("relu")])
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5), (4, 4)])
+def test_fused_spectral_bjorck_equals_composition(shape):
+    from otreg.nn.layers import spectral_bjorck
+
+    w = rng.standard_normal(shape)
+    svd_u, _, svd_vt = np.linalg.svd(w)
+    u = svd_u[:, 0] + 0.01 * rng.standard_normal(shape[0])  # a near-converged power iterate
+    u /= np.linalg.norm(u)
+    v = w.T @ u
+    v /= np.linalg.norm(v)
+    g = rng.standard_normal(shape)
+    t1, t2 = Tensor(w, requires_grad=True), Tensor(w, requires_grad=True)
+    out1 = spectral_bjorck(t1, u, v, 15)
+    out2 = bjorck(t2 / (t2 * np.outer(u, v)).sum(), 15)
+    (out1 * g).sum().backward()
+    (out2 * g).sum().backward()
+    np.testing.assert_allclose(out1.data, out2.data, atol=1e-13)
+    np.testing.assert_allclose(t1.grad, t2.grad, rtol=1e-10, atol=1e-12)
+    check_grads(lambda t: spectral_bjorck(t, u, v, 15), w, rtol=1e-5, atol=1e-7)
