@@ -752,14 +752,17 @@ def trade_off_table(table, prefix="", digits=3) -> str:
     if not acc:
         return "(no rows)"
     radius = [c for c in (prefix + "mean_radius",) if any(c in r for r in rows)]
-    summ = summarize(rows, metrics=["loss", "mass"] + radius + acc,
-                     by=("data", "margin", "n", "lam"))
-    head = ["data", "margin", "λ", "runs", "loss", "mass"] + ["mean radius"] * len(radius) + [
+    # the exact solution: min L and the plan's mass; the network: its loss and gap to min L
+    base = ["loss", "mass"] if not prefix else [prefix + "loss", prefix + "gap"]
+    summ = summarize(rows, metrics=base + radius + acc, by=("data", "margin", "n", "lam"))
+    head = ["data", "margin", "λ", "runs"] + (["min L", "mass"] if not prefix else
+                                             ["L(network)", "gap to min L"]) + [
+        "mean radius"] * len(radius) + [
         "clean" if c.endswith("clean") else "ε=" + c.rsplit("_", 1)[1] for c in acc]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for s in summ:
         cells = [str(s["data"]), f"{s['margin']:g}", f"{s['lam']:g}", str(s["runs"])]
-        for mcol in ["loss", "mass"] + radius + acc:
+        for mcol in base + radius + acc:
             mu, sd = s[f"{mcol}_mean"], s[f"{mcol}_std"]
             cells.append(f"{mu:.{digits}f} ± {sd:.{digits}f}")
         lines.append("| " + " | ".join(cells) + " |")
