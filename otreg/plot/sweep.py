@@ -73,7 +73,7 @@ def plot_sweep(table_or_path, out_png=None, title: str | None = None):
         return zero_x if lam == 0 else lam
 
     nr, nc = len(margins), len(datasets)
-    fig = Figure(figsize=(4.6 * nc + 0.4, 3.6 * nr + 0.9))
+    fig = Figure(figsize=(max(7.0, 4.8 * nc + 0.8), 3.8 * nr + 1.0))
     axes = np.atleast_2d(fig.subplots(nr, nc, squeeze=False))
     for i, margin in enumerate(margins):
         for j, data in enumerate(datasets):
