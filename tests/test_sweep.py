@@ -181,6 +181,14 @@ def test_failing_combination_records_error(tmp_path):
     assert errs == {(0.0, 0): "", (0.0, 1): "", (1.0, 0): "", (1.0, 1): "RuntimeError: boom "
                     "second line"}
     assert [r["loss"] for r in table] == [-0.0, -0.0, -1.0, None]
+    # error rows first, full rows later: the header grows (file rewritten), nothing is lost
+    out = tmp_path / "grow.csv"
+    t = sweep(["nope", "moons"], [1], [0.1], [0, 1], n=10, out=out, workers=1,
+              progress=False, checks=False)
+    header = out.read_text().splitlines()[0].split(",")
+    assert "acc_cert_0.1" in header and len(keys_in_file(out)) == 4
+    assert [r["error"] != "" for r in t] == [True, True, False, False]
+    assert comparable(read_table(out)) == comparable(t)
 
 
 def test_accuracies_and_summaries():
