@@ -2,6 +2,10 @@
 import csv
 import math
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -151,6 +155,44 @@ def test_resume_after_interrupt_and_retry_errors(tmp_path):
     assert sorted(retried) == sorted(row_key(r) for r in table if r["error"])
     keys = keys_in_file(out)
     assert len(keys) == len(set(keys)) == 12
+
+
+def test_resume_after_sigkill(tmp_path):
+    """Kill -9 the ``otreg sweep`` process after a few rows, run it again: every combination
+    once, the same values as an uninterrupted sweep."""
+    out = tmp_path / "k.csv"
+    cmd = [sys.executable, "-c", "import sys; from otreg.cli import main; sys.exit(main())",
+           "sweep", "--data", "moons,circles", "--lam", "0,1", "--seeds", "0-1", "--n", "20",
+           "--neural", "--epochs", "30", "--no-checks", "--workers", "1", "--quiet",
+           "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    try:
+        while time.time() < deadline and proc.poll() is None:
+            if out.exists() and out.read_text().count("\n") >= 1 + 3:
+                break
+            time.sleep(0.05)
+        killed = proc.poll() is None
+        if killed:
+            proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    if not killed:
+        pytest.skip("the sweep finished before it could be killed")
+    before = keys_in_file(out)
+    assert 3 <= len(before) < 8 and len(before) == len(set(before))
+    assert subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                          timeout=300).returncode == 0
+    keys = keys_in_file(out)
+    assert len(keys) == len(set(keys)) == 8 and set(before) <= set(keys)
+    fresh = sweep(["moons", "circles"], [0, 1], [0.1], [0, 1], n=20, neural=True,
+                  checks=False, train_kwargs={"epochs": 30}, workers=1, progress=False)
+    by_key = {row_key(r): r for r in read_table(out)}
+    for r in fresh:
+        got = by_key[row_key(r)]
+        assert all(got[k] == v for k, v in r.items() if not k.endswith("seconds")), row_key(r)
 
 
 def _explode(cfg):
