@@ -237,3 +237,13 @@ def test_verify_with_a_trained_network():
     rep = verify(xp, xn, 1.0, 0.1, train_kwargs={"epochs": 150}, n_test_points=60)
     assert rep.passed, rep.table()
     assert rep.train_seconds > 0 and rep.net_lipschitz["max_grad_norm"] <= 1 + Tolerances().net_lipschitz
+
+
+def test_potential_agreement_ignores_the_free_constant_only_at_lam0():
+    xp, xn = make_toy("moons", 30, seed=9)
+    res0 = hkr_transport(xp, xn, lam=0.0, margin=0.1)
+    pr = res0.problem
+    shifted = check_potential_agreement(pr, res0.f_pos, res0.f_neg, res0.f_pos + 1, res0.f_neg + 1)
+    assert shifted.passed and shifted.parts[0].value < 1e-12
+    flipped = check_potential_agreement(pr, res0.f_pos, res0.f_neg, -res0.f_pos, -res0.f_neg)
+    assert not flipped.passed

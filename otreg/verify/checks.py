@@ -681,10 +681,16 @@ def check_neural_gap(problem, exact_loss: float, f_pos, f_neg, rel_tol: float = 
 def check_potential_agreement(problem, exact_pos, exact_neg, net_pos, net_neg,
                               rms_tol: float = 0.1, sign_tol: float = 0.9) -> Check:
     """The network's values on the samples against the exact potential's: RMS difference
-    (relative to the spread of the exact values) and agreement of the predicted classes."""
+    (relative to the spread of the exact values) and agreement of the predicted classes.
+
+    With lam = 0 the optimal potential is only defined up to an additive constant (L is
+    invariant to it), so the network is first shifted by the best constant in weighted L2.
+    """
     fe = np.concatenate([exact_pos, exact_neg])
     fn = np.concatenate([net_pos, net_neg])
     w = np.concatenate([problem.p * problem.a, (1 - problem.p) * problem.b])
+    if problem.lam == 0:
+        fn = fn + np.sum(w * (fe - fn)) / np.sum(w)
     rms = float(np.sqrt(np.sum(w * (fn - fe) ** 2)))
     spread = float(np.sqrt(np.sum(w * (fe - np.sum(w * fe)) ** 2))) + problem.margin
     rel = rms / spread
