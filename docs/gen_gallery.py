@@ -103,7 +103,7 @@ def gallery(quick: bool) -> list:
 def trade_off(quick: bool, entries: list) -> str:
     import tempfile
 
-    from otreg.plot.sweep import plot_sweep
+    from otreg.plot.sweep import plot_sweep_table
     from otreg.study import sweep, trade_off_table
 
     n, seeds = (60, [0, 1]) if quick else (200, [0, 1, 2, 3, 4])
@@ -118,7 +118,7 @@ def trade_off(quick: bool, entries: list) -> str:
             f"Robustness / accuracy trade-off (`otreg sweep`, exact potential, {n} points per "
             f"class, {len(seeds)} seeds): clean accuracy and certified accuracy at radius ε "
             "against λ, mean ± std over seeds.",
-            lambda out: plot_sweep(table, out))
+            lambda out: plot_sweep_table(table, out))
     return (f"Exact potential, margin 0.1, {n} points per class, seeds "
             f"{seeds[0]}–{seeds[-1]}; mean ± std over seeds; sweep time {seconds:.1f} s "
             "(one core, checks off).\n\n" + trade_off_table(table) + "\n")

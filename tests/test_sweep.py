@@ -69,14 +69,14 @@ def test_serial_table_contents(serial):
 
 
 def test_plot_sweep(serial, tmp_path):
-    from otreg.plot.sweep import plot_sweep
+    from otreg.plot.sweep import plot_sweep_table
 
     grid, _, d = serial
-    out = plot_sweep(d / "grid.csv", tmp_path / "trade_off.png")   # from the file: 2 panels
+    out = plot_sweep_table(d / "grid.csv", tmp_path / "trade_off.png")   # from the file: 2 panels
     assert os.path.getsize(out) > 10_000
-    assert plot_sweep(grid, None).axes                               # from rows: a Figure
+    assert plot_sweep_table(grid, None).axes                               # from rows: a Figure
     with pytest.raises(ValueError, match="no row"):
-        plot_sweep([r for r in grid if r["error"]], tmp_path / "none.png")
+        plot_sweep_table([r for r in grid if r["error"]], tmp_path / "none.png")
 
 
 def test_parallel_equals_serial(serial, tmp_path):
@@ -293,3 +293,16 @@ def test_cli_end_to_end(tmp_path, capsys):
                  "--out", str(tmp_path / "err.csv")]) == 1
     assert "nope" in capsys.readouterr().err
     assert os.path.exists(tmp_path / "err.csv")
+
+
+def test_cli_plot_sweep_from_table(serial, tmp_path, capsys):
+    from otreg.cli import main
+
+    _, _, d = serial
+    out = tmp_path / "cli_trade_off.png"
+    assert main(["plot", "sweep", str(d / "grid.csv"), "--out", str(out)]) == 0
+    assert os.path.getsize(out) > 10_000
+    assert main(["plot", "plan", str(d / "grid.csv"), "--out", str(out)]) == 2
+    assert "table: only `otreg plot sweep`" in capsys.readouterr().err
+    assert main(["plot", "plan", "--out", str(out)]) == 2
+    assert "data: required" in capsys.readouterr().err

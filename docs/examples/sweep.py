@@ -6,7 +6,7 @@ import os
 import sys
 import tempfile
 
-from otreg.plot.sweep import plot_sweep
+from otreg.plot.sweep import plot_sweep_table
 from otreg.study import sweep, trade_off_table
 
 out_dir = sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp()
@@ -15,4 +15,4 @@ table = sweep(["moons"], lams=[0, 0.1, 1, 10], margins=[0.1], seeds=[0, 1], n=10
               out=os.path.join(out_dir, "sweep.csv"), workers=1, checks=False,
               progress=False)
 print(trade_off_table(table))
-print("wrote", plot_sweep(table, os.path.join(out_dir, "sweep.png")))
+print("wrote", plot_sweep_table(table, os.path.join(out_dir, "sweep.png")))

@@ -18,7 +18,10 @@ def add_parser(sub) -> None:
                     "clean and certified accuracy against lambda.",
     )
     parser.add_argument("kind", choices=KINDS)
-    add_data_arguments(parser)
+    parser.add_argument("table", nargs="?", default=None,
+                        help="sweep: a table written by `otreg sweep` (CSV/parquet); draws the "
+                             "accuracy/robustness trade-off from it instead of solving --data")
+    add_data_arguments(parser, required=False)
     add_train_arguments(parser)
     parser.add_argument("--out", required=True, metavar="FILE.png", help="output PNG")
     parser.add_argument("--no-neural", action="store_true",
@@ -49,6 +52,15 @@ def run(args) -> int:
 
     if not args.out.lower().endswith(".png"):
         raise InputError(f"out: expected a .png file name, got {args.out!r}")
+    if args.table is not None:
+        if args.kind != "sweep":
+            raise InputError(f"table: only `otreg plot sweep` reads a table, not {args.kind!r}")
+        from ..plot.sweep import plot_sweep_table
+
+        print(f"wrote {plot_sweep_table(args.table, args.out)}")
+        return 0
+    if args.data is None:
+        raise InputError("data: required (a toy name or a data file), or give a sweep table")
     x_pos, x_neg, a, b = load_data(args.data, n=args.n, seed=args.seed, n_neg=args.n_neg)
     if args.kind == "sweep":
         data = P.compute_sweep(x_pos, x_neg, args.margin, args.lams, tuple(args.eps), a, b,

@@ -8,9 +8,9 @@ import os
 import time
 
 
-def add_data_arguments(parser) -> None:
+def add_data_arguments(parser, required: bool = True) -> None:
     """--data/--n/--n-neg/--seed/--lam/--margin/--p, shared with ``otreg plot``."""
-    parser.add_argument("--data", required=True,
+    parser.add_argument("--data", required=required,
                         help="toy name (moons, circles, gaussians, spirals, xor, ring_blob) "
                              "or a .npz/CSV file")
     parser.add_argument("--lam", type=float, default=1.0, help="hinge weight lam >= 0 (default 1)")

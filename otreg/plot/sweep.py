@@ -1,6 +1,6 @@
 """The robustness / accuracy trade-off of a sweep table (:func:`otreg.study.sweep`).
 
-:func:`plot_sweep` draws, for each data set (columns) and margin (rows), the clean accuracy and
+:func:`plot_sweep_table` draws, for each data set (columns) and margin (rows), the clean accuracy and
 the certified accuracies at each radius against λ (log scale), mean ± std over the seeds: solid
 lines for the exact potential, dashed for the network when the table has the network's columns.
 λ = 0 (the pure Kantorovich–Rubinstein potential) is placed one decade left of the smallest
@@ -15,7 +15,9 @@ import os
 
 import numpy as np
 
-__all__ = ["plot_sweep", "plot_sweep_table"]
+from ..errors import InputError
+
+__all__ = ["plot_sweep_table"]
 
 _COLORS = ["#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#d62728", "#8c564b", "#e377c2",
            "#17becf"]
@@ -35,7 +37,7 @@ def _label(col):
     return "clean" if tail == "clean" else "certified ε=" + tail.split("_", 1)[1]
 
 
-def plot_sweep(table_or_path, out_png=None, title: str | None = None):
+def plot_sweep_table(table_or_path, out_png=None, title: str | None = None):
     """Clean and certified accuracy against λ, mean ± std over seeds, one panel per data set.
 
     Parameters
@@ -56,7 +58,7 @@ def plot_sweep(table_or_path, out_png=None, title: str | None = None):
             else list(table_or_path))
     rows = [r for r in rows if not r.get("error") and isinstance(r.get("acc_clean"), float)]
     if not rows:
-        raise ValueError("plot_sweep: the table has no row without error")
+        raise InputError("table_or_path: the sweep table has no row without error")
     exact_cols = _acc_columns(rows, "")
     nn_cols = _acc_columns(rows, "nn_")
     radius_cols = [c for c in ("mean_radius", "nn_mean_radius")
@@ -146,5 +148,3 @@ def plot_sweep(table_or_path, out_png=None, title: str | None = None):
     return out_png
 
 
-#: alias avoiding the name clash with :func:`otreg.plot.plot_sweep` (single-data λ sweep)
-plot_sweep_table = plot_sweep
