@@ -6,7 +6,7 @@
 """
 from .activations import fullsort, groupsort2, relu
 from .io import load_model, save_model
-from .layers import (Activation, LipschitzDense, Sequential, bjorck, bjorck_numpy,
+from .layers import (Activation, LipschitzDense, Sequential, bjorck, bjorck_numpy, spectral_bjorck,
                      lipschitz_mlp, orthonormal)
 from .losses import (hinge_loss, hkr_loss, hkr_loss_numpy, kr_loss, loss_coefficients,
                      multiclass_hkr_loss)
@@ -17,7 +17,8 @@ from .train import TrainResult, fit, fit_multiclass, full_loss
 __all__ = [
     "Tensor", "no_grad", "concatenate", "stack", "maximum", "minimum", "where",
     "groupsort2", "fullsort", "relu",
-    "LipschitzDense", "Activation", "Sequential", "lipschitz_mlp", "bjorck", "bjorck_numpy",
+    "LipschitzDense", "Activation", "Sequential", "lipschitz_mlp", "bjorck", "spectral_bjorck",
+    "bjorck_numpy",
     "orthonormal",
     "kr_loss", "hinge_loss", "hkr_loss", "multiclass_hkr_loss", "hkr_loss_numpy",
     "loss_coefficients",

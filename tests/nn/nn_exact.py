@@ -1,6 +1,6 @@
 """Independent exact hKR minima for the neural tests.
 
-``exact_hkr_min`` uses ``otreg.transport.hkr_transport`` when it exists, else the balanced
+``exact_hkr_min`` uses ``otreg.transport.hkr_transport(method="pot")`` when it exists, else the balanced
 exact-OT reduction of spec section 4 solved by POT's ``ot.emd``.  ``lp_hkr_min`` solves the dual
 LP of spec section 2 with HiGHS (small n only); the tests check the two agree.
 """
@@ -75,12 +75,19 @@ def emd_hkr_min(x_pos, x_neg, lam, margin, a=None, b=None, p=None):
 
 
 def exact_hkr_min(x_pos, x_neg, lam, margin, a=None, b=None, p=None):
+    """Exact min of L: ``hkr_transport(method="pot")`` (the certified POT reduction of
+    section 4), else this module's own reduction.  The POT method is pinned so that these
+    references do not depend on the fast network-simplex solver under development."""
     try:
         from otreg.transport import hkr_transport
     except ImportError:
         return emd_hkr_min(x_pos, x_neg, lam, margin, a, b, p)
     kw = {} if a is None and b is None and p is None else {"a": a, "b": b, "p": p}
-    return float(hkr_transport(x_pos, x_neg, lam=lam, margin=margin, **kw).loss)
+    try:
+        return float(hkr_transport(x_pos, x_neg, lam=lam, margin=margin, method="pot",
+                                   **kw).loss)
+    except TypeError:  # no ``method`` argument
+        return emd_hkr_min(x_pos, x_neg, lam, margin, a, b, p)
 
 
 def exact_w1(x_pos, x_neg):

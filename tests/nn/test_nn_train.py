@@ -1,7 +1,7 @@
 """Training: quality against exact minima, 1-Lipschitz certificates, gradient norms,
 reproducibility.
 
-Exact minima come from ``otreg.transport.hkr_transport`` / ``wasserstein1`` (checked against an
+Exact minima come from ``otreg.transport.hkr_transport(method="pot")`` / ``wasserstein1`` (checked against an
 independent HiGHS solve of the dual LP of spec section 2 on small clouds in
 ``test_exact_reference_agrees_with_lp``).  Settings (honest list, also in docs/neural.md):
 
@@ -221,7 +221,6 @@ def test_cheaper_bjorck_mode_still_freezes_exactly():
 
 def test_fit_multiclass_one_vs_all(tmp_path):
     from otreg.nn import Tensor, fit_multiclass, load_model, multiclass_hkr_loss
-    from otreg.transport import hkr_transport
 
     rng = np.random.default_rng(0)
     centers = np.array([[0.0, 0.0], [2.0, 0.0], [1.0, 1.7]])
@@ -233,8 +232,7 @@ def test_fit_multiclass_one_vs_all(tmp_path):
     assert res.loss == pytest.approx(
         multiclass_hkr_loss(Tensor(f), labels, 2.0, 0.1).item(), abs=1e-12)
     # each output is 1-Lipschitz, so each one-vs-all term is >= its exact minimum
-    bound = sum(hkr_transport(x[labels == c], x[labels != c], lam=2.0, margin=0.1).loss
-                for c in range(3))
+    bound = sum(exact_hkr_min(x[labels == c], x[labels != c], 2.0, 0.1) for c in range(3))
     print(f"multiclass: net={res.loss:.5f} sum of one-vs-all minima={bound:.5f} "
           f"gap={100 * gap(res.loss, bound):.2f}%")
     assert res.loss >= bound - 1e-9
