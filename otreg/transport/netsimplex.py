@@ -128,8 +128,10 @@ def _refresh_potentials(root, thread, parent, pred, pred_dir, P, nm, Cf, xcost, 
     shift = P[hub]
     big = S
     for u in range(root + 1):
+        if abs(P[u]) > big:  # the rounding above is relative to the unshifted values
+            big = abs(P[u])
         P[u] -= shift
-        if u != root and abs(P[u]) > big:
+        if abs(P[u]) > big:
             big = abs(P[u])
     return 64.0 * 2.220446049250313e-16 * big
 
@@ -276,6 +278,9 @@ def _network_simplex(Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter, refresh_every, 
         supply[n + j] = -b_lo[j]
         sb += b_lo[j]
     supply[hub] = sb - sa
+    for u in range(N):  # rounding dust (e.g. sum a - sum b ~ 1e-16) would keep an artificial
+        if abs(supply[u]) < feps:  # arc of cost M in the tree and put potentials at scale M
+            supply[u] = 0.0
 
     # ---- tree arrays (size N + 1, root = N)
     NT = N + 1
@@ -363,6 +368,9 @@ def _network_simplex(Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter, refresh_every, 
         v0 = _arc_tgt(in_arc, nm, n, m, xtgt)
         # a tree arc can only be selected if potentials drifted: refresh and retry
         if (parent[u0] == v0 and pred[u0] == in_arc) or (parent[v0] == u0 and pred[v0] == in_arc):
+            if fresh:  # still after an exact refresh: the tolerance is too tight, widen it
+                eps *= 4.0
+                continue
             eps = _refresh_potentials(root, thread, parent, pred, pred_dir, P, nm, Cf, xcost,
                                      hub, S)
             fresh = True
