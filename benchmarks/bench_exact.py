@@ -42,6 +42,7 @@ FULL_SIZES = [100, 200, 500, 1000, 2000, 4000, 10000]
 FULL_GRID = [(0.0, 0.1)] + [(lam, mg) for lam in (0.1, 1.0, 10.0, 100.0) for mg in (0.01, 0.1, 1.0)]
 LARGE_GRID = [(0.0, 0.1), (0.1, 0.1), (1.0, 0.1), (10.0, 0.1), (100.0, 0.1), (1.0, 0.01),
               (1.0, 1.0), (10.0, 1.0), (100.0, 0.01)]
+XL_GRID = [(0.0, 0.1), (1.0, 0.1), (10.0, 1.0), (100.0, 0.01)]
 SLOW_GRID = [(1.0, 0.1), (10.0, 1.0), (100.0, 0.01)]  # configs for pot/highs above n = 200
 
 
@@ -130,7 +131,7 @@ def run(sizes, grid_for, repeats_for, highs_max, pot_max, hkr_max, out, quick):
                 t_ns = math.inf
                 sol = None
                 for _ in range(reps):  # interleaved: emd2, netsimplex, emd2, netsimplex, ...
-                    if not (n >= 4000 and t_emd < math.inf and lam != 0.0):
+                    if not (n >= 2000 and t_emd < math.inf and lam != 0.0):
                         with warnings.catch_warnings():
                             warnings.simplefilter("ignore")
                             t, w1 = _timed(ot.emd2, a, b, D, numItermax=10**9)
@@ -214,7 +215,7 @@ def main(argv=None):
                                                  "none in --quick mode)")
     ap.add_argument("--highs-max", type=int, default=500)
     ap.add_argument("--pot-max", type=int, default=1000)
-    ap.add_argument("--hkr-max", type=int, default=10000)
+    ap.add_argument("--hkr-max", type=int, default=4000)
     args = ap.parse_args(argv)
     if args.quick:
         sizes = args.sizes or [20, 40]
@@ -224,8 +225,8 @@ def main(argv=None):
         return 0
     sizes = args.sizes or FULL_SIZES
     out = args.out or os.path.join(HERE, "results", "exact.md")
-    run(sizes, lambda n: FULL_GRID if n <= 2000 else LARGE_GRID,
-        lambda n: 3 if n <= 1000 else (2 if n <= 2000 else 1),
+    run(sizes, lambda n: FULL_GRID if n <= 1000 else (LARGE_GRID if n <= 4000 else XL_GRID),
+        lambda n: 2 if n <= 1000 else 1,
         args.highs_max, args.pot_max, args.hkr_max, out, False)
     return 0
 
