@@ -358,6 +358,24 @@ def _network_simplex(Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter, refresh_every, 
                         xstate[x] = _LOWER if xcap[x] > 0 else _TREE
                     fresh = False
                     continue
+                # An artificial root -> v arc (cost M) left in the tree with rounding dust of
+                # flow puts v's subtree at potential scale M and the pricing tolerance with it:
+                # turn it into a zero-flow v -> root arc of cost 0 (still strongly feasible) and
+                # go on pricing with exact, small potentials.
+                flipped = False
+                for u in range(N):
+                    x = pred[u] - nm
+                    if x >= n + m and xsrc[x] == root and pflow[u] <= 1e3 * feps:
+                        xsrc[x] = u
+                        xtgt[x] = root
+                        xcost[x] = 0.0
+                        pred_dir[u] = _UP
+                        pflow[u] = 0.0
+                        flipped = True
+                if flipped:
+                    eps = _refresh_potentials(root, thread, parent, pred, pred_dir, P, nm, Cf,
+                                              xcost, hub, S)
+                    continue
                 break
             eps = _refresh_potentials(root, thread, parent, pred, pred_dir, P, nm, Cf, xcost,
                                      hub, S)
