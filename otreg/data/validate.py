@@ -110,6 +110,24 @@ def check_prior(p, mass_pos: float, mass_neg: float) -> float:
     return val
 
 
+def hkr_loss_values(f_pos, f_neg, a, b, p: float, lam: float, margin: float) -> float:
+    """The empirical hKR loss L (spec section 1) of a potential with values ``f_pos`` on the
+    positives and ``f_neg`` on the negatives::
+
+        L = sum_j b_j f(z_j) - sum_i a_i f(x_i)
+            + lam * (p sum_i a_i (margin - f(x_i))_+ + (1 - p) sum_j b_j (margin + f(z_j))_+)
+
+    ``a`` and ``b`` are the class weights, each summing to 1.
+    """
+    f_pos = np.asarray(f_pos, dtype=np.float64)
+    f_neg = np.asarray(f_neg, dtype=np.float64)
+    kr = float(np.dot(b, f_neg) - np.dot(a, f_pos))
+    hinge = p * float(np.dot(a, np.maximum(margin - f_pos, 0.0))) + (1.0 - p) * float(
+        np.dot(b, np.maximum(margin + f_neg, 0.0))
+    )
+    return kr + lam * hinge
+
+
 @dataclass(frozen=True)
 class Problem:
     """A validated hKR problem: clouds, normalised weights, prior and parameters."""
@@ -133,6 +151,11 @@ class Problem:
     @property
     def dim(self) -> int:
         return self.x_pos.shape[1]
+
+    def loss(self, f_pos, f_neg) -> float:
+        """The empirical hKR loss L of this problem for a potential with values ``f_pos`` on
+        the positives and ``f_neg`` on the negatives (see :func:`hkr_loss_values`)."""
+        return hkr_loss_values(f_pos, f_neg, self.a, self.b, self.p, self.lam, self.margin)
 
 
 def make_problem(x_pos, x_neg, lam=1.0, margin=0.1, a=None, b=None, p=None) -> Problem:

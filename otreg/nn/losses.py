@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data.validate import check_lam, check_margin, check_prior
+from ..data.validate import check_lam, check_margin, check_prior, hkr_loss_values, raw_weights
 from ..errors import InputError
 from .tensor import Tensor, as_tensor
 
@@ -142,11 +142,7 @@ def hkr_loss_numpy(f_pos, f_neg, a=None, b=None, p=None, lam: float = 1.0,
     """
     f_pos = np.asarray(f_pos, dtype=np.float64).reshape(-1)
     f_neg = np.asarray(f_neg, dtype=np.float64).reshape(-1)
-    from ..data.validate import raw_weights
     ra, rb = raw_weights(a, f_pos.shape[0], "a"), raw_weights(b, f_neg.shape[0], "b")
     p = check_prior(p, float(ra.sum()), float(rb.sum()))
     lam, margin = check_lam(lam), check_margin(margin)
-    a, b = ra / ra.sum(), rb / rb.sum()
-    return float(b @ f_neg - a @ f_pos
-                 + lam * (p * (a @ np.maximum(margin - f_pos, 0.0))
-                          + (1.0 - p) * (b @ np.maximum(margin + f_neg, 0.0))))
+    return hkr_loss_values(f_pos, f_neg, ra / ra.sum(), rb / rb.sum(), p, lam, margin)

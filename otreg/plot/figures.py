@@ -138,8 +138,7 @@ def plot_potential(result, model=None, out=None, extension: str = "mcshane", res
     pots = [(exact, f"exact potential ({extension} extension)\nloss {result.loss:.4f}")]
     if model is not None:
         net = as_potential(model, "network")
-        from ..transport import hkr_loss_values
-        L = hkr_loss_values(net(pr.x_pos), net(pr.x_neg), pr.a, pr.b, pr.p, pr.lam, pr.margin)
+        L = pr.loss(net(pr.x_pos), net(pr.x_neg))
         pots.append((net, f"1-Lipschitz network\nloss {L:.4f} (gap {L - result.loss:+.1e})"))
     vmax = float(np.quantile(np.abs(np.concatenate([result.f_pos, result.f_neg])), 0.98))
     vmax = max(vmax, 2 * pr.margin)

@@ -243,12 +243,9 @@ def run_one(config: SweepConfig) -> dict:
                solve_seconds=float(res.seconds))
     row.update(accuracies(res.f_pos, res.f_neg, config.radii, a, b))
     if model is not None:
-        from ..transport import hkr_loss_values
-
         nf_pos = np.asarray(model.predict(x_pos), float).ravel()
         nf_neg = np.asarray(model.predict(x_neg), float).ravel()
-        pr = res.problem
-        nn_loss = float(hkr_loss_values(nf_pos, nf_neg, pr.a, pr.b, pr.p, pr.lam, pr.margin))
+        nn_loss = res.problem.loss(nf_pos, nf_neg)
         row.update(nn_loss=nn_loss, nn_gap=nn_loss - float(res.loss),
                    nn_epochs=int(getattr(train, "epochs_run", len(train.history))),
                    train_seconds=float(train.seconds))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..data.validate import hkr_loss_values  # noqa: F401  (re-exported: the objective)
 from ..errors import MemoryLimitError
 
 #: Largest dense n x m float64 block (bytes) a solver may allocate; about a third of the machine
@@ -53,21 +54,3 @@ def marginal_bounds(a, b, p: float, lam: float):
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     return a, (1.0 + lam * p) * a, b, (1.0 + lam * (1.0 - p)) * b
-
-
-def hkr_loss_values(f_pos, f_neg, a, b, p: float, lam: float, margin: float) -> float:
-    """The empirical hKR loss L (spec section 1) of a potential with values ``f_pos`` on the
-    positives and ``f_neg`` on the negatives::
-
-        L = sum_j b_j f(z_j) - sum_i a_i f(x_i)
-            + lam * (p sum_i a_i (margin - f(x_i))_+ + (1 - p) sum_j b_j (margin + f(z_j))_+)
-
-    ``a`` and ``b`` are the class weights, each summing to 1.
-    """
-    f_pos = np.asarray(f_pos, dtype=np.float64)
-    f_neg = np.asarray(f_neg, dtype=np.float64)
-    kr = float(np.dot(b, f_neg) - np.dot(a, f_pos))
-    hinge = p * float(np.dot(a, np.maximum(margin - f_pos, 0.0))) + (1.0 - p) * float(
-        np.dot(b, np.maximum(margin + f_neg, 0.0))
-    )
-    return kr + lam * hinge

@@ -16,7 +16,7 @@ from ..data.validate import Problem, as_points, as_weights, make_problem
 from ..errors import InputError, SolverError
 from .extension import c_transform_clean, extend
 from .highs_solver import solve_bounded_highs
-from .objective import check_dense_size, hkr_loss_values, marginal_bounds, pairwise_distances
+from .objective import check_dense_size, marginal_bounds, pairwise_distances
 from .pot_solver import solve_bounded_pot
 
 METHODS = ("auto", "netsimplex", "pot", "highs")
@@ -154,7 +154,7 @@ def _certify(pr: Problem, dist, plan, f_pos, f_neg, bounds, scale):
         float(-plan.min()), float(np.max(f_pos[:, None] - f_neg[None, :] - dist)),
     )
     primal = float(np.sum(plan * (dist - 2.0 * pr.margin)))
-    dual = hkr_loss_values(f_pos, f_neg, pr.a, pr.b, pr.p, pr.lam, pr.margin)
+    dual = pr.loss(f_pos, f_neg)
     gap = abs((-2.0 * pr.margin - primal) - dual)
     return primal, dual, gap, violation / scale
 

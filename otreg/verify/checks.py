@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..transport.objective import hkr_loss_values, marginal_bounds, pairwise_distances
+from ..transport.objective import marginal_bounds, pairwise_distances
 
 # --------------------------------------------------------------------------------------------
 # results
@@ -159,10 +159,8 @@ class Solution:
 
 
 def _loss(sol: Solution, f_pos=None, f_neg=None) -> float:
-    pr = sol.problem
-    return hkr_loss_values(sol.f_pos if f_pos is None else f_pos,
-                           sol.f_neg if f_neg is None else f_neg,
-                           pr.a, pr.b, pr.p, pr.lam, pr.margin)
+    return sol.problem.loss(sol.f_pos if f_pos is None else f_pos,
+                            sol.f_neg if f_neg is None else f_neg)
 
 
 def _den(w) -> np.ndarray:
@@ -663,8 +661,7 @@ def check_neural_gap(problem, exact_loss: float, f_pos, f_neg, rel_tol: float = 
     The lower bound is a theorem (a 1-Lipschitz network restricted to the samples is feasible
     for the LP); the upper bound measures training.  ``below_tol`` absorbs float32 rounding.
     """
-    L = hkr_loss_values(f_pos, f_neg, problem.a, problem.b, problem.p, problem.lam,
-                        problem.margin)
+    L = problem.loss(f_pos, f_neg)
     gap = L - exact_loss
     scale = abs(exact_loss) + 2 * problem.margin
     low = -below_tol * scale

@@ -87,9 +87,8 @@ class Report:
         }
         if self.network is not None:
             fp, fn = self.network(pr.x_pos), self.network(pr.x_neg)
-            from ..transport import hkr_loss_values
             out["neural"] = {
-                "loss": hkr_loss_values(fp, fn, pr.a, pr.b, pr.p, pr.lam, pr.margin),
+                "loss": pr.loss(fp, fn),
                 "f_pos": fp.tolist(), "f_neg": fn.tolist(),
                 "lipschitz_estimate": self.net_lipschitz,
                 "train_seconds": self.train_seconds,
