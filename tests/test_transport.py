@@ -281,3 +281,19 @@ def test_auto_never_returns_an_uncertified_answer(monkeypatch):
     from otreg import SolverError
     with pytest.raises(SolverError, match="netsimplex: certificate failed.*pot: certificate"):
         hkr_transport(xp, xn, lam=1.0, margin=0.1, method="auto")
+
+
+@pytest.mark.parametrize("kind", ["mcshane", "whitney", "mean"])
+def test_potential_gradient_matches_finite_differences(rng, kind):
+    xp, xn = two_moons(25, seed=8)
+    res = hkr_transport(xp, xn, lam=1.0, margin=0.1)
+    pts = rng.uniform(-1.5, 2.5, size=(200, 2))
+    grad = res.potential_grad(pts, kind)
+    h = 1e-6
+    for c in range(2):
+        e = np.zeros(2)
+        e[c] = h
+        fd = (res.potential(pts + e, kind) - res.potential(pts - e, kind)) / (2 * h)
+        assert np.quantile(np.abs(fd - grad[:, c]), 0.9) < 1e-6  # kinks (ties): measure zero
+    if kind != "mean":  # a distance function's gradient: unit norm off the samples
+        assert np.allclose(np.linalg.norm(grad, axis=1), 1.0)

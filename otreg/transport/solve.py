@@ -14,7 +14,7 @@ import ot
 
 from ..data.validate import Problem, as_points, as_weights, make_problem
 from ..errors import InputError, SolverError
-from .extension import c_transform_clean, extend
+from .extension import c_transform_clean, extend, extend_with_grad
 from .highs_solver import solve_bounded_highs
 from .objective import check_dense_size, marginal_bounds, pairwise_distances
 from .pot_solver import solve_bounded_pot
@@ -102,13 +102,21 @@ class HKRResult:
     def potential(self, points, kind: str = "mcshane") -> np.ndarray:
         """The optimal potential's 1-Lipschitz extension evaluated at ``points`` (k, d).
 
-        ``kind`` is ``"mcshane"`` (smallest extension... the min-form ``min_k f_k + |x - s_k|``),
-        ``"whitney"`` (max-form) or ``"mean"`` (their average).  All three equal the sample
+        ``kind`` is ``"mcshane"`` (the largest 1-Lipschitz extension, ``min_k f_k + |x - s_k|``),
+        ``"whitney"`` (the smallest, ``max_k f_k - |x - s_k|``) or ``"mean"`` (their average).  All three equal the sample
         values on the samples.
         """
-        samples = np.vstack([self.problem.x_pos, self.problem.x_neg])
-        values = np.concatenate([self.f_pos, self.f_neg])
-        return extend(points, samples, values, kind)
+        return extend(points, *self._samples_and_values(), kind)
+
+    def potential_grad(self, points, kind: str = "mcshane") -> np.ndarray:
+        """Gradient (k, d) of :meth:`potential` at ``points``: a unit vector for McShane and
+        Whitney (the direction of the transport ray through the arg-min / arg-max sample),
+        defined everywhere except where that sample ties."""
+        return extend_with_grad(points, *self._samples_and_values(), kind)[1]
+
+    def _samples_and_values(self):
+        return (np.vstack([self.problem.x_pos, self.problem.x_neg]),
+                np.concatenate([self.f_pos, self.f_neg]))
 
     def summary(self) -> str:
         pr = self.problem

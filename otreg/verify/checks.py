@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..transport.extension import extend_with_grad
 from ..transport.objective import marginal_bounds, pairwise_distances
 
 # --------------------------------------------------------------------------------------------
@@ -704,58 +705,6 @@ def check_potential_agreement(problem, exact_pos, exact_neg, net_pos, net_neg,
 # --------------------------------------------------------------------------------------------
 # fast evaluation of the exact extensions (the geometric checks evaluate them ~10^6 times)
 
-try:  # pragma: no cover - numba is a hard dependency, the fallback only guards odd installs
-    from numba import njit
-except ImportError:  # pragma: no cover
-    njit = None
-
-
-def _extension_kernel(points, samples, values, kind):
-    k, d = points.shape
-    N = samples.shape[0]
-    f = np.empty(k)
-    g = np.zeros((k, d))
-    for q in range(k):
-        lo = np.inf
-        hi = -np.inf
-        ilo = 0
-        ihi = 0
-        for s in range(N):
-            r = 0.0
-            for c in range(d):
-                t = points[q, c] - samples[s, c]
-                r += t * t
-            r = np.sqrt(r)
-            v = values[s] + r
-            if v < lo:
-                lo = v
-                ilo = s
-            v = values[s] - r
-            if v > hi:
-                hi = v
-                ihi = s
-        rlo = 0.0
-        rhi = 0.0
-        for c in range(d):
-            rlo += (points[q, c] - samples[ilo, c]) ** 2
-            rhi += (points[q, c] - samples[ihi, c]) ** 2
-        rlo = np.sqrt(rlo)
-        rhi = np.sqrt(rhi)
-        wlo = 1.0 if kind == 0 else (0.0 if kind == 1 else 0.5)
-        whi = 1.0 - wlo
-        f[q] = wlo * lo + whi * hi
-        for c in range(d):
-            if rlo > 0:  # grad of min_k f_k + |x - s_k|: unit vector away from the argmin
-                g[q, c] += wlo * (points[q, c] - samples[ilo, c]) / rlo
-            if rhi > 0:  # grad of max_k f_k - |x - s_k|: unit vector towards the argmax
-                g[q, c] -= whi * (points[q, c] - samples[ihi, c]) / rhi
-    return f, g
-
-
-_KERNEL = njit(cache=True, nogil=True)(_extension_kernel) if njit else _extension_kernel
-_KIND_CODE = {"mcshane": 0, "whitney": 1, "mean": 2}
-
-
 class ExtensionPotential(Potential):
     """McShane / Whitney / mean extension of sample values, compiled, with its exact gradient
     (defined everywhere except on the measure-zero set where the arg-min/arg-max ties)."""
@@ -764,13 +713,12 @@ class ExtensionPotential(Potential):
         self.samples = np.ascontiguousarray(samples, dtype=np.float64)
         self.values = np.ascontiguousarray(values, dtype=np.float64)
         self.kind = kind
-        code = _KIND_CODE[kind]
 
         def f(pts):
-            return _KERNEL(np.ascontiguousarray(pts), self.samples, self.values, code)[0]
+            return extend_with_grad(pts, self.samples, self.values, kind)[0]
 
         def grad(pts):
-            return _KERNEL(np.ascontiguousarray(pts), self.samples, self.values, code)[1]
+            return extend_with_grad(pts, self.samples, self.values, kind)[1]
 
         super().__init__(f, grad, name or f"exact ({kind})", chunk=65536)
 
