@@ -1,7 +1,6 @@
 """``otreg plot KIND``: one figure (PNG) of the exact and/or neural hKR solution."""
 from __future__ import annotations
 
-import numpy as np
 
 from .verify import add_data_arguments, add_train_arguments, load_model_arg, train_kwargs
 

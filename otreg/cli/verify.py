@@ -4,7 +4,6 @@ Prints the table of checks; exit status 0 if all pass, 1 if any fails (2 on bad 
 """
 from __future__ import annotations
 
-import os
 import time
 
 

@@ -16,28 +16,13 @@ import os
 import numpy as np
 
 from ..errors import InputError
-
-
-def _check_size(n, name):
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer, float)) or int(n) != n or n < 1:
-        raise InputError(f"{name}: must be a positive integer, got {n!r}")
-    return int(n)
+from .validate import as_int, as_number
 
 
 def _sizes(n_pos, n_neg):
-    n_pos = _check_size(n_pos, "n_pos")
-    n_neg = n_pos if n_neg is None else _check_size(n_neg, "n_neg")
+    n_pos = as_int(n_pos, "n_pos", low=1)
+    n_neg = n_pos if n_neg is None else as_int(n_neg, "n_neg", low=1)
     return n_pos, n_neg
-
-
-def _nonneg(val, name):
-    try:
-        v = float(val)
-    except (TypeError, ValueError):
-        raise InputError(f"{name}: expected a number, got {val!r}") from None
-    if not np.isfinite(v) or v < 0:
-        raise InputError(f"{name}: must be finite and >= 0, got {val!r}")
-    return v
 
 
 def two_moons(n_pos: int = 500, n_neg: int | None = None, noise: float = 0.1, seed: int = 0):
@@ -46,7 +31,7 @@ def two_moons(n_pos: int = 500, n_neg: int | None = None, noise: float = 0.1, se
     Returns ``(x_pos, x_neg)`` of shapes (n_pos, 2) and (n_neg, 2); same seed, same points.
     """
     n_pos, n_neg = _sizes(n_pos, n_neg)
-    noise = _nonneg(noise, "noise")
+    noise = as_number(noise, "noise", low=0.0)
     rng = np.random.default_rng(seed)
     t_pos = rng.uniform(0.0, np.pi, n_pos)
     t_neg = rng.uniform(0.0, np.pi, n_neg)
@@ -61,8 +46,9 @@ def circles(n_pos: int = 500, n_neg: int | None = None, r_pos: float = 0.5, r_ne
             noise: float = 0.08, seed: int = 0):
     """Concentric circles: positives on the circle of radius ``r_pos``, negatives on ``r_neg``."""
     n_pos, n_neg = _sizes(n_pos, n_neg)
-    r_pos, r_neg, noise = (_nonneg(r_pos, "r_pos"), _nonneg(r_neg, "r_neg"),
-                           _nonneg(noise, "noise"))
+    r_pos = as_number(r_pos, "r_pos", low=0.0)
+    r_neg = as_number(r_neg, "r_neg", low=0.0)
+    noise = as_number(noise, "noise", low=0.0)
     rng = np.random.default_rng(seed)
     t_pos = rng.uniform(0.0, 2 * np.pi, n_pos)
     t_neg = rng.uniform(0.0, 2 * np.pi, n_neg)
@@ -81,9 +67,9 @@ def gaussians(n_pos: int = 500, n_neg: int | None = None, separation: float = 2.
     rotated by ``angle`` radians.  Overlap grows as ``separation / std`` shrinks (0 = same law).
     """
     n_pos, n_neg = _sizes(n_pos, n_neg)
-    separation = _nonneg(separation, "separation")
-    std = _nonneg(std, "std")
-    anisotropy = _nonneg(anisotropy, "anisotropy")
+    separation = as_number(separation, "separation", low=0.0)
+    std = as_number(std, "std", low=0.0)
+    anisotropy = as_number(anisotropy, "anisotropy", low=0.0)
     try:
         angle = float(angle)
     except (TypeError, ValueError):
@@ -102,8 +88,8 @@ def spirals(n_pos: int = 500, n_neg: int | None = None, turns: float = 1.5,
             noise: float = 0.05, seed: int = 0):
     """Two interleaved Archimedean spirals (the negatives are the positives rotated by π)."""
     n_pos, n_neg = _sizes(n_pos, n_neg)
-    turns = _nonneg(turns, "turns")
-    noise = _nonneg(noise, "noise")
+    turns = as_number(turns, "turns", low=0.0)
+    noise = as_number(noise, "noise", low=0.0)
     if turns == 0:
         raise InputError("turns: must be > 0")
     rng = np.random.default_rng(seed)
@@ -126,13 +112,13 @@ def xor(n_pos: int = 500, n_neg: int | None = None, cells: int = 2, gap: float =
     empty band (in units of the square side) kept around the square borders.
     """
     n_pos, n_neg = _sizes(n_pos, n_neg)
-    cells = _check_size(cells, "cells")
+    cells = as_int(cells, "cells", low=1)
     if cells < 2:
         raise InputError(f"cells: must be >= 2, got {cells}")
-    gap = _nonneg(gap, "gap")
+    gap = as_number(gap, "gap", low=0.0)
     if gap >= 0.5:
         raise InputError(f"gap: must be < 0.5 (fraction of a square), got {gap}")
-    noise = _nonneg(noise, "noise")
+    noise = as_number(noise, "noise", low=0.0)
     rng = np.random.default_rng(seed)
     side = 2.0 / cells
     even = [(r, c) for r in range(cells) for c in range(cells) if (r + c) % 2 == 0]
@@ -152,9 +138,9 @@ def ring_blob(n_pos: int = 500, n_neg: int | None = None, blob_std: float = 0.3,
               r_ring: float = 1.5, ring_width: float = 0.15, seed: int = 0):
     """A Gaussian blob of positives at the origin inside a ring of negatives of radius ``r_ring``."""
     n_pos, n_neg = _sizes(n_pos, n_neg)
-    blob_std = _nonneg(blob_std, "blob_std")
-    r_ring = _nonneg(r_ring, "r_ring")
-    ring_width = _nonneg(ring_width, "ring_width")
+    blob_std = as_number(blob_std, "blob_std", low=0.0)
+    r_ring = as_number(r_ring, "r_ring", low=0.0)
+    ring_width = as_number(ring_width, "ring_width", low=0.0)
     rng = np.random.default_rng(seed)
     x_pos = blob_std * rng.standard_normal((n_pos, 2))
     t = rng.uniform(0.0, 2 * np.pi, n_neg)

@@ -69,26 +69,44 @@ def as_weights(w, k: int, name: str) -> np.ndarray:
     return arr / arr.sum()
 
 
+def as_number(value, name: str, low: float | None = None, strict: bool = False) -> float:
+    """A finite float, ``>= low`` (``> low`` if ``strict``) when ``low`` is given."""
+    if isinstance(value, bool):
+        raise InputError(f"{name}: expected a number, got {value!r}")
+    try:
+        val = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name}: expected a number, got {value!r}") from None
+    if not math.isfinite(val):
+        raise InputError(f"{name}: must be finite, got {value!r}")
+    if low is not None and (val < low or (strict and val == low)):
+        raise InputError(f"{name}: must be {'>' if strict else '>='} {low:g}, got {value!r}")
+    return val
+
+
+def as_int(value, name: str, low: int = 0) -> int:
+    """An integer ``>= low``; integral floats and numeric strings ("3") are accepted."""
+    if isinstance(value, bool):
+        raise InputError(f"{name}: expected an integer, got {value!r}")
+    try:
+        val = int(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name}: expected an integer, got {value!r}") from None
+    if val != value and not (isinstance(value, str) and str(val) == value.strip()):
+        raise InputError(f"{name}: expected an integer, got {value!r}")
+    if val < low:
+        raise InputError(f"{name}: must be an integer >= {low}, got {value!r}")
+    return val
+
+
 def check_lam(lam) -> float:
     """λ must be a finite number >= 0."""
-    try:
-        val = float(lam)
-    except (TypeError, ValueError):
-        raise InputError(f"lam: expected a number, got {lam!r}") from None
-    if not math.isfinite(val) or val < 0:
-        raise InputError(f"lam: must be finite and >= 0, got {lam!r}")
-    return val
+    return as_number(lam, "lam", low=0.0)
 
 
 def check_margin(margin) -> float:
     """The margin must be a finite number > 0."""
-    try:
-        val = float(margin)
-    except (TypeError, ValueError):
-        raise InputError(f"margin: expected a number, got {margin!r}") from None
-    if not math.isfinite(val) or val <= 0:
-        raise InputError(f"margin: must be finite and > 0, got {margin!r}")
-    return val
+    return as_number(margin, "margin", low=0.0, strict=True)
 
 
 def check_prior(p, mass_pos: float, mass_neg: float) -> float:

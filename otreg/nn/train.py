@@ -8,14 +8,13 @@ expectation (every point lies in exactly one batch), so the gradient estimate is
 """
 from __future__ import annotations
 
-import copy
 import math
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..data.validate import make_problem
+from ..data.validate import as_int, as_number, make_problem
 from ..errors import InputError
 from .layers import Sequential, lipschitz_mlp
 from ._blas import blas_threads
@@ -51,10 +50,13 @@ def full_loss(model, problem) -> float:
                           problem.margin)
 
 
-def _check_int(name, val, low):
-    if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < low:
-        raise InputError(f"{name}: must be an integer >= {low}, got {val!r}")
-    return int(val)
+def _check_schedule(epochs, batch_size, patience, seed, lr, final_lr):
+    """Validate the optimisation settings shared by :func:`fit` and :func:`fit_multiclass`."""
+    if not (isinstance(final_lr, (int, float)) and 0 < final_lr <= 1):
+        raise InputError(f"final_lr: must be in (0, 1], got {final_lr!r}")
+    return (as_int(epochs, "epochs", low=1), as_int(batch_size, "batch_size", low=1),
+            as_int(patience, "patience", low=1), as_int(seed, "seed", low=0),
+            as_number(lr, "lr", low=0.0, strict=True), final_lr)
 
 
 def fit(x_pos, x_neg, lam: float = 1.0, margin: float = 0.1, a=None, b=None, p=None, *,
@@ -76,14 +78,8 @@ def fit(x_pos, x_neg, lam: float = 1.0, margin: float = 0.1, a=None, b=None, p=N
     final full-data ``loss``.
     """
     prob = make_problem(x_pos, x_neg, lam, margin, a, b, p)
-    epochs = _check_int("epochs", epochs, 1)
-    batch_size = _check_int("batch_size", batch_size, 1)
-    patience = _check_int("patience", patience, 1)
-    seed = _check_int("seed", seed, 0)
-    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-        raise InputError(f"lr: must be a positive number, got {lr!r}")
-    if not (isinstance(final_lr, (int, float)) and 0 < final_lr <= 1):
-        raise InputError(f"final_lr: must be in (0, 1], got {final_lr!r}")
+    epochs, batch_size, patience, seed, lr, final_lr = _check_schedule(
+        epochs, batch_size, patience, seed, lr, final_lr)
     if model is None:
         model = lipschitz_mlp(prob.dim, width=width, depth=depth, activation=activation,
                               seed=seed, bjorck_iters=bjorck_iters)
@@ -201,12 +197,8 @@ def fit_multiclass(x, labels, lam: float = 1.0, margin: float = 0.1, weights=Non
         raise InputError(f"labels: need every class 0..C-1 (C >= 2) present, counts {counts}")
     w = raw_weights(weights, pts.shape[0], "weights")
     lam, margin = check_lam(lam), check_margin(margin)
-    epochs = _check_int("epochs", epochs, 1)
-    batch_size = _check_int("batch_size", batch_size, 1)
-    patience = _check_int("patience", patience, 1)
-    seed = _check_int("seed", seed, 0)
-    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-        raise InputError(f"lr: must be a positive number, got {lr!r}")
+    epochs, batch_size, patience, seed, lr, final_lr = _check_schedule(
+        epochs, batch_size, patience, seed, lr, final_lr)
     if model is None:
         model = lipschitz_mlp(pts.shape[1], width=width, depth=depth, activation=activation,
                               seed=seed, out_dim=n_classes, bjorck_iters=bjorck_iters)

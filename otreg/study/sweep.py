@@ -32,10 +32,11 @@ import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
+from ..data.validate import as_int, as_number
 from ..errors import InputError
 
 #: the columns identifying a combination (a row's key)
@@ -84,32 +85,6 @@ def _as_list(values, name):
     return values
 
 
-def _number(v, name, low=None, strict=False):
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        raise InputError(f"{name}: expected a number, got {v!r}") from None
-    if not math.isfinite(x):
-        raise InputError(f"{name}: must be finite, got {v!r}")
-    if low is not None and (x < low or (strict and x == low)):
-        raise InputError(f"{name}: must be {'>' if strict else '>='} {low:g}, got {v!r}")
-    return x
-
-
-def _integer(v, name, low=0):
-    if isinstance(v, bool):
-        raise InputError(f"{name}: expected an integer, got {v!r}")
-    try:
-        i = int(v)
-    except (TypeError, ValueError):
-        raise InputError(f"{name}: expected an integer, got {v!r}") from None
-    if i != v and not (isinstance(v, str) and str(i) == v.strip()):
-        raise InputError(f"{name}: expected an integer, got {v!r}")
-    if i < low:
-        raise InputError(f"{name}: must be >= {low}, got {v!r}")
-    return i
-
-
 def _unique(seq):
     out = []
     for x in seq:
@@ -129,11 +104,11 @@ def make_configs(datasets, lams, margins, seeds, n=500, neural=False, radii=DEFA
     datasets = [str(d).strip() for d in _as_list(datasets, "datasets")]
     if any(not d for d in datasets):
         raise InputError("datasets: empty data name")
-    lams = [_number(x, "lam", 0.0) for x in _as_list(lams, "lams")]
-    margins = [_number(x, "margin", 0.0, strict=True) for x in _as_list(margins, "margins")]
-    seeds = [_integer(x, "seed") for x in _as_list(seeds, "seeds")]
-    n = _integer(n, "n", 2)
-    radii = tuple(sorted({_number(r, "radius", 0.0) for r in _as_list(radii, "radii")}))
+    lams = [as_number(x, "lam", 0.0) for x in _as_list(lams, "lams")]
+    margins = [as_number(x, "margin", 0.0, strict=True) for x in _as_list(margins, "margins")]
+    seeds = [as_int(x, "seed") for x in _as_list(seeds, "seeds")]
+    n = as_int(n, "n", 2)
+    radii = tuple(sorted({as_number(r, "radius", 0.0) for r in _as_list(radii, "radii")}))
     tk = tuple(sorted((train_kwargs or {}).items()))
     return [SweepConfig(d, n, lam, mg, s, bool(neural), radii, bool(checks), tk)
             for d in _unique(datasets) for lam in _unique(lams) for mg in _unique(margins)
@@ -612,7 +587,7 @@ def sweep(datasets, lams, margins, seeds, n=500, neural=False, out=None, schedul
     configs = make_configs(datasets, lams, margins, seeds, n=n, neural=neural, radii=radii,
                            checks=checks, train_kwargs=train_kwargs)
     if workers is not None:
-        workers = _integer(workers, "workers", 1)
+        workers = as_int(workers, "workers", 1)
     if scheduler is None:
         scheduler = os.environ.get(SCHEDULER_ENV) or None
 
