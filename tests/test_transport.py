@@ -2,46 +2,16 @@
 import numpy as np
 import ot
 import pytest
-import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from scipy.optimize import linprog
 from scipy.stats import wasserstein_distance
 
+from hkr_reference import dual_lp_value
 from otreg import InputError, MemoryLimitError, hkr_loss_values, hkr_transport, wasserstein1
 from otreg.data.toys import two_moons
 from otreg.transport import objective
 
 METHODS = ["highs", "pot", "netsimplex"]
-
-
-def dual_lp_value(xp, xn, a, b, p, lam, margin):
-    """Spec section 2 solved directly (independent of otreg's solvers): min over f, g, s, t."""
-    n, m = len(xp), len(xn)
-    d = np.sqrt(((xp[:, None, :] - xn[None, :, :]) ** 2).sum(-1))
-    rows = []
-    for i in range(n):
-        for j in range(m):
-            rows.append((i, j))
-    A = sp.lil_matrix((n * m + n + m, 2 * (n + m)))
-    ub = np.zeros(n * m + n + m)
-    for k, (i, j) in enumerate(rows):
-        A[k, i] = 1.0
-        A[k, n + j] = -1.0
-        ub[k] = d[i, j]
-    for i in range(n):  # s_i >= margin - f_i  <=>  -f_i - s_i <= -margin
-        A[n * m + i, i] = -1.0
-        A[n * m + i, n + m + i] = -1.0
-        ub[n * m + i] = -margin
-    for j in range(m):  # t_j >= margin + g_j  <=>  g_j - t_j <= -margin
-        A[n * m + n + j, n + j] = 1.0
-        A[n * m + n + j, 2 * n + m + j] = -1.0
-        ub[n * m + n + j] = -margin
-    c = np.concatenate([-a, b, lam * p * a, lam * (1 - p) * b])
-    bounds = [(None, None)] * (n + m) + [(0, None)] * (n + m)
-    res = linprog(c, A_ub=A.tocsr(), b_ub=ub, bounds=bounds, method="highs")
-    assert res.status == 0
-    return res.fun
 
 
 def random_problem(rng, n, m, d, weighted):
@@ -69,7 +39,7 @@ def test_strong_duality(rng, method, n, m, d, weighted, lam, margin):
     xp, xn, a, b = random_problem(rng, n, m, d, weighted)
     res = hkr_transport(xp, xn, lam=lam, margin=margin, a=a, b=b, method=method)
     pr = res.problem
-    dual = dual_lp_value(xp, xn, pr.a, pr.b, pr.p, lam, margin)
+    dual = dual_lp_value(xp, xn, lam, margin, pr.a, pr.b, pr.p)
     dist = np.sqrt(((xp[:, None] - xn[None]) ** 2).sum(-1))
     primal = float(np.sum(res.plan * (dist - 2 * margin)))
     L_f = hkr_loss_values(res.f_pos, res.f_neg, pr.a, pr.b, pr.p, lam, margin)

@@ -19,8 +19,8 @@ from otreg.data.toys import circles, gaussians, two_moons
 from otreg.data.validate import make_problem
 from otreg.errors import InputError
 from otreg.nn import fit, full_loss, hkr_loss_numpy, lipschitz_mlp
+from otreg.transport import hkr_transport, wasserstein1
 
-from nn_exact import exact_hkr_min, exact_w1, lp_hkr_min
 
 SETTINGS = {
     "moons": (lambda: two_moons(1000, 1000, 0.1, 0), 1.0, 0.1),
@@ -44,19 +44,11 @@ def trained():
     return out
 
 
-def test_exact_reference_agrees_with_lp():
-    xp, xn = two_moons(30, 25, 0.1, 3)
-    for lam in (0.0, 1.0, 5.0):
-        assert exact_hkr_min(xp, xn, lam, 0.1) == pytest.approx(lp_hkr_min(xp, xn, lam, 0.1),
-                                                                abs=1e-8)
-    assert exact_w1(xp, xn) == pytest.approx(-lp_hkr_min(xp, xn, 0.0, 0.1), abs=1e-8)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(SETTINGS))
 def test_loss_within_2_percent_of_exact_minimum(trained, name):
     xp, xn, lam, margin, res = trained[name]
-    exact = exact_hkr_min(xp, xn, lam, margin)
+    exact = hkr_transport(xp, xn, lam=lam, margin=margin).loss
     # the loss reported by fit is the frozen network's full-data loss, recomputed here
     mine = hkr_loss_numpy(res.model.predict(xp), res.model.predict(xn), lam=lam, margin=margin)
     assert mine == pytest.approx(res.loss, abs=1e-12)
@@ -72,7 +64,7 @@ def test_loss_within_2_percent_of_exact_minimum(trained, name):
 def test_lam_zero_estimates_w1():
     xp, xn = two_moons(1000, 1000, 0.1, 0)
     res = fit(xp, xn, lam=0.0, margin=0.1, progress=False)
-    w1 = exact_w1(xp, xn)
+    w1 = wasserstein1(xp, xn)
     print(f"W1: exact={w1:.6f} net={-res.loss:.6f} gap={100 * (w1 + res.loss) / w1:.3f}%")
     assert -res.loss <= w1 + 1e-9
     assert abs(-res.loss - w1) <= 0.02 * w1
@@ -127,7 +119,7 @@ def test_groupsort_keeps_gradient_norm_relu_does_not(trained):
     relu = fit(xp, xn, lam=lam, margin=margin, activation="relu", progress=False)
     frac_gs, mean_gs, max_gs = grad_norm_stats(res.model, xp, xn)
     frac_relu, mean_relu, max_relu = grad_norm_stats(relu.model, xp, xn)
-    exact = exact_hkr_min(xp, xn, lam, margin)
+    exact = hkr_transport(xp, xn, lam=lam, margin=margin).loss
     print(f"GroupSort: frac(||grad|-1|<0.01)={frac_gs:.3f} mean={mean_gs:.4f}; "
           f"ReLU: frac={frac_relu:.3f} mean={mean_relu:.4f}; "
           f"ReLU gap={100 * gap(relu.loss, exact):.2f}% GroupSort gap="
@@ -232,7 +224,7 @@ def test_fit_multiclass_one_vs_all(tmp_path):
     assert res.loss == pytest.approx(
         multiclass_hkr_loss(Tensor(f), labels, 2.0, 0.1).item(), abs=1e-12)
     # each output is 1-Lipschitz, so each one-vs-all term is >= its exact minimum
-    bound = sum(exact_hkr_min(x[labels == c], x[labels != c], 2.0, 0.1) for c in range(3))
+    bound = sum(hkr_transport(x[labels == c], x[labels != c], lam=2.0, margin=0.1).loss for c in range(3))
     print(f"multiclass: net={res.loss:.5f} sum of one-vs-all minima={bound:.5f} "
           f"gap={100 * gap(res.loss, bound):.2f}%")
     assert res.loss >= bound - 1e-9
