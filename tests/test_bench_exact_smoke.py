@@ -15,4 +15,6 @@ def test_bench_exact_quick_runs():
     for line in out.stdout.splitlines():
         if line.startswith(("moons |", "gauss |")):
             cells = [c.strip() for c in line.split("|")]
-            assert cells[-1] == "highs" and float(cells[-2]) < 1e-8, line
+            # ..., loss, |dloss| ref, ref, ns cert, hkr gap
+            assert cells[-3] == "highs" and float(cells[-4]) < 1e-8, line
+            assert float(cells[-2]) < 1e-9 and float(cells[-1]) < 1e-9, line
