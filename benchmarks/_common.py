@@ -12,11 +12,23 @@ def machine_details() -> str:
     import numpy
     import scipy
 
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")),
+                       cpu)
+    except OSError:
+        pass
+    try:
+        load = f"load average {os.getloadavg()[0]:.2f} at start"
+    except OSError:
+        load = "load average unknown"
     parts = [
         f"date {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
         f"{platform.platform()}",
-        f"{platform.processor() or platform.machine()}",
+        cpu,
         f"{os.cpu_count()} CPUs",
+        load,
         f"Python {sys.version.split()[0]}",
         f"numpy {numpy.__version__}",
         f"scipy {scipy.__version__}",

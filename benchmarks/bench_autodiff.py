@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
@@ -21,6 +20,9 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+from _common import machine_details  # noqa: E402
 
 from otreg.nn import Adam, lipschitz_mlp  # noqa: E402
 from otreg.nn._blas import blas_threads  # noqa: E402
@@ -230,22 +232,6 @@ def check_equivalence(batch):
     return abs(la - lb), diff
 
 
-def machine():
-    try:
-        with open("/proc/cpuinfo") as fh:
-            cpu = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")),
-                       platform.processor())
-    except OSError:
-        cpu = platform.processor()
-    try:
-        load = os.getloadavg()[0]
-    except OSError:
-        load = float("nan")
-    return {"platform": platform.platform(), "python": platform.python_version(),
-            "cpu": cpu, "cpu count": os.cpu_count(), "numpy": np.__version__,
-            "load average (1 min) at start": f"{load:.2f}"}
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--steps", type=int, default=400)
@@ -255,7 +241,6 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.quick:
         args.steps, args.warmup = 5, 1
-    info = machine()
     batch = make_batch()
     rows = []
     with blas_threads(1):
@@ -301,8 +286,7 @@ def main(argv=None):
         lines.append("| PyTorch CPU | not installed | | | | |")
     lines += ["", f"First-step agreement autodiff vs hand-written: |loss diff| = {dloss:.2e}, "
                   f"max |parameter diff| after the Adam step = {dparam:.2e}.", "",
-              "Machine:", ""]
-    lines += [f"- {k}: {v}" for k, v in info.items()]
+              machine_details()]
     if args.quick:
         lines += ["", "(--quick run: too few steps for meaningful timings)"]
     text = "\n".join(lines) + "\n"

@@ -1,0 +1,39 @@
+"""The benchmark scripts' --quick modes run, and what they print is numerically sound."""
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_bench(script, *args, timeout=300):
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", script), "--quick",
+                           *args], capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_bench_exact_quick():
+    out = run_bench("bench_exact.py")
+    assert "moons | 20 | 1.0 | 0.1 |" in out
+    assert "Log-log scaling exponent" in out
+    # loss agreement with the HiGHS reference on every quick row
+    for line in out.splitlines():
+        if line.startswith(("moons |", "gauss |")):
+            cells = [c.strip() for c in line.split("|")]
+            # ..., loss, |dloss| ref, ref, ns cert, hkr gap
+            assert cells[-3] == "highs" and float(cells[-4]) < 1e-8, line
+            assert float(cells[-2]) < 1e-9 and float(cells[-1]) < 1e-9, line
+
+
+def test_bench_autodiff_quick(tmp_path):
+    """The two implementations agree (the script exits non-zero otherwise)."""
+    md = tmp_path / "autodiff.md"
+    run_bench("bench_autodiff.py", "--out", str(md), timeout=120)
+    text = md.read_text()
+    assert "otreg autodiff" in text and "hand-written NumPy" in text
+    assert "numpy " in text and "CPUs" in text
+
+
+def test_bench_neural_quick():
+    assert "| moons | 40 |" in run_bench("bench_neural.py")
