@@ -63,7 +63,7 @@ def main(argv=None) -> int:
         table = run([40], DATASETS[:1], args.lam, args.margin, epochs=5)
         print(table)
         return 0
-    table = run([200, 500, 1000, 2000, 5000], DATASETS, args.lam, args.margin, epochs=400)
+    table = run([200, 500, 1000, 2000, 5000], DATASETS, args.lam, args.margin, epochs=100)
     print(table)
     write_result(args.out, "Neural solver against the exact solution", [
         "W1 error = (W1 - W1_net) / W1 with W1_net = -L(network trained with lam = 0); "
