@@ -28,9 +28,7 @@ def _solve_netsimplex(C, a_lo, a_hi, b_lo, b_hi):
     from .netsimplex import bounded_transport  # compiled on first use
 
     sol = bounded_transport(C, a_lo, a_hi, b_lo, b_hi)
-    plan = np.zeros(C.shape)
-    np.add.at(plan, (sol.rows, sol.cols), sol.flows)
-    return plan, sol.P_hub - sol.P_pos, sol.P_neg - sol.P_hub
+    return sol.plan(), sol.P_hub - sol.P_pos, sol.P_neg - sol.P_hub
 
 
 def _netsimplex_available() -> bool:
