@@ -6,11 +6,7 @@ import numpy as np
 from . import sweep  # noqa: F401
 from ..data import toys  # noqa: F401
 from ..transport import hkr_transport
-
-try:
-    from .. import nn, verify  # noqa: F401
-except ImportError:  # pragma: no cover - optional layers missing in a partial install
-    pass
+from .. import nn, verify  # noqa: F401
 
 try:  # load the numba-compiled network simplex from its cache
     _x = np.array([[0.0, 0.0], [1.0, 0.0]])

@@ -168,14 +168,6 @@ def _check_columns(checks) -> dict:
     return out
 
 
-def _verify_function():
-    try:
-        from ..verify import verify
-    except ImportError:
-        return None
-    return verify
-
-
 def run_one(config: SweepConfig) -> dict:
     """Solve, (train,) verify and measure one combination; returns its row (a flat dict).
 
@@ -183,6 +175,7 @@ def run_one(config: SweepConfig) -> dict:
     """
     from ..data.toys import load_data
     from ..transport import hkr_transport, wasserstein1
+    from ..verify import verify
 
     t0 = time.perf_counter()
     x_pos, x_neg, a, b = load_data(config.data, n=config.n, seed=config.seed)
@@ -198,20 +191,18 @@ def run_one(config: SweepConfig) -> dict:
         train = fit(x_pos, x_neg, lam=config.lam, margin=config.margin, a=a, b=b, **kw)
         model = train.model
 
-    verify = _verify_function() if config.checks else None
     report = None
     verify_error = ""
-    if verify is not None:
+    if config.checks:
         try:
             report = verify(x_pos, x_neg, config.lam, config.margin, a, b, model=model,
                             seed=config.seed, neural=False)
         except Exception as exc:  # keep the measurements, record the failure
             verify_error = f"verify: {type(exc).__name__}: {exc}"
-    res = getattr(report, "result", None)
-    if res is None:
+    if report is not None:
+        res, w1 = report.result, report.w1
+    else:
         res = hkr_transport(x_pos, x_neg, lam=config.lam, margin=config.margin, a=a, b=b)
-    w1 = getattr(report, "w1", None)
-    if w1 is None:
         w1 = wasserstein1(x_pos, x_neg, a, b)
     row.update(method=res.method, loss=float(res.loss), w1=float(w1), mass=float(res.mass),
                extra_mass=float(res.extra_mass), gap=float(res.gap),
@@ -222,13 +213,11 @@ def run_one(config: SweepConfig) -> dict:
         nf_neg = np.asarray(model.predict(x_neg), float).ravel()
         nn_loss = res.problem.loss(nf_pos, nf_neg)
         row.update(nn_loss=nn_loss, nn_gap=nn_loss - float(res.loss),
-                   nn_epochs=int(getattr(train, "epochs_run", len(train.history))),
+                   nn_epochs=int(train.epochs_run),
                    train_seconds=float(train.seconds))
         row.update(accuracies(nf_pos, nf_neg, config.radii, a, b, prefix="nn_"))
-    if report is not None:
-        checks = report.to_dict()["checks"] if hasattr(report, "to_dict") else \
-            __import__("json").loads(report.to_json())["checks"]
-        row.update(_check_columns(checks))
+    if report is not None:  # the checks alone: Report.to_dict would re-evaluate the network
+        row.update(_check_columns([c.to_dict() for c in report.checks]))
     row["error"] = verify_error
     row["seconds"] = time.perf_counter() - t0
     return row
