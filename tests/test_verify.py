@@ -247,3 +247,12 @@ def test_potential_agreement_ignores_the_free_constant_only_at_lam0():
     assert shifted.passed and shifted.parts[0].value < 1e-12
     flipped = check_potential_agreement(pr, res0.f_pos, res0.f_neg, -res0.f_pos, -res0.f_neg)
     assert not flipped.passed
+
+
+def test_accuracies_weight_classes_by_the_prior():
+    from otreg.verify import accuracies
+
+    acc = accuracies([0.3], [-0.5], radii=(0.4,), p=0.25)
+    assert acc["acc_clean"] == 1.0
+    assert acc["acc_cert_0.4"] == pytest.approx(0.75)  # only the negative is certified at 0.4
+    assert acc["mean_radius"] == pytest.approx(0.25 * 0.3 + 0.75 * 0.5)

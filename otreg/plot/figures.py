@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ..errors import InputError
-from ..verify.checks import as_potential, bounding_box, fast_exact_potential
+from ..verify.checks import accuracies, as_potential, bounding_box, fast_exact_potential
 
 POS_COLOR = "#d62728"   # positives (y = +1): red
 NEG_COLOR = "#1f77b4"   # negatives (y = -1): blue
@@ -256,12 +256,12 @@ def compute_sweep(x_pos, x_neg, margin: float = 0.1, lams=None, eps=(0.05, 0.1, 
     for lam in lams:
         r = hkr_transport(x_pos, x_neg, lam=float(lam), margin=margin, a=a, b=b, p=p)
         pr = r.problem
+        acc = accuracies(r.f_pos, r.f_neg, eps, pr.a, pr.b, pr.p)
         w = np.concatenate([pr.p * pr.a, (1 - pr.p) * pr.b])
-        yf = np.concatenate([r.f_pos, -r.f_neg])
         rows.append({"lam": float(lam), "loss": r.loss, "mass": r.mass,
-                     "clean": float(np.sum(w * (yf > 0))),
-                     "certified": {float(e): float(np.sum(w * (yf > e))) for e in eps},
-                     "mean_abs_f": float(np.sum(w * np.abs(yf)))})
+                     "clean": acc["acc_clean"],
+                     "certified": {float(e): acc[f"acc_cert_{float(e):g}"] for e in eps},
+                     "mean_abs_f": float(np.sum(w * np.abs(np.concatenate([r.f_pos, r.f_neg]))))})
     return {"w1": w1, "margin": float(margin), "eps": [float(e) for e in eps], "rows": rows}
 
 

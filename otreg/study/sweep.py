@@ -38,11 +38,10 @@ import numpy as np
 
 from ..data.validate import as_int, as_number
 from ..errors import InputError
+from ..verify.checks import DEFAULT_RADII, accuracies
 
 #: the columns identifying a combination (a row's key)
 KEY_COLUMNS = ("data", "n", "lam", "margin", "seed", "neural")
-#: certified-accuracy radii used by default
-DEFAULT_RADII = (0.01, 0.05, 0.1, 0.2)
 #: environment variable naming a Dask scheduler address
 SCHEDULER_ENV = "OTREG_SCHEDULER"
 
@@ -116,40 +115,6 @@ def make_configs(datasets, lams, margins, seeds, n=500, neural=False, radii=DEFA
 
 
 # ------------------------------------------------------------------------------ one run
-def _radius_name(eps) -> str:
-    return f"{float(eps):g}"
-
-
-def accuracies(f_pos, f_neg, radii=DEFAULT_RADII, a=None, b=None, prefix="") -> dict:
-    """Clean and certified accuracy of the classifier sign(f) on labelled samples.
-
-    Each class counts with its share of the samples (weights ``a``, ``b`` normalised per class
-    and the pooled set weighted by class size; uniform without weights): ``acc_clean`` is the
-    weight of the samples with y f > 0, ``acc_cert_<eps>`` that of the samples with y f > eps.
-    For a 1-Lipschitz f the latter are certified: no perturbation of norm <= eps changes the
-    sign of f there.  ``mean_radius`` is the mean certified radius, the weighted mean of
-    ``max(y f, 0)``.
-    """
-    f_pos = np.asarray(f_pos, float).ravel()
-    f_neg = np.asarray(f_neg, float).ravel()
-    n, m = f_pos.size, f_neg.size
-    wa = np.full(n, 1.0 / n) if a is None else np.asarray(a, float) / np.sum(a)
-    wb = np.full(m, 1.0 / m) if b is None else np.asarray(b, float) / np.sum(b)
-    p = n / (n + m)
-    margin_pos, margin_neg = f_pos, -f_neg          # y f(x)
-
-    def acc(eps):
-        return float(p * wa[margin_pos > eps].sum() + (1 - p) * wb[margin_neg > eps].sum())
-
-    out = {f"{prefix}acc_clean": acc(0.0)}
-    for eps in radii:
-        out[f"{prefix}acc_cert_{_radius_name(eps)}"] = acc(float(eps))
-    # mean certified radius: (y f)_+ is the radius certified at each sample (0 if wrong)
-    out[f"{prefix}mean_radius"] = float(p * wa @ np.maximum(margin_pos, 0.0)
-                                        + (1 - p) * wb @ np.maximum(margin_neg, 0.0))
-    return out
-
-
 def _check_columns(checks) -> dict:
     """Columns of a list of check dicts ``{"name", "passed", "value", ...}``."""
     out = {}

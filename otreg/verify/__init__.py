@@ -5,7 +5,8 @@ one), runs every check of :mod:`otreg.verify.checks` and reports them (``Report.
 ``Report.to_json()``).  The checks are also usable one by one on any potential.
 """
 from .checks import (
-    Check, ExtensionPotential, Potential, Solution, as_potential, boundary_distance,
+    DEFAULT_RADII, Check, ExtensionPotential, Potential, Solution, accuracies, as_potential,
+    boundary_distance,
     check_adversarial_tightness, check_certificate, check_complementary_slackness,
     check_gradient_norm, check_hinge_slackness, check_invariance, check_lipschitz,
     check_marginal_bounds,
@@ -23,6 +24,7 @@ CHECK_NAMES = (
 
 __all__ = [
     "verify", "Report", "Tolerances", "Check", "Potential", "ExtensionPotential", "Solution",
+    "accuracies", "DEFAULT_RADII",
     "as_potential", "exact_potential", "fast_exact_potential", "boundary_distance",
     "lipschitz_estimate", "ray_points", "CHECK_NAMES",
     "check_strong_duality", "check_complementary_slackness", "check_marginal_bounds",
