@@ -16,6 +16,7 @@ import os
 import numpy as np
 
 from ..errors import InputError
+from .io import load_dataset
 from .validate import as_int, as_number
 
 
@@ -226,16 +227,4 @@ def load_data(name_or_path, n: int = 500, seed: int = 0, n_neg: int | None = Non
     if not os.path.exists(path):
         raise InputError(f"data: {path!r} is neither a toy name ({', '.join(list_toys())}) "
                          "nor an existing file")
-    try:
-        from .io import load_dataset
-    except ImportError:  # pragma: no cover - io module written elsewhere
-        load_dataset = _load_npz_fallback
     return load_dataset(path)
-
-
-def _load_npz_fallback(path):  # pragma: no cover - only until otreg.data.io exists
-    if not path.endswith(".npz"):
-        raise InputError(f"data: cannot read {path!r} (only .npz until otreg.data.io exists)")
-    with np.load(path) as z:
-        return (z["x_pos"], z["x_neg"], z["a"] if "a" in z else None,
-                z["b"] if "b" in z else None)
