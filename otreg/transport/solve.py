@@ -16,6 +16,7 @@ from ..data.validate import Problem, as_points, as_weights, make_problem
 from ..errors import InputError, SolverError
 from .extension import c_transform_clean, extend, extend_with_grad
 from .highs_solver import solve_bounded_highs
+from .netsimplex import bounded_transport  # numba: compiled on first call, then cached
 from .objective import check_dense_size, marginal_bounds, pairwise_distances
 from .pot_solver import solve_bounded_pot
 
@@ -25,18 +26,8 @@ CERT_TOL = 1e-9
 
 
 def _solve_netsimplex(C, a_lo, a_hi, b_lo, b_hi):
-    from .netsimplex import bounded_transport  # compiled on first use
-
     sol = bounded_transport(C, a_lo, a_hi, b_lo, b_hi)
     return sol.plan(), sol.P_hub - sol.P_pos, sol.P_neg - sol.P_hub
-
-
-def _netsimplex_available() -> bool:
-    try:
-        from . import netsimplex  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 _SOLVERS = {"highs": solve_bounded_highs, "pot": solve_bounded_pot, "netsimplex": _solve_netsimplex}
@@ -167,11 +158,7 @@ def _certify(pr: Problem, dist, plan, f_pos, f_neg, bounds, scale):
 
 def _choose_method(n: int, m: int) -> list[str]:
     """Solvers tried by ``method="auto"``, fastest first; later ones are fall-backs."""
-    order = []
-    if _netsimplex_available():
-        order.append("netsimplex")
-    order += ["pot", "highs"] if n * m > 400 else ["highs", "pot"]
-    return order
+    return ["netsimplex"] + (["pot", "highs"] if n * m > 400 else ["highs", "pot"])
 
 
 def hkr_transport(x_pos, x_neg, lam=1.0, margin=0.1, a=None, b=None, p=None, method="auto"):
@@ -222,8 +209,6 @@ def hkr_transport(x_pos, x_neg, lam=1.0, margin=0.1, a=None, b=None, p=None, met
     scale = 1.0 + float(dist.max()) + 2.0 * pr.margin
     if method == "auto":
         order = _choose_method(pr.n, pr.m)
-    elif method == "netsimplex" and not _netsimplex_available():
-        raise SolverError("netsimplex: the compiled solver is not available in this install")
     else:
         order = [method]
     failures = []
