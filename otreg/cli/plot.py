@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 
-from .verify import add_data_arguments, add_train_arguments, load_model_arg, train_kwargs
+from ._args import (add_data_arguments, add_train_arguments, load_data_args, load_model_arg,
+                    train_kwargs)
 
 KINDS = ("plan", "potential", "gradnorm", "adversarial", "sweep")
 
@@ -45,7 +46,6 @@ def _network(args, x_pos, x_neg, a, b):
 
 
 def run(args) -> int:
-    from ..data.toys import load_data
     from ..errors import InputError
     from .. import plot as P
 
@@ -60,7 +60,7 @@ def run(args) -> int:
         return 0
     if args.data is None:
         raise InputError("data: required (a toy name or a data file), or give a sweep table")
-    x_pos, x_neg, a, b = load_data(args.data, n=args.n, seed=args.seed, n_neg=args.n_neg)
+    x_pos, x_neg, a, b = load_data_args(args)
     if args.kind == "sweep":
         data = P.compute_sweep(x_pos, x_neg, args.margin, args.lams, tuple(args.eps), a, b,
                                args.p)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import json
 
-from ..data.toys import load_data
 from ..transport import hkr_transport, wasserstein1
 from ..transport.solve import METHODS
+from ._args import add_data_arguments, load_data_args
 
 
 def add_parser(sub) -> None:
@@ -14,12 +14,7 @@ def add_parser(sub) -> None:
         help="solve the hKR transport problem exactly",
         description="Solve the hinge-regularized OT problem exactly; print loss, W1, mass, time.",
     )
-    parser.add_argument("--data", required=True, help="toy name (e.g. moons) or .npz/CSV file")
-    parser.add_argument("--lam", type=float, default=1.0, help="hinge weight lam >= 0 (default 1)")
-    parser.add_argument("--margin", type=float, default=0.1, help="margin > 0 (default 0.1)")
-    parser.add_argument("--p", type=float, default=None, help="positive-class prior in (0, 1)")
-    parser.add_argument("--n", type=int, default=500, help="points per class for toys")
-    parser.add_argument("--seed", type=int, default=0, help="seed for toys")
+    add_data_arguments(parser)
     parser.add_argument("--method", choices=METHODS, default="auto")
     parser.add_argument("--json", metavar="FILE", help="write the solution (potentials, plan "
                         "support) as JSON")
@@ -27,7 +22,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    x_pos, x_neg, a, b = load_data(args.data, n=args.n, seed=args.seed)
+    x_pos, x_neg, a, b = load_data_args(args)
     res = hkr_transport(x_pos, x_neg, lam=args.lam, margin=args.margin, a=a, b=b, p=args.p,
                         method=args.method)
     w1 = wasserstein1(x_pos, x_neg, a, b)

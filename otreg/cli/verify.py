@@ -6,49 +6,8 @@ from __future__ import annotations
 
 import time
 
-
-def add_data_arguments(parser, required: bool = True) -> None:
-    """--data/--n/--n-neg/--seed/--lam/--margin/--p, shared with ``otreg plot``."""
-    parser.add_argument("--data", required=required,
-                        help="toy name (moons, circles, gaussians, spirals, xor, ring_blob) "
-                             "or a .npz/CSV file")
-    parser.add_argument("--lam", type=float, default=1.0, help="hinge weight lam >= 0 (default 1)")
-    parser.add_argument("--margin", type=float, default=0.1, help="margin > 0 (default 0.1)")
-    parser.add_argument("--p", type=float, default=None,
-                        help="positive-class prior in (0, 1) (default: class mass share)")
-    parser.add_argument("--n", type=int, default=500, help="toys: points per class (default 500)")
-    parser.add_argument("--n-neg", type=int, default=None,
-                        help="toys: number of negatives if different from --n")
-    parser.add_argument("--seed", type=int, default=0, help="seed of toys, tests and training")
-
-
-def add_train_arguments(parser) -> None:
-    g = parser.add_argument_group("network (otreg.nn.fit)")
-    g.add_argument("--model", metavar="FILE", help="use a saved network (.npz) instead of training")
-    g.add_argument("--epochs", type=int, default=None,
-                   help="training epochs (verify: 300; plot: otreg.nn.fit's default)")
-    g.add_argument("--width", type=int, default=None, help="hidden width")
-    g.add_argument("--depth", type=int, default=None, help="number of hidden layers")
-    g.add_argument("--lr", type=float, default=None, help="Adam learning rate")
-    g.add_argument("--batch-size", type=int, default=None, help="mini-batch size")
-    g.add_argument("--progress", action="store_true", help="show a training progress bar")
-
-
-def train_kwargs(args) -> dict:
-    kw = {}
-    for k in ("epochs", "width", "depth", "lr", "batch_size"):
-        v = getattr(args, k, None)
-        if v is not None:
-            kw[k] = v
-    return kw
-
-
-def load_model_arg(args):
-    if not getattr(args, "model", None):
-        return None
-    from ..nn import load_model
-
-    return load_model(args.model)
+from ._args import (add_data_arguments, add_train_arguments, load_data_args, load_model_arg,
+                    train_kwargs)
 
 
 def add_parser(sub) -> None:
@@ -76,10 +35,9 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..data.toys import load_data
     from ..verify import verify
 
-    x_pos, x_neg, a, b = load_data(args.data, n=args.n, seed=args.seed, n_neg=args.n_neg)
+    x_pos, x_neg, a, b = load_data_args(args)
     model = load_model_arg(args)
     t0 = time.perf_counter()
     rep = verify(x_pos, x_neg, lam=args.lam, margin=args.margin, a=a, b=b, p=args.p,

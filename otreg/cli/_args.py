@@ -1,0 +1,64 @@
+"""Command-line arguments shared by several ``otreg`` sub-commands."""
+from __future__ import annotations
+
+
+def add_data_arguments(parser, required: bool = True) -> None:
+    """--data/--n/--n-neg/--seed/--lam/--margin/--p: the problem to solve."""
+    parser.add_argument("--data", required=required,
+                        help="toy name (moons, circles, gaussians, spirals, xor, ring_blob) "
+                             "or a .npz/CSV file")
+    parser.add_argument("--lam", type=float, default=1.0, help="hinge weight lam >= 0 (default 1)")
+    parser.add_argument("--margin", type=float, default=0.1, help="margin > 0 (default 0.1)")
+    parser.add_argument("--p", type=float, default=None,
+                        help="positive-class prior in (0, 1) (default: class mass share)")
+    parser.add_argument("--n", type=int, default=500, help="toys: points per class (default 500)")
+    parser.add_argument("--n-neg", type=int, default=None,
+                        help="toys: number of negatives if different from --n")
+    parser.add_argument("--seed", type=int, default=0, help="seed of toys, tests and training")
+
+
+def load_data_args(args):
+    """``(x_pos, x_neg, a, b)`` of the data named by :func:`add_data_arguments`' options."""
+    from ..data.toys import load_data
+
+    return load_data(args.data, n=args.n, seed=args.seed, n_neg=args.n_neg)
+
+
+_NETWORK_OPTIONS = ("epochs", "width", "depth", "activation", "lr", "batch_size", "patience")
+
+
+def add_network_arguments(parser):
+    """Options of :func:`otreg.nn.fit`; unset ones keep fit's defaults.  Returns the group."""
+    g = parser.add_argument_group("network (otreg.nn.fit; defaults: fit's)")
+    g.add_argument("--epochs", type=int, default=None,
+                   help="training epochs (fit's default; otreg verify trains 300)")
+    g.add_argument("--width", type=int, default=None, help="hidden width")
+    g.add_argument("--depth", type=int, default=None, help="number of hidden layers")
+    g.add_argument("--activation", choices=("groupsort", "fullsort", "relu"), default=None,
+                   help="activation (default groupsort)")
+    g.add_argument("--lr", type=float, default=None, help="Adam learning rate")
+    g.add_argument("--batch-size", type=int, default=None, help="mini-batch size")
+    g.add_argument("--patience", type=int, default=None, help="early-stopping patience (epochs)")
+    return g
+
+
+def add_train_arguments(parser) -> None:
+    """:func:`add_network_arguments` plus --model (a saved network instead of training) and
+    --progress, for the commands that train only when no model is given."""
+    g = add_network_arguments(parser)
+    g.add_argument("--model", metavar="FILE", help="use a saved network (.npz) instead of training")
+    g.add_argument("--progress", action="store_true", help="show a training progress bar")
+
+
+def train_kwargs(args) -> dict:
+    """The network options that were given, as keyword arguments of :func:`otreg.nn.fit`."""
+    return {k: getattr(args, k) for k in _NETWORK_OPTIONS if getattr(args, k, None) is not None}
+
+
+def load_model_arg(args):
+    """The network of --model, or None."""
+    if not getattr(args, "model", None):
+        return None
+    from ..nn import load_model
+
+    return load_model(args.model)
