@@ -37,3 +37,10 @@ def test_bench_autodiff_quick(tmp_path):
 
 def test_bench_neural_quick():
     assert "| moons | 40 |" in run_bench("bench_neural.py")
+
+
+def test_bench_netsimplex_quick():
+    """Comparing the installed kernel against a copy of itself: same pivots and values."""
+    src = os.path.join(ROOT, "otreg", "transport", "netsimplex.py")
+    out = run_bench("bench_netsimplex.py", "--against", src)
+    assert "| moons | 40 | 1.0 |" in out and "| NO" not in out

@@ -1,0 +1,126 @@
+"""The network simplex core alone (``bounded_transport``), optionally against other versions of
+``otreg/transport/netsimplex.py``, for refactors of the kernel that must not change speed or
+results.
+
+For two-moons and two Gaussian clouds of n = m points, lam in --lams, margin 0.1 (C = d - 2 margin,
+hKR bounds with p = 1/2): the median time of ``bounded_transport`` over --repeats runs (after a
+warm-up call that loads or compiles the kernel), the pivot count and the value (printed with
+``float.hex`` so that equality to the last bit is visible).  With ``--against FILE ...`` each
+file is imported as a module (its relative imports resolved against ``otreg.transport``) and the
+versions are run interleaved in one process, round-robin, so that load on a shared machine hits
+them alike; the table then shows each version's median, the time ratio to the first one and
+whether pivots and values are identical.
+
+    python benchmarks/bench_netsimplex.py                              # installed version
+    python benchmarks/bench_netsimplex.py --against /tmp/old_netsimplex.py
+    python benchmarks/bench_netsimplex.py --quick                      # tiny sizes, prints only
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import statistics
+import sys
+import time
+from types import ModuleType
+from typing import Callable
+
+import numpy as np
+import ot
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
+
+from _common import markdown_table  # noqa: E402
+
+from otreg.data.toys import two_moons  # noqa: E402
+from otreg.transport import netsimplex  # noqa: E402
+
+
+def gaussians(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 2)), rng.normal(size=(n, 2)) + np.array([2.0, 0.0])
+
+
+DATASETS: dict[str, Callable[[int], tuple[np.ndarray, np.ndarray]]] = {
+    "moons": lambda n: two_moons(n, seed=0), "gauss": gaussians}
+
+
+def load_version(path: str) -> ModuleType:
+    """Import a copy of netsimplex.py as ``otreg.transport.<name>`` (so ``..errors`` resolves)."""
+    name = "otreg.transport._bench_" + os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def problem(data: str, n: int, lam: float, margin: float = 0.1):
+    x, z = DATASETS[data](n)
+    D = ot.dist(x, z, metric="euclidean")
+    a = np.full(n, 1.0 / n)
+    p = 0.5
+    return D - 2.0 * margin, a, (1 + lam * p) * a, a.copy(), (1 + lam * (1 - p)) * a
+
+
+def run(versions: dict[str, ModuleType], sizes: list[int], lams: list[float], repeats: int):
+    names = list(versions)
+    for mod in versions.values():  # warm-up: numba cache load or compile
+        mod.bounded_transport(np.ones((2, 2)), [.5, .5], [.5, .5], [.5, .5], [.5, .5])
+    header = ["data", "n", "lam", "pivots", "value"]
+    for k, name in enumerate(names):
+        header.append(f"{name} s")
+        if k:
+            header += [f"{name}/{names[0]}", "same pivots, value"]
+    rows = []
+    for data in DATASETS:
+        for n in sizes:
+            for lam in lams:
+                args = problem(data, n, lam)
+                times = {name: [] for name in names}
+                sols = {}
+                for _ in range(repeats):
+                    for name in names:
+                        t = time.perf_counter()
+                        sols[name] = versions[name].bounded_transport(*args)
+                        times[name].append(time.perf_counter() - t)
+                ref = sols[names[0]]
+                med0 = statistics.median(times[names[0]])
+                row = [data, n, lam, ref.iterations, ref.value.hex()]
+                for k, name in enumerate(names):
+                    med = statistics.median(times[name])
+                    row.append(f"{med:.4f}")
+                    if k:
+                        s = sols[name]
+                        same = s.iterations == ref.iterations and s.value == ref.value
+                        row += [f"{med / med0:.3f}",
+                                "yes" if same else f"NO ({s.iterations}, {s.value.hex()})"]
+                rows.append(row)
+                print(" | ".join(str(c) for c in row), flush=True)
+    return header, rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="tiny sizes, one repeat")
+    ap.add_argument("--sizes", type=int, nargs="*", default=[1000, 2000, 4000])
+    ap.add_argument("--lams", type=float, nargs="*", default=[0.0, 1.0, 100.0])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--against", nargs="*", default=[], metavar="FILE",
+                    help="other versions of netsimplex.py, run interleaved with the installed one")
+    args = ap.parse_args(argv)
+    versions = {"current": netsimplex}
+    for path in args.against:
+        versions[os.path.splitext(os.path.basename(path))[0]] = load_version(path)
+    sizes, repeats = (args.sizes, args.repeats) if not args.quick else ([20, 40], 1)
+    header, rows = run(versions, sizes, args.lams, repeats)
+    print(markdown_table(header, rows))
+    same = all(r[-1] == "yes" for r in rows) if len(versions) > 1 else True
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
