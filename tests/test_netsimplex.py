@@ -10,7 +10,7 @@ from scipy.optimize import linprog
 from scipy.sparse import coo_matrix, vstack
 
 from otreg.errors import SolverError
-from otreg.transport.netsimplex import bounded_transport, certify
+from otreg.transport.netsimplex import Status, bounded_transport, certify
 
 TOL = 1e-9
 
@@ -147,4 +147,4 @@ def test_max_iter_raises():
     with pytest.raises(SolverError, match="netsimplex.*max_iter"):
         bounded_transport(C, w, w, w, w, max_iter=3)
     sol = bounded_transport(C, w, w, w, w)
-    assert sol.iterations > 3 and sol.status == "optimal"
+    assert sol.iterations > 3 and sol.status is Status.OPTIMAL

@@ -27,13 +27,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import IntEnum
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
+from numpy.typing import ArrayLike
 
 from ..errors import SolverError
 
-__all__ = ["BoundedTransportSolution", "bounded_transport", "certify"]
+__all__ = ["BoundedTransportSolution", "SolveStats", "Status", "bounded_transport", "certify"]
 
 _UP = 1
 _DOWN = -1
@@ -41,10 +44,22 @@ _LOWER = 1
 _UPPER = -1
 _TREE = 0  # also used for fixed (zero-capacity) and retired artificial arcs
 
-STATUS_OPTIMAL = 0
-STATUS_MAX_ITER = 1
-STATUS_INFEASIBLE = 2
-STATUS_UNBOUNDED = 3
+
+class Status(IntEnum):
+    """How the simplex ended (only OPTIMAL yields a solution; the others raise SolverError)."""
+
+    OPTIMAL = 0
+    MAX_ITER = 1
+    INFEASIBLE = 2
+    UNBOUNDED = 3
+
+
+class SolveStats(NamedTuple):
+    """Work counters of one solve."""
+
+    arcs_priced: int  # reduced costs computed by the block search
+    potential_updates: int  # node potentials shifted by the pivots
+    join_steps: int  # tree steps walked to find the apex of the pivot cycles
 
 
 @dataclass
@@ -59,9 +74,9 @@ class BoundedTransportSolution:
     P_hub: float
     value: float
     iterations: int
-    status: str
-    shape: tuple = (0, 0)
-    stats: object = None
+    status: Status
+    shape: tuple[int, int] = (0, 0)
+    stats: SolveStats | None = None
 
     def plan(self) -> np.ndarray:
         """Dense n x m plan."""
@@ -339,7 +354,7 @@ def _network_simplex(Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter, refresh_every, 
     it = 0
     since_refresh = 0
     fresh = False
-    status = STATUS_OPTIMAL
+    status = Status.OPTIMAL
     phase = 1
     stats = np.zeros(4, np.int64)  # arcs priced, potential updates, cycle length, stem length
     if two_phase:
@@ -395,7 +410,7 @@ def _network_simplex(Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter, refresh_every, 
             since_refresh = 0
             continue
         if it >= max_iter:
-            status = STATUS_MAX_ITER
+            status = Status.MAX_ITER
             break
         it += 1
         fresh = False
@@ -454,7 +469,7 @@ def _network_simplex(Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter, refresh_every, 
                 result = 2
             u = parent[u]
         if delta == np.inf:
-            status = STATUS_UNBOUNDED
+            status = Status.UNBOUNDED
             break
         if result == 1:
             u_in = first
@@ -624,11 +639,11 @@ def _network_simplex(Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter, refresh_every, 
                                      hub, S)
             since_refresh = 0
 
-    if status == STATUS_OPTIMAL:
+    if status == Status.OPTIMAL:
         # artificial arcs must carry no flow
         for u in range(N):
             if pred[u] >= nm + n + m and pflow[u] > 1e3 * feps:
-                status = STATUS_INFEASIBLE
+                status = Status.INFEASIBLE
     return status, it, pred, pflow, P, xstate, xflow, stats
 
 
@@ -637,7 +652,7 @@ def _network_simplex(Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter, refresh_every, 
 # --------------------------------------------------------------------------------------------
 
 
-def _as_vec(v, name, size):
+def _as_vec(v: ArrayLike, name: str, size: int) -> np.ndarray:
     v = np.ascontiguousarray(v, dtype=np.float64).reshape(-1)
     if v.shape[0] != size:
         raise SolverError(f"netsimplex: {name} has length {v.shape[0]}, expected {size}")
@@ -646,9 +661,10 @@ def _as_vec(v, name, size):
     return v
 
 
-def bounded_transport(C, a_lo, a_hi, b_lo, b_hi, *, max_iter=None,
-                      two_phase=False, hub_block=None,
-                      block_factor=0.5) -> BoundedTransportSolution:
+def bounded_transport(C: ArrayLike, a_lo: ArrayLike, a_hi: ArrayLike, b_lo: ArrayLike,
+                      b_hi: ArrayLike, *, max_iter: int | None = None, two_phase: bool = False,
+                      hub_block: int | None = None,
+                      block_factor: float = 0.5) -> BoundedTransportSolution:
     """Solve min <C, pi> s.t. pi >= 0, a_lo <= pi 1 <= a_hi, b_lo <= pi^T 1 <= b_hi exactly.
 
     Returns a :class:`BoundedTransportSolution`; raises :class:`otreg.errors.SolverError` (naming
@@ -682,12 +698,13 @@ def bounded_transport(C, a_lo, a_hi, b_lo, b_hi, *, max_iter=None,
     N = n + m + 1
     status, it, pred, pflow, P, xstate, xflow, stats = _network_simplex(
         Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter_i, max(1000, N // 4), bool(two_phase),
-        int(hub_block) if hub_block is not None else max(32, 2 * math.isqrt(n + m)), float(block_factor))
-    if status == STATUS_MAX_ITER:
+        int(hub_block) if hub_block is not None else max(32, 2 * math.isqrt(n + m)),
+        float(block_factor))
+    if status is Status.MAX_ITER:
         raise SolverError(f"netsimplex: max_iter={max_iter} pivots reached before optimality")
-    if status == STATUS_INFEASIBLE:
+    if status is Status.INFEASIBLE:
         raise SolverError("netsimplex: infeasible (artificial flow left at the optimum)")
-    if status == STATUS_UNBOUNDED:
+    if status is Status.UNBOUNDED:
         raise SolverError("netsimplex: unbounded (should not happen: check the inputs)")
     nm = n * m
     pr = pred[:N]
@@ -701,11 +718,13 @@ def bounded_transport(C, a_lo, a_hi, b_lo, b_hi, *, max_iter=None,
     value = float(np.dot(C[rows, cols], flows))
     return BoundedTransportSolution(rows=rows, cols=cols, flows=flows, P_pos=P[:n].copy(),
                                     P_neg=P[n:n + m].copy(), P_hub=float(P[n + m]), value=value,
-                                    iterations=int(it), status="optimal", shape=(n, m),
-                                    stats=stats)
+                                    iterations=int(it), status=status, shape=(n, m),
+                                    stats=SolveStats(*(int(s) for s in stats[:3])))
 
 
-def certify(C, a_lo, a_hi, b_lo, b_hi, sol: BoundedTransportSolution, tol=1e-9, chunk=1 << 22):
+def certify(C: ArrayLike, a_lo: ArrayLike, a_hi: ArrayLike, b_lo: ArrayLike, b_hi: ArrayLike,
+            sol: BoundedTransportSolution, tol: float = 1e-9,
+            chunk: int = 1 << 22) -> dict[str, float | bool]:
     """Check optimality of ``sol``: returns a dict of max violations and the duality gap.
 
     Keys: ``primal`` (negative flows, marginal bound violations), ``dual`` (most negative
