@@ -26,6 +26,7 @@ See docs/fast_solver.md.
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import NamedTuple
@@ -38,11 +39,18 @@ from ..errors import SolverError
 
 __all__ = ["BoundedTransportSolution", "SolveStats", "Status", "bounded_transport", "certify"]
 
+# direction of a tree node's pred arc: _UP = node -> parent
 _UP = 1
 _DOWN = -1
+# state of a stored arc: reduced cost sign it needs to enter (flow at the lower / upper bound)
 _LOWER = 1
 _UPPER = -1
 _TREE = 0  # also used for fixed (zero-capacity) and retired artificial arcs
+# outcome of a pivot
+_UNBOUNDED = -1
+_BOUND_FLIP = 0
+_TREE_CHANGE = 1
+_ULPS64 = 64.0 * 2.220446049250313e-16  # pricing tolerance / largest |potential| (2**-46)
 
 
 class Status(IntEnum):
@@ -93,65 +101,102 @@ class BoundedTransportSolution:
         return np.bincount(self.cols, weights=self.flows, minlength=self.shape[1])
 
 
+# The helpers called at each pivot run without numba's reference counting (NRT): they only
+# index arrays owned by _network_simplex and return scalars, so they must never allocate an
+# array or return one.  With it, each call increfs and decrefs every array of the _Arcs and
+# _Tree tuples it receives, ~100 atomic operations per pivot: 20-35% slower at n = 1000.
+_borrowing = njit(cache=True, _nrt=False)
+_borrowing_fastmath = njit(cache=True, fastmath=True, _nrt=False)
+
+
 # --------------------------------------------------------------------------------------------
-# numba kernel
+# numba kernel, part 1: the arcs (storage, access, pricing)
+#
+# Arc ids: e < nm are the dense arcs i -> n + j, e = i * m + j, cost C[e], capacity inf, never
+# stored.  e = nm + x are stored: x < n hub -> x, n <= x < n + m negative x -> hub, x >= n + m
+# the artificial arc of node x - n - m.  Only pricing and the arc functions below know this;
+# the tree (part 2) gets an arc as the record of _arc and returns the arc that left.
 # --------------------------------------------------------------------------------------------
 
-
-@njit(cache=True)
-def _arc_src(e, nm, m, xsrc):
-    if e < nm:
-        return e // m
-    return xsrc[e - nm]
+# The dense cost matrix (flat) and the stored arcs' source, target, cost, capacity, bound
+# state (_LOWER / _UPPER, _TREE while in the tree or fixed) and flow (meaningful off the tree).
+_Arcs = namedtuple("_Arcs", ["C", "n", "m", "nm", "src", "tgt", "cost", "cap", "state", "flow"])
 
 
 @njit(cache=True)
-def _arc_tgt(e, nm, n, m, xtgt):
-    if e < nm:
-        return n + e % m
-    return xtgt[e - nm]
+def _make_arcs(C, a_lo, a_hi, b_lo, b_hi):
+    """The dense arcs and the hub arcs, at their lower bound (fixed if of capacity 0); the
+    artificial arcs are set by :func:`_initial_tree`."""
+    n = a_lo.shape[0]
+    m = b_lo.shape[0]
+    hub = n + m
+    nx = n + m + n + m + 1
+    src = np.empty(nx, np.int64)
+    tgt = np.empty(nx, np.int64)
+    cap = np.empty(nx)
+    for i in range(n):
+        src[i] = hub
+        tgt[i] = i
+        cap[i] = a_hi[i] - a_lo[i]
+    for j in range(m):
+        src[n + j] = n + j
+        tgt[n + j] = hub
+        cap[n + j] = b_hi[j] - b_lo[j]
+    arcs = _Arcs(C, n, m, n * m, src, tgt, np.zeros(nx), cap, np.zeros(nx, np.int8),
+                 np.zeros(nx))
+    _set_hub_arcs(arcs, True)
+    return arcs
 
 
-@njit(cache=True)
-def _arc_cost(e, nm, Cf, xcost):
-    if e < nm:
-        return Cf[e]
-    return xcost[e - nm]
+@_borrowing
+def _set_hub_arcs(arcs, free):
+    """Release the hub arcs of positive capacity (at their lower bound), or fix them all."""
+    for x in range(arcs.n + arcs.m):
+        arcs.state[x] = _LOWER if free and arcs.cap[x] > 0 else _TREE
 
 
-@njit(cache=True)
-def _arc_cap(e, nm, xcap):
-    if e < nm:
-        return np.inf
-    return xcap[e - nm]
+@_borrowing
+def _arc(arcs, e):
+    """Arc e as the tree sees it: (e, source, target, cost, capacity, bound state)."""
+    if e < arcs.nm:
+        return e, e // arcs.m, arcs.n + e % arcs.m, arcs.C[e], np.inf, np.int64(_LOWER)
+    x = e - arcs.nm
+    return e, arcs.src[x], arcs.tgt[x], arcs.cost[x], arcs.cap[x], np.int64(arcs.state[x])
 
 
-@njit(cache=True)
-def _refresh_potentials(root, thread, parent, pred, pred_dir, P, nm, Cf, xcost, hub, S):
-    """Recompute all potentials exactly from the tree (removes the drift of the incremental
-    updates), shift them so that P[hub] = 0, and return the pricing tolerance for them:
-    64 ulp of the largest |P| (or of max|C|)."""
-    P[root] = 0.0
-    u = thread[root]
-    while u != root:
-        c = _arc_cost(pred[u], nm, Cf, xcost)
-        if pred_dir[u] == 1:
-            P[u] = P[parent[u]] - c
-        else:
-            P[u] = P[parent[u]] + c
-        u = thread[u]
-    shift = P[hub]
-    big = S
-    for u in range(root + 1):
-        if abs(P[u]) > big:  # the rounding above is relative to the unshifted values
-            big = abs(P[u])
-        P[u] -= shift
-        if abs(P[u]) > big:
-            big = abs(P[u])
-    return 64.0 * 2.220446049250313e-16 * big
+@_borrowing
+def _leave_tree(arcs, e, flow):
+    """Arc e left the tree carrying ``flow``: put it at the nearer bound (dense arcs are at 0
+    when off the tree); an artificial arc is retired for good."""
+    if e < arcs.nm:
+        return
+    x = e - arcs.nm
+    if x >= arcs.n + arcs.m:
+        arcs.state[x] = _TREE
+        arcs.flow[x] = 0.0
+    elif abs(flow) <= abs(arcs.cap[x] - flow):
+        arcs.state[x] = _LOWER
+        arcs.flow[x] = 0.0
+    else:
+        arcs.state[x] = _UPPER
+        arcs.flow[x] = arcs.cap[x]
 
 
-@njit(cache=True, fastmath=True)
+@_borrowing
+def _enter_tree(arcs, e):
+    if e >= arcs.nm:
+        arcs.state[e - arcs.nm] = _TREE
+
+
+@_borrowing
+def _flip_bound(arcs, e):
+    """A stored arc that moved from one bound to the other without entering the tree."""
+    x = e - arcs.nm
+    arcs.state[x] = -arcs.state[x]
+    arcs.flow[x] = arcs.cap[x] if arcs.state[x] == _UPPER else 0.0
+
+
+@_borrowing_fastmath
 def _seg_min(Cf, base, Pi, Pn, j0, j1):
     """~ min_j C[base + j] + Pi - Pn[j] over [j0, j1): vectorised, used only to skip segments
     without a candidate (the candidate itself is re-priced exactly)."""
@@ -164,30 +209,50 @@ def _seg_min(Cf, base, Pi, Pn, j0, j1):
     return mv + Pi
 
 
-@njit(cache=True)
-def _find_entering(Cf, n, m, nm, total, P, xsrc, xtgt, xcost, xstate, next_arc, block, eps,
-                   hub_block, hub_pos):
-    """LEMON block search.  Returns (entering arc or -1, new next_arc)."""
+@_borrowing
+def _stored_reduced_cost(arcs, P, x):
+    """Reduced cost of stored arc x, signed so that < 0 means it can enter; 0 in the tree."""
+    s = arcs.state[x]
+    if s == 0:
+        return 0.0
+    return s * (arcs.cost[x] + P[arcs.src[x]] - P[arcs.tgt[x]])
+
+
+@_borrowing
+def _price_hub_arcs(arcs, P, cursor, count, minc):
+    """Price ``count`` hub arcs round robin from ``cursor[1]`` on: (best reduced cost below
+    ``minc`` or ``minc``, its arc or -1)."""
+    in_arc = -1
+    nh = arcs.n + arcs.m
+    x = cursor[1]
+    for _ in range(min(count, nh)):
+        c = _stored_reduced_cost(arcs, P, x)
+        if c < minc:
+            minc = c
+            in_arc = arcs.nm + x
+        x += 1
+        if x >= nh:
+            x = 0
+    cursor[1] = x
+    return minc, in_arc
+
+
+@_borrowing
+def _find_entering(arcs, P, cursor, block, hub_block, eps):
+    """LEMON block search: the most negative reduced cost (below -eps) of the first block of
+    ``block`` arcs from arc ``cursor[0]`` on (dense arcs row by row, then the hub arcs, cyclic)
+    that has one, after a rolling block of ``hub_block`` hub arcs from ``cursor[1]`` on.
+    Returns (entering arc or -1, arcs priced) and moves the cursors."""
+    Cf, n, m, nm = arcs.C, arcs.n, arcs.m, arcs.nm
+    total = nm + n + m  # the artificial arcs are never priced
     minc = -eps
     in_arc = -1
-    cnt = block
-    e = next_arc
-    scanned = 0
-    nh = total - nm
-    Pn = P[n:n + m]
     if hub_block > 0:
-        x = hub_pos[0]
-        for _ in range(min(hub_block, nh)):
-            s = xstate[x]
-            if s != 0:
-                c = s * (xcost[x] + P[xsrc[x]] - P[xtgt[x]])
-                if c < minc:
-                    minc = c
-                    in_arc = nm + x
-            x += 1
-            if x >= nh:
-                x = 0
-        hub_pos[0] = x
+        minc, in_arc = _price_hub_arcs(arcs, P, cursor, hub_block, minc)
+    cnt = block
+    e = cursor[0]
+    scanned = 0
+    Pn = P[n:n + m]
     while scanned < total + block:
         if e < nm:
             i = e // m
@@ -207,83 +272,381 @@ def _find_entering(Cf, n, m, nm, total, P, xsrc, xtgt, xcost, xstate, next_arc, 
                 j = seg
                 if cnt == 0:
                     if in_arc >= 0:
-                        return in_arc, base + j, scanned + j - j0
+                        cursor[0] = base + j
+                        return in_arc, scanned + j - j0
                     cnt = block
             scanned += m - j0
             e = base + m
         else:
             for e2 in range(e, total):
-                x = e2 - nm
-                s = xstate[x]
-                if s != 0:
-                    c = s * (xcost[x] + P[xsrc[x]] - P[xtgt[x]])
-                    if c < minc:
-                        minc = c
-                        in_arc = e2
+                c = _stored_reduced_cost(arcs, P, e2 - nm)
+                if c < minc:
+                    minc = c
+                    in_arc = e2
                 cnt -= 1
                 if cnt == 0:
                     if in_arc >= 0:
-                        nxt = e2 + 1
-                        if nxt >= total:
-                            nxt = 0
-                        return in_arc, nxt, scanned + e2 - e + 1
+                        cursor[0] = e2 + 1 if e2 + 1 < total else 0
+                        return in_arc, scanned + e2 - e + 1
                     cnt = block
             scanned += total - e
             e = 0
-    return in_arc, e, scanned
+    cursor[0] = e
+    return in_arc, scanned
+
+
+# --------------------------------------------------------------------------------------------
+# numba kernel, part 2: the spanning tree (LEMON's thread / parent / pred / succ_num / last_succ)
+#
+# Node N = n + m + 1 is the artificial root.  Each node u != root keeps its pred arc (the arc
+# to its parent): id, direction (_UP: u -> parent), flow, cost and capacity, so pivoting never
+# looks an arc up.  P holds the potentials; dirty is scratch space of the tree update.
+# --------------------------------------------------------------------------------------------
+
+_Tree = namedtuple("_Tree", ["parent", "pred", "pred_dir", "thread", "rev_thread", "succ_num",
+                             "last_succ", "flow", "cost", "cap", "P", "dirty"])
 
 
 @njit(cache=True)
-def _network_simplex(Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter, refresh_every, two_phase,
-                     hub_block, block_factor):
-    nm = n * m
-    hub = n + m
-    N = n + m + 1  # real nodes
+def _initial_tree(arcs, supply, big_m):
+    """LEMON's strongly feasible start: each node u hangs from the root by its artificial arc,
+    u -> root of cost 0 if supply[u] >= 0, else root -> u of cost big_m."""
+    N = supply.shape[0]
     root = N
-    nx = n + m + N  # extra arcs: n hub->pos, m neg->hub, N artificial
-    total = nm + n + m  # searchable arcs
+    NT = N + 1
+    tree = _Tree(np.empty(NT, np.int64), np.empty(NT, np.int64), np.zeros(NT, np.int8),
+                 np.empty(NT, np.int64), np.empty(NT, np.int64), np.empty(NT, np.int64),
+                 np.empty(NT, np.int64), np.zeros(NT), np.zeros(NT), np.full(NT, np.inf),
+                 np.zeros(NT), np.empty(NT, np.int64))
+    for u in range(N):
+        x = arcs.n + arcs.m + u
+        arcs.cap[x] = np.inf
+        arcs.state[x] = _TREE
+        if supply[u] >= 0:
+            arcs.src[x] = u
+            arcs.tgt[x] = root
+            arcs.cost[x] = 0.0
+            _set_pred(tree, u, (arcs.nm + x, _UP, supply[u], 0.0, np.inf))
+        else:
+            arcs.src[x] = root
+            arcs.tgt[x] = u
+            arcs.cost[x] = big_m
+            _set_pred(tree, u, (arcs.nm + x, _DOWN, -supply[u], big_m, np.inf))
+            tree.P[u] = big_m
+        tree.parent[u] = root
+        tree.thread[u] = u + 1
+        tree.rev_thread[u + 1] = u
+        tree.succ_num[u] = 1
+        tree.last_succ[u] = u
+    tree.parent[root] = -1
+    tree.pred[root] = -1
+    tree.thread[root] = 0
+    tree.rev_thread[0] = root
+    tree.succ_num[root] = NT
+    tree.last_succ[root] = root - 1
+    return tree
 
-    # ---- cost scale, big M, tolerances
+
+@_borrowing
+def _set_pred(tree, u, pred):
+    """pred = (arc, direction, flow, cost, capacity) of the arc from u to its parent."""
+    arc, direction, flow, cost, cap = pred
+    tree.pred[u] = arc
+    tree.pred_dir[u] = direction
+    tree.flow[u] = flow
+    tree.cost[u] = cost
+    tree.cap[u] = cap
+
+
+@_borrowing
+def _is_tree_arc(tree, arc):
+    e, u, v = arc[0], arc[1], arc[2]
+    return ((tree.parent[u] == v and tree.pred[u] == e)
+            or (tree.parent[v] == u and tree.pred[v] == e))
+
+
+@_borrowing
+def _refresh_potentials(tree, hub, S):
+    """Recompute all potentials exactly from the tree (removes the drift of the incremental
+    updates), shift them so that P[hub] = 0, and return the pricing tolerance for them:
+    64 ulp of the largest |P| (or of S = max|C|)."""
+    P, parent, thread = tree.P, tree.parent, tree.thread
+    root = P.shape[0] - 1
+    P[root] = 0.0
+    u = thread[root]
+    while u != root:
+        if tree.pred_dir[u] == _UP:
+            P[u] = P[parent[u]] - tree.cost[u]
+        else:
+            P[u] = P[parent[u]] + tree.cost[u]
+        u = thread[u]
+    shift = P[hub]
+    big = S
+    for u in range(root + 1):
+        if abs(P[u]) > big:  # the rounding above is relative to the unshifted values
+            big = abs(P[u])
+        P[u] -= shift
+        if abs(P[u]) > big:
+            big = abs(P[u])
+    return _ULPS64 * big
+
+
+@_borrowing
+def _join_node(tree, u, v):
+    """The apex of the cycle closed by an arc u - v, and the number of steps to find it."""
+    steps = 0
+    while u != v:
+        steps += 1
+        if tree.succ_num[u] < tree.succ_num[v]:
+            u = tree.parent[u]
+        else:
+            v = tree.parent[v]
+    return u, steps
+
+
+@_borrowing
+def _bottleneck(tree, u, join, against, delta, ties):
+    """Walk from u up to ``join``; a pred arc pointing ``against`` the cycle's orientation can
+    take its capacity minus its flow, the others their flow.  Returns the smallest of these and
+    ``delta`` and the node of the first (``ties`` False) or last (True) arc attaining it, or -1
+    if none is below ``delta``."""
+    u_out = -1
+    while u != join:
+        d = tree.flow[u]
+        if tree.pred_dir[u] == against:
+            c = tree.cap[u]
+            d = np.inf if c == np.inf else c - d
+        if d < 0.0:
+            d = 0.0
+        if d < delta or (ties and d == delta):
+            delta = d
+            u_out = u
+        u = tree.parent[u]
+    return delta, u_out
+
+
+@_borrowing
+def _push_flow(tree, u, join, val, feps):
+    """Add ``val`` along the path u -> join (signed by each pred arc's direction); flows within
+    ``feps`` of 0 are snapped to 0."""
+    while u != join:
+        f = tree.flow[u] + tree.pred_dir[u] * val
+        if abs(f) < feps:
+            f = 0.0
+        tree.flow[u] = f
+        u = tree.parent[u]
+
+
+@_borrowing
+def _rethread_stem(tree, u_in, v_in, u_out, old_rev_thread, old_last_succ):
+    """Hang the subtree of u_out from v_in by u_in (u_in != u_out): re-link thread, rev_thread
+    and parent along the stem u_in .. u_out (LEMON's updateTreeStructure, first part)."""
+    parent, thread, rev_thread, last_succ, dirty = (tree.parent, tree.thread, tree.rev_thread,
+                                                    tree.last_succ, tree.dirty)
+    thread_continue = thread[old_last_succ] if old_rev_thread == v_in else thread[v_in]
+    stem = u_in
+    par_stem = v_in
+    last = last_succ[u_in]
+    after = thread[last]
+    thread[v_in] = u_in
+    dirty[0] = v_in
+    nd = 1
+    while stem != u_out:
+        next_stem = parent[stem]
+        thread[last] = next_stem
+        dirty[nd] = last
+        nd += 1
+        before = rev_thread[stem]
+        thread[before] = after
+        rev_thread[after] = before
+        parent[stem] = par_stem
+        par_stem = stem
+        stem = next_stem
+        if last_succ[stem] == last_succ[par_stem]:
+            last = rev_thread[par_stem]
+        else:
+            last = last_succ[stem]
+        after = thread[last]
+    parent[u_out] = par_stem
+    thread[last] = thread_continue
+    rev_thread[thread_continue] = last
+    last_succ[u_out] = last
+    if old_rev_thread != v_in:
+        thread[old_rev_thread] = after
+        rev_thread[after] = old_rev_thread
+    for k in range(nd):
+        w = dirty[k]
+        rev_thread[thread[w]] = w
+
+
+@_borrowing
+def _reverse_stem(tree, u_in, u_out):
+    """After :func:`_rethread_stem`: the stem's pred arcs move one node down (and turn round),
+    its succ_num and last_succ are recomputed."""
+    parent, succ_num, last_succ = tree.parent, tree.succ_num, tree.last_succ
+    tmp_sc = 0
+    tmp_ls = last_succ[u_out]
+    u = u_out
+    p = parent[u]
+    while u != u_in:
+        _set_pred(tree, u, (tree.pred[p], -tree.pred_dir[p], tree.flow[p], tree.cost[p],
+                            tree.cap[p]))
+        tmp_sc += succ_num[u] - succ_num[p]
+        succ_num[u] = tmp_sc
+        last_succ[p] = tmp_ls
+        u = p
+        p = parent[u]
+
+
+@_borrowing
+def _move_subtree(tree, u_in, v_in, old_rev_thread, old_last_succ):
+    """Hang the subtree of u_in (= u_out) from v_in: splice its thread segment after v_in."""
+    thread, rev_thread = tree.thread, tree.rev_thread
+    tree.parent[u_in] = v_in
+    if thread[v_in] != u_in:
+        after = thread[old_last_succ]
+        thread[old_rev_thread] = after
+        rev_thread[after] = old_rev_thread
+        after = thread[v_in]
+        thread[v_in] = u_in
+        rev_thread[u_in] = v_in
+        thread[old_last_succ] = after
+        rev_thread[after] = old_last_succ
+
+
+@_borrowing
+def _replace_last_succ(tree, u, stop, old, new):
+    """last_succ == old -> new on the ancestors from u on, until ``stop`` or another value."""
+    while u != stop and tree.last_succ[u] == old:
+        tree.last_succ[u] = new
+        u = tree.parent[u]
+
+
+@_borrowing
+def _add_succ_num(tree, u, join, k):
+    while u != join:
+        tree.succ_num[u] += k
+        u = tree.parent[u]
+
+
+@_borrowing
+def _update_tree(tree, join, u_in, v_in, u_out, pred):
+    """Replace the pred arc of u_out by the entering arc ``pred`` (see :func:`_set_pred`)
+    between u_in and its new parent v_in (LEMON's updateTreeStructure): the subtree cut off at
+    u_out is re-hung from v_in by u_in."""
+    old_rev_thread = tree.rev_thread[u_out]
+    old_succ_num = tree.succ_num[u_out]
+    old_last_succ = tree.last_succ[u_out]
+    v_out = tree.parent[u_out]
+    if u_in == u_out:
+        _move_subtree(tree, u_in, v_in, old_rev_thread, old_last_succ)
+    else:
+        _rethread_stem(tree, u_in, v_in, u_out, old_rev_thread, old_last_succ)
+        _reverse_stem(tree, u_in, u_out)
+    _set_pred(tree, u_in, pred)
+    tree.succ_num[u_in] = old_succ_num
+    # last_succ and succ_num of the ancestors on both sides of the cycle
+    up_limit_out = join if tree.last_succ[join] == v_in else -1
+    last_succ_out = tree.last_succ[u_out]
+    _replace_last_succ(tree, v_in, -1, v_in, last_succ_out)
+    if join != old_rev_thread and v_in != old_rev_thread:
+        _replace_last_succ(tree, v_out, up_limit_out, old_last_succ, old_rev_thread)
+    elif last_succ_out != old_last_succ:
+        _replace_last_succ(tree, v_out, up_limit_out, old_last_succ, last_succ_out)
+    _add_succ_num(tree, v_in, join, old_succ_num)
+    _add_succ_num(tree, v_out, join, -old_succ_num)
+
+
+@_borrowing
+def _shift_potentials(tree, u_in):
+    """Make the new pred arc of u_in tight by shifting the potentials of u_in's subtree;
+    returns the number of nodes shifted."""
+    P, thread = tree.P, tree.thread
+    sigma = P[tree.parent[u_in]] - P[u_in] - tree.pred_dir[u_in] * tree.cost[u_in]
+    end = thread[tree.last_succ[u_in]]
+    count = 0
+    u = u_in
+    while u != end:
+        P[u] += sigma
+        u = thread[u]
+        count += 1
+    return count
+
+
+@_borrowing
+def _pivot(tree, arc, feps, stats):
+    """Bring ``arc`` = (id, u0, v0, cost, capacity, bound state) into the basis: find the
+    cycle, the leaving arc (strongly feasible rule: first blocking arc on the source side, last
+    on the target side), push the flow round, update the tree and the potentials.
+
+    Returns (_UNBOUNDED, -1, 0), (_BOUND_FLIP, -1, 0) when ``arc`` itself blocks (it moves to
+    its other bound, the tree is unchanged) or (_TREE_CHANGE, leaving arc, its flow)."""
+    e, u0, v0, cost, cap, state = arc
+    join, steps = _join_node(tree, u0, v0)
+    stats[2] += steps
+    if state == _LOWER:
+        first, second = u0, v0
+    else:
+        first, second = v0, u0
+    delta, u_first = _bottleneck(tree, first, join, _DOWN, cap, False)
+    delta, u_second = _bottleneck(tree, second, join, _UP, delta, True)
+    if delta == np.inf:
+        return _UNBOUNDED, -1, 0.0
+    flow = 0.0 if state == _LOWER else cap
+    if delta > 0.0:
+        val = state * delta
+        flow += val
+        _push_flow(tree, u0, join, -val, feps)
+        _push_flow(tree, v0, join, val, feps)
+    if u_second >= 0:
+        u_out, u_in, v_in = u_second, second, first
+    elif u_first >= 0:
+        u_out, u_in, v_in = u_first, first, second
+    else:
+        return _BOUND_FLIP, -1, 0.0
+    out_arc = tree.pred[u_out]
+    out_flow = tree.flow[u_out]
+    _update_tree(tree, join, u_in, v_in, u_out, (e, _UP if u_in == u0 else _DOWN, flow, cost, cap))
+    stats[1] += _shift_potentials(tree, u_in)
+    return _TREE_CHANGE, out_arc, out_flow
+
+
+# --------------------------------------------------------------------------------------------
+# numba kernel, part 3: the driver
+# --------------------------------------------------------------------------------------------
+
+# Options of the kernel: pivot limit, pivots between two exact potential refreshes, start with
+# the hub arcs fixed, hub arcs priced at each pivot, block size / sqrt(#arcs).
+_Options = namedtuple("_Options", ["max_iter", "refresh_every", "two_phase", "hub_block",
+                                   "block_factor"])
+
+
+@_borrowing
+def _tolerances(C, a_hi, b_hi):
+    """(S = max|C| or 1, the big M cost (n + m + 3) S of the initial tree's artificial arcs,
+    flow tolerance 1e-14 max bound)."""
     S = 0.0
-    for k in range(nm):
-        a = abs(Cf[k])
-        if a > S:
-            S = a
+    for k in range(C.shape[0]):
+        S = max(S, abs(C[k]))
     if S == 0.0:
         S = 1.0
-    ART = (N + 2) * S
-    eps = 64.0 * 2.220446049250313e-16 * ART
     Fmax = 0.0
-    for i in range(n):
+    for i in range(a_hi.shape[0]):
         Fmax = max(Fmax, a_hi[i])
-    for j in range(m):
+    for j in range(b_hi.shape[0]):
         Fmax = max(Fmax, b_hi[j])
     if Fmax == 0.0:
         Fmax = 1.0
-    feps = 1e-14 * Fmax
+    N = a_hi.shape[0] + b_hi.shape[0] + 1
+    return S, (N + 2) * S, 1e-14 * Fmax
 
-    # ---- extra arcs
-    xsrc = np.empty(nx, np.int64)
-    xtgt = np.empty(nx, np.int64)
-    xcost = np.zeros(nx)
-    xcap = np.empty(nx)
-    xstate = np.zeros(nx, np.int8)
-    xflow = np.zeros(nx)
-    for i in range(n):
-        xsrc[i] = hub
-        xtgt[i] = i
-        cap = a_hi[i] - a_lo[i]
-        xcap[i] = cap
-        xstate[i] = _LOWER if cap > 0 else _TREE
-    for j in range(m):
-        x = n + j
-        xsrc[x] = n + j
-        xtgt[x] = hub
-        cap = b_hi[j] - b_lo[j]
-        xcap[x] = cap
-        xstate[x] = _LOWER if cap > 0 else _TREE
 
-    supply = np.empty(N)
+@njit(cache=True)
+def _supplies(a_lo, b_lo, feps):
+    """+a_lo at the positives, -b_lo at the negatives, the balance at the hub."""
+    n = a_lo.shape[0]
+    m = b_lo.shape[0]
+    supply = np.empty(n + m + 1)
     sa = 0.0
     sb = 0.0
     for i in range(n):
@@ -292,359 +655,106 @@ def _network_simplex(Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter, refresh_every, 
     for j in range(m):
         supply[n + j] = -b_lo[j]
         sb += b_lo[j]
-    supply[hub] = sb - sa
-    for u in range(N):  # rounding dust (e.g. sum a - sum b ~ 1e-16) would keep an artificial
-        if abs(supply[u]) < feps:  # arc of cost M in the tree and put potentials at scale M
+    supply[n + m] = sb - sa
+    for u in range(n + m + 1):  # rounding dust (e.g. sum a - sum b ~ 1e-16) would keep an
+        if abs(supply[u]) < feps:  # artificial arc of cost M in the tree, potentials at scale M
             supply[u] = 0.0
+    return supply
 
-    # ---- tree arrays (size N + 1, root = N)
-    NT = N + 1
-    parent = np.empty(NT, np.int64)
-    pred = np.empty(NT, np.int64)
-    pred_dir = np.zeros(NT, np.int8)
-    thread = np.empty(NT, np.int64)
-    rev_thread = np.empty(NT, np.int64)
-    succ_num = np.empty(NT, np.int64)
-    last_succ = np.empty(NT, np.int64)
-    P = np.zeros(NT)
-    pflow = np.zeros(NT)
-    dirty = np.empty(NT, np.int64)
 
-    for u in range(N):
-        x = n + m + u
-        parent[u] = root
-        pred[u] = nm + x
-        thread[u] = u + 1
-        rev_thread[u + 1] = u
-        succ_num[u] = 1
-        last_succ[u] = u
-        xcap[x] = np.inf
-        xstate[x] = _TREE
-        if supply[u] >= 0:
-            pred_dir[u] = _UP
-            P[u] = 0.0
-            xsrc[x] = u
-            xtgt[x] = root
-            pflow[u] = supply[u]
-            xcost[x] = 0.0
-        else:
-            pred_dir[u] = _DOWN
-            P[u] = ART
-            xsrc[x] = root
-            xtgt[x] = u
-            pflow[u] = -supply[u]
-            xcost[x] = ART
-    parent[root] = -1
-    pred[root] = -1
-    thread[root] = 0
-    rev_thread[0] = root
-    succ_num[root] = NT
-    last_succ[root] = root - 1
-    P[root] = 0.0
+@_borrowing
+def _flip_artificial(arcs, tree, tol):
+    """An artificial root -> v arc (cost M) left in the tree with rounding dust of flow puts v's
+    subtree at potential scale M and the pricing tolerance with it: turn each into a zero-flow
+    v -> root arc of cost 0 (still strongly feasible).  Returns whether any was turned."""
+    root = tree.P.shape[0] - 1
+    flipped = False
+    for u in range(root):
+        x = tree.pred[u] - arcs.nm
+        if x >= arcs.n + arcs.m and arcs.src[x] == root and tree.flow[u] <= tol:
+            arcs.src[x] = u
+            arcs.tgt[x] = root
+            arcs.cost[x] = 0.0
+            _set_pred(tree, u, (tree.pred[u], _UP, 0.0, 0.0, tree.cap[u]))
+            flipped = True
+    return flipped
 
-    block = max(10, int(block_factor * math.sqrt(total)))
-    hub_pos = np.zeros(1, np.int64)
-    any_hub = False
-    for x in range(n + m):
-        if xcap[x] > 0:
-            any_hub = True
-    if not any_hub:
-        hub_block = 0
-    next_arc = 0
+
+@_borrowing
+def _artificial_flow_left(arcs, tree, tol):
+    for u in range(tree.P.shape[0] - 1):
+        if tree.pred[u] >= arcs.nm + arcs.n + arcs.m and tree.flow[u] > tol:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _network_simplex(C, a_lo, a_hi, b_lo, b_hi, opts):
+    """Solve the min-cost flow of the module docstring.  Returns (status, pivots, pred, flow,
+    P, stats) with the tree's pred arc, its flow and the potential of each node."""
+    hub = a_lo.shape[0] + b_lo.shape[0]
+    S, big_m, feps = _tolerances(C, a_hi, b_hi)
+    eps = _ULPS64 * big_m  # pricing tolerance, until the first refresh of the potentials
+    arcs = _make_arcs(C, a_lo, a_hi, b_lo, b_hi)
+    tree = _initial_tree(arcs, _supplies(a_lo, b_lo, feps), big_m)
+    block = max(10, int(opts.block_factor * math.sqrt(arcs.nm + hub)))
+    hub_block = opts.hub_block if np.any(arcs.cap[:hub] > 0) else 0
+    cursor = np.zeros(2, np.int64)  # next dense-or-hub arc of the block search, next hub arc
+    stats = np.zeros(3, np.int64)  # arcs priced, potential updates, join-path steps
+    status = Status.OPTIMAL
     it = 0
     since_refresh = 0
-    fresh = False
-    status = Status.OPTIMAL
-    phase = 1
-    stats = np.zeros(4, np.int64)  # arcs priced, potential updates, cycle length, stem length
-    if two_phase:
-        # phase 1: hub arcs fixed at 0 (the balanced lambda = 0 problem), phase 2: released
-        for x in range(n + m):
-            xstate[x] = _TREE
+    fresh = False  # potentials exact (refreshed) since the last pivot
+    phase = 1 if opts.two_phase else 2
+    if opts.two_phase:  # phase 1: hub arcs fixed at 0 (the balanced lam = 0 problem)
+        _set_hub_arcs(arcs, False)
     while True:
-        in_arc, next_arc, nsc = _find_entering(Cf, n, m, nm, total, P, xsrc, xtgt, xcost,
-                                               xstate, next_arc, block, eps, hub_block, hub_pos)
-        stats[0] += nsc
-        if in_arc < 0:
-            if fresh:
-                if two_phase and phase == 1:
-                    phase = 2
-                    for x in range(n + m):
-                        xstate[x] = _LOWER if xcap[x] > 0 else _TREE
-                    fresh = False
-                    continue
-                # An artificial root -> v arc (cost M) left in the tree with rounding dust of
-                # flow puts v's subtree at potential scale M and the pricing tolerance with it:
-                # turn it into a zero-flow v -> root arc of cost 0 (still strongly feasible) and
-                # go on pricing with exact, small potentials.
-                flipped = False
-                for u in range(N):
-                    x = pred[u] - nm
-                    if x >= n + m and xsrc[x] == root and pflow[u] <= 1e3 * feps:
-                        xsrc[x] = u
-                        xtgt[x] = root
-                        xcost[x] = 0.0
-                        pred_dir[u] = _UP
-                        pflow[u] = 0.0
-                        flipped = True
-                if flipped:
-                    eps = _refresh_potentials(root, thread, parent, pred, pred_dir, P, nm, Cf,
-                                              xcost, hub, S)
-                    continue
+        e, priced = _find_entering(arcs, tree.P, cursor, block, hub_block, eps)
+        stats[0] += priced
+        if e < 0:  # optimal at this tolerance: confirm with exact potentials
+            if not fresh:
+                eps = _refresh_potentials(tree, hub, S)
+                fresh = True
+                since_refresh = 0
+            elif phase == 1:
+                phase = 2
+                _set_hub_arcs(arcs, True)
+                fresh = False
+            elif _flip_artificial(arcs, tree, 1e3 * feps):
+                eps = _refresh_potentials(tree, hub, S)
+            else:
                 break
-            eps = _refresh_potentials(root, thread, parent, pred, pred_dir, P, nm, Cf, xcost,
-                                     hub, S)
-            fresh = True
-            since_refresh = 0
             continue
-        u0 = _arc_src(in_arc, nm, m, xsrc)
-        v0 = _arc_tgt(in_arc, nm, n, m, xtgt)
-        # a tree arc can only be selected if potentials drifted: refresh and retry
-        if (parent[u0] == v0 and pred[u0] == in_arc) or (parent[v0] == u0 and pred[v0] == in_arc):
+        arc = _arc(arcs, e)
+        if _is_tree_arc(tree, arc):  # only if potentials drifted: refresh and retry
             if fresh:  # still after an exact refresh: the tolerance is too tight, widen it
                 eps *= 4.0
-                continue
-            eps = _refresh_potentials(root, thread, parent, pred, pred_dir, P, nm, Cf, xcost,
-                                     hub, S)
-            fresh = True
-            since_refresh = 0
+            else:
+                eps = _refresh_potentials(tree, hub, S)
+                fresh = True
+                since_refresh = 0
             continue
-        if it >= max_iter:
+        if it >= opts.max_iter:
             status = Status.MAX_ITER
             break
         it += 1
         fresh = False
-
-        # ---- join node
-        u = u0
-        v = v0
-        while u != v:
-            stats[2] += 1
-            if succ_num[u] < succ_num[v]:
-                u = parent[u]
-            else:
-                v = parent[v]
-        join = u
-
-        # ---- leaving arc (strongly feasible rule)
-        if in_arc < nm:
-            state_in = _LOWER
-            cap_in = np.inf
-        else:
-            state_in = xstate[in_arc - nm]
-            cap_in = xcap[in_arc - nm]
-        if state_in == _LOWER:
-            first = u0
-            second = v0
-        else:
-            first = v0
-            second = u0
-        delta = cap_in
-        result = 0
-        u_out = -1
-        u = first
-        while u != join:
-            d = pflow[u]
-            if pred_dir[u] == _DOWN:
-                c = _arc_cap(pred[u], nm, xcap)
-                d = np.inf if c == np.inf else c - d
-            if d < 0.0:
-                d = 0.0
-            if d < delta:
-                delta = d
-                u_out = u
-                result = 1
-            u = parent[u]
-        u = second
-        while u != join:
-            d = pflow[u]
-            if pred_dir[u] == _UP:
-                c = _arc_cap(pred[u], nm, xcap)
-                d = np.inf if c == np.inf else c - d
-            if d < 0.0:
-                d = 0.0
-            if d <= delta:
-                delta = d
-                u_out = u
-                result = 2
-            u = parent[u]
-        if delta == np.inf:
+        change, out_arc, out_flow = _pivot(tree, arc, feps, stats)
+        if change == _UNBOUNDED:
             status = Status.UNBOUNDED
             break
-        if result == 1:
-            u_in = first
-            v_in = second
-        else:
-            u_in = second
-            v_in = first
-        change = result != 0
-
-        # ---- change flow
-        if state_in == _LOWER:
-            in_flow = 0.0
-        else:
-            in_flow = cap_in
-        if delta > 0.0:
-            val = state_in * delta
-            in_flow += val
-            u = u0
-            while u != join:
-                f = pflow[u] - pred_dir[u] * val
-                if abs(f) < feps:
-                    f = 0.0
-                pflow[u] = f
-                u = parent[u]
-            u = v0
-            while u != join:
-                f = pflow[u] + pred_dir[u] * val
-                if abs(f) < feps:
-                    f = 0.0
-                pflow[u] = f
-                u = parent[u]
-        if not change:
-            x = in_arc - nm
-            xstate[x] = -xstate[x]
-            xflow[x] = xcap[x] if xstate[x] == _UPPER else 0.0
+        if change == _BOUND_FLIP:
+            _flip_bound(arcs, e)
             continue
-
-        # record the leaving arc's non-tree state
-        lo = pred[u_out]
-        if lo >= nm:
-            x = lo - nm
-            if x < n + m:
-                f = pflow[u_out]
-                if abs(f) <= abs(xcap[x] - f):
-                    xstate[x] = _LOWER
-                    xflow[x] = 0.0
-                else:
-                    xstate[x] = _UPPER
-                    xflow[x] = xcap[x]
-            else:
-                xstate[x] = _TREE  # retired artificial arc: never re-enters
-                xflow[x] = 0.0
-        if in_arc >= nm:
-            xstate[in_arc - nm] = _TREE
-
-        # ---- update tree structure (LEMON)
-        old_rev_thread = rev_thread[u_out]
-        old_succ_num = succ_num[u_out]
-        old_last_succ = last_succ[u_out]
-        v_out = parent[u_out]
-
-        if u_in == u_out:
-            parent[u_in] = v_in
-            pred[u_in] = in_arc
-            pred_dir[u_in] = _UP if u_in == u0 else _DOWN
-            pflow[u_in] = in_flow
-            if thread[v_in] != u_out:
-                after = thread[old_last_succ]
-                thread[old_rev_thread] = after
-                rev_thread[after] = old_rev_thread
-                after = thread[v_in]
-                thread[v_in] = u_out
-                rev_thread[u_out] = v_in
-                thread[old_last_succ] = after
-                rev_thread[after] = old_last_succ
-        else:
-            thread_continue = thread[old_last_succ] if old_rev_thread == v_in else thread[v_in]
-            stem = u_in
-            par_stem = v_in
-            last = last_succ[u_in]
-            after = thread[last]
-            thread[v_in] = u_in
-            nd = 0
-            dirty[nd] = v_in
-            nd += 1
-            while stem != u_out:
-                next_stem = parent[stem]
-                thread[last] = next_stem
-                dirty[nd] = last
-                nd += 1
-                before = rev_thread[stem]
-                thread[before] = after
-                rev_thread[after] = before
-                parent[stem] = par_stem
-                par_stem = stem
-                stem = next_stem
-                if last_succ[stem] == last_succ[par_stem]:
-                    last = rev_thread[par_stem]
-                else:
-                    last = last_succ[stem]
-                after = thread[last]
-            parent[u_out] = par_stem
-            thread[last] = thread_continue
-            rev_thread[thread_continue] = last
-            last_succ[u_out] = last
-            if old_rev_thread != v_in:
-                thread[old_rev_thread] = after
-                rev_thread[after] = old_rev_thread
-            for k in range(nd):
-                w = dirty[k]
-                rev_thread[thread[w]] = w
-            tmp_sc = 0
-            tmp_ls = last_succ[u_out]
-            u = u_out
-            p = parent[u]
-            while u != u_in:
-                pred[u] = pred[p]
-                pred_dir[u] = -pred_dir[p]
-                pflow[u] = pflow[p]
-                tmp_sc += succ_num[u] - succ_num[p]
-                succ_num[u] = tmp_sc
-                last_succ[p] = tmp_ls
-                u = p
-                p = parent[u]
-            pred[u_in] = in_arc
-            pred_dir[u_in] = _UP if u_in == u0 else _DOWN
-            pflow[u_in] = in_flow
-            succ_num[u_in] = old_succ_num
-
-        up_limit_out = join if last_succ[join] == v_in else -1
-        last_succ_out = last_succ[u_out]
-        u = v_in
-        while u != -1 and last_succ[u] == v_in:
-            last_succ[u] = last_succ_out
-            u = parent[u]
-        if join != old_rev_thread and v_in != old_rev_thread:
-            u = v_out
-            while u != up_limit_out and last_succ[u] == old_last_succ:
-                last_succ[u] = old_rev_thread
-                u = parent[u]
-        elif last_succ_out != old_last_succ:
-            u = v_out
-            while u != up_limit_out and last_succ[u] == old_last_succ:
-                last_succ[u] = last_succ_out
-                u = parent[u]
-        u = v_in
-        while u != join:
-            succ_num[u] += old_succ_num
-            u = parent[u]
-        u = v_out
-        while u != join:
-            succ_num[u] -= old_succ_num
-            u = parent[u]
-
-        # ---- update potentials of the moved subtree
-        sigma = P[v_in] - P[u_in] - pred_dir[u_in] * _arc_cost(in_arc, nm, Cf, xcost)
-        end = thread[last_succ[u_in]]
-        u = u_in
-        while u != end:
-            P[u] += sigma
-            u = thread[u]
-            stats[1] += 1
-
+        _leave_tree(arcs, out_arc, out_flow)
+        _enter_tree(arcs, e)
         since_refresh += 1
-        if since_refresh >= refresh_every:
-            eps = _refresh_potentials(root, thread, parent, pred, pred_dir, P, nm, Cf, xcost,
-                                     hub, S)
+        if since_refresh >= opts.refresh_every:
+            eps = _refresh_potentials(tree, hub, S)
             since_refresh = 0
-
-    if status == Status.OPTIMAL:
-        # artificial arcs must carry no flow
-        for u in range(N):
-            if pred[u] >= nm + n + m and pflow[u] > 1e3 * feps:
-                status = Status.INFEASIBLE
-    return status, it, pred, pflow, P, xstate, xflow, stats
+    if status == Status.OPTIMAL and _artificial_flow_left(arcs, tree, 1e3 * feps):
+        status = Status.INFEASIBLE
+    return status, it, tree.pred, tree.flow, tree.P, stats
 
 
 # --------------------------------------------------------------------------------------------
@@ -696,10 +806,10 @@ def bounded_transport(C: ArrayLike, a_lo: ArrayLike, a_hi: ArrayLike, b_lo: Arra
     else:
         max_iter_i = int(max_iter)
     N = n + m + 1
-    status, it, pred, pflow, P, xstate, xflow, stats = _network_simplex(
-        Cf, n, m, a_lo, a_hi, b_lo, b_hi, max_iter_i, max(1000, N // 4), bool(two_phase),
-        int(hub_block) if hub_block is not None else max(32, 2 * math.isqrt(n + m)),
-        float(block_factor))
+    opts = _Options(max_iter_i, max(1000, N // 4), bool(two_phase),
+                    int(hub_block) if hub_block is not None else max(32, 2 * math.isqrt(n + m)),
+                    float(block_factor))
+    status, it, pred, pflow, P, stats = _network_simplex(Cf, a_lo, a_hi, b_lo, b_hi, opts)
     if status is Status.MAX_ITER:
         raise SolverError(f"netsimplex: max_iter={max_iter} pivots reached before optimality")
     if status is Status.INFEASIBLE:
@@ -719,7 +829,7 @@ def bounded_transport(C: ArrayLike, a_lo: ArrayLike, a_hi: ArrayLike, b_lo: Arra
     return BoundedTransportSolution(rows=rows, cols=cols, flows=flows, P_pos=P[:n].copy(),
                                     P_neg=P[n:n + m].copy(), P_hub=float(P[n + m]), value=value,
                                     iterations=int(it), status=status, shape=(n, m),
-                                    stats=SolveStats(*(int(s) for s in stats[:3])))
+                                    stats=SolveStats(*(int(s) for s in stats)))
 
 
 def certify(C: ArrayLike, a_lo: ArrayLike, a_hi: ArrayLike, b_lo: ArrayLike, b_hi: ArrayLike,
