@@ -18,10 +18,13 @@ whether pivots and values are identical.
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib.util
 import os
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from types import ModuleType
 from typing import Callable
@@ -49,9 +52,17 @@ DATASETS: dict[str, Callable[[int], tuple[np.ndarray, np.ndarray]]] = {
 
 
 def load_version(path: str) -> ModuleType:
-    """Import a copy of netsimplex.py as ``otreg.transport.<name>`` (so ``..errors`` resolves)."""
-    name = "otreg.transport._bench_" + os.path.splitext(os.path.basename(path))[0]
-    spec = importlib.util.spec_from_file_location(name, path)
+    """Import a version of netsimplex.py as ``otreg.transport._bench_<name>`` (so that
+    ``..errors`` resolves), from a copy in a temporary folder: numba's cache sits beside the
+    source and is keyed by its path, so importing the installed file under another module name
+    would leave cache entries that fresh processes cannot load."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    folder = tempfile.mkdtemp(prefix="bench_netsimplex_")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    copy = os.path.join(folder, stem + ".py")
+    shutil.copyfile(path, copy)
+    name = "otreg.transport._bench_" + stem
+    spec = importlib.util.spec_from_file_location(name, copy)
     mod = importlib.util.module_from_spec(spec)
     sys.modules[name] = mod
     spec.loader.exec_module(mod)
