@@ -17,7 +17,9 @@ from ..errors import SolverError
 from .objective import check_dense_size
 
 
-def solve_bounded_pot(C, a_lo, a_hi, b_lo, b_hi, num_iter_max: int = 10**9):
+def solve_bounded_pot(C: np.ndarray, a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.ndarray,
+                      b_hi: np.ndarray, num_iter_max: int = 10**9
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Same contract as :func:`otreg.transport.highs_solver.solve_bounded_highs`."""
     n, m = C.shape
     check_dense_size(2 * n + 1, 2 * m + 1, copies=3, what="the POT reduction's cost matrix")
@@ -36,16 +38,20 @@ def solve_bounded_pot(C, a_lo, a_hi, b_lo, b_hi, num_iter_max: int = 10**9):
     src = np.concatenate([a_lo, a_opt, [s_mass]])
     snk = np.concatenate([b_lo, b_opt, [t_mass]])
     snk *= src.sum() / snk.sum()  # equal totals to the last bit, as ot.emd requires
+    # ot.emd reports "infeasible" on some problems whose optimal cost is negative (e.g. the 1 x 1
+    # problem [[-2]]): solve with costs shifted to be >= 0, which leaves the balanced problem's
+    # plans unchanged and shifts the duals by the same constant (added back to v below).
+    low = float(M.min())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        G, log = ot.emd(src, snk, M, numItermax=num_iter_max, log=True)
+        G, log = ot.emd(src, snk, M - low, numItermax=num_iter_max, log=True)
     if log.get("warning"):
         raise SolverError(f"pot: ot.emd did not reach an optimum ({log['warning']})")
     forbidden = G[:n, 2 * m].sum() + G[2 * n, :m].sum()
     if forbidden > 1e-12:
         raise SolverError(f"pot: mass {forbidden:g} on forbidden dummy arcs; reduction failed")
     plan = G[:n, :m] + G[:n, m : 2 * m] + G[n : 2 * n, :m] + G[n : 2 * n, m : 2 * m]
-    u, v = log["u"], log["v"]
+    u, v = log["u"], log["v"] + low
     # Gauge: the dummy sink T carries potential 0, so that optional copies price the upper
     # bounds.  Each real point's potential is the larger of its two copies' (both satisfy the
     # real-arc constraints, so the max does too); the caller cleans them by a c-transform.
