@@ -46,9 +46,10 @@ def _figure(entries, name, caption, make):
 def gallery(quick: bool) -> list:
     import numpy as np
 
-    from otreg import hkr_transport
-    from otreg.data.toys import list_toys, make_toy
+    from otreg import Problem, hkr_transport
     from otreg import plot as P
+    from otreg.data.toys import list_toys, make_toy
+    from otreg.study import lam_path
 
     n = 80 if quick else 200
     lam, margin = 1.0, 0.1
@@ -86,8 +87,8 @@ def gallery(quick: bool) -> list:
     _figure(entries, "lambda_sweep.png",
             "The exact solution against λ: min L rises from −W1, the moved mass grows, and "
             "clean vs certified accuracy trade off.",
-            lambda out: P.plot_sweep(P.compute_sweep(
-                x_pos, x_neg, margin, np.logspace(-2, 2, 5 if quick else 9)), out))
+            lambda out: P.plot_sweep(lam_path(
+                Problem(x_pos, x_neg, margin=margin), np.logspace(-2, 2, 5 if quick else 9)), out))
 
     toys = list_toys()
     for name in toys:

@@ -12,8 +12,13 @@ import os
 import sys
 import time
 
+from .data.toys import load_data
+from .plot import plot_report
+from .problem import Problem
+from .verify import verify
 
-def main(argv=None) -> int:
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m otreg.demo", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="out", help="output directory (default out/)")
@@ -26,18 +31,14 @@ def main(argv=None) -> int:
     parser.add_argument("--no-sweep", action="store_true", help="skip the lambda sweep figure")
     args = parser.parse_args(argv)
 
-    from .data.toys import load_data
-    from .plot import compute_sweep, plot_report, plot_sweep
-    from .verify import verify
-
     t0 = time.perf_counter()
     os.makedirs(args.out, exist_ok=True)
     x_pos, x_neg, a, b = load_data(args.data, n=args.n, seed=args.seed)
-    print(f"otreg demo: {args.data}, {len(x_pos)} + {len(x_neg)} points, lam={args.lam:g}, "
-          f"margin={args.margin:g}", flush=True)
+    pr = Problem(x_pos, x_neg, args.lam, args.margin, a, b)
+    print(f"otreg demo: {args.data}, {pr.n} + {pr.m} points, lam={pr.lam:g}, "
+          f"margin={pr.margin:g}", flush=True)
     kw = {} if args.epochs is None else {"epochs": args.epochs}
-    rep = verify(x_pos, x_neg, lam=args.lam, margin=args.margin, a=a, b=b, seed=args.seed,
-                 train_kwargs=kw)
+    rep = verify(pr, seed=args.seed, train_kwargs=kw)
     print(rep.table(), flush=True)
     res = rep.result
     print(f"\nexact loss {res.loss:.6f} | W1 {rep.w1:.6f} | mass moved {res.mass:.4f} "
@@ -46,12 +47,7 @@ def main(argv=None) -> int:
     path = os.path.join(args.out, "report.json")
     rep.to_json(path)
     print(f"wrote {path}")
-    files = plot_report(rep, args.out)
-    if not args.no_sweep:
-        pr = rep.problem
-        sweep = compute_sweep(pr.x_pos, pr.x_neg, pr.margin, a=pr.a, b=pr.b, p=pr.p)
-        files.append(plot_sweep(sweep, os.path.join(args.out, "sweep.png")))
-    for f in files:
+    for f in plot_report(rep, args.out, sweep=not args.no_sweep):
         print(f"wrote {f}")
     print(f"demo finished in {time.perf_counter() - t0:.1f}s: "
           + ("all checks passed" if rep.passed else f"FAILED: {', '.join(rep.failed)}"))

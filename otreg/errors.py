@@ -22,3 +22,8 @@ class SolverError(OtregError, RuntimeError):
 
 class MemoryLimitError(OtregError, MemoryError):
     """The dense problem would not fit in memory; raised before anything is allocated."""
+
+
+class TrainingError(OtregError, RuntimeError):
+    """Training of a network failed (e.g. the loss diverged); the message names the option to
+    change."""

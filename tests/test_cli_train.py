@@ -31,8 +31,8 @@ def test_train_then_predict_json(tiny, capsys):
     assert rc == 0 and model_path.exists()
     assert "final loss:" in out and "time:" in out
     model = load_model(model_path)
-    from otreg.nn import hkr_loss_numpy
-    loss = hkr_loss_numpy(model.predict(xp), model.predict(xn), lam=2.0, margin=0.1)
+    from otreg import Problem
+    loss = Problem(xp, xn, lam=2.0, margin=0.1).loss(model.predict(xp), model.predict(xn))
     reported = float(out.split("final loss:")[1].split()[0])
     assert reported == pytest.approx(loss, rel=1e-9)
     rc = main(["predict", "--model", str(model_path), "--points", str(tmp / "d.npz"),

@@ -5,7 +5,7 @@ import pytest
 
 from otreg.cli import main
 from otreg.data.toys import make_toy
-from otreg.nn import fit
+from otreg.nn import fit, save_model
 
 
 @pytest.fixture(scope="module")
@@ -14,7 +14,7 @@ def bad_model(tmp_path_factory):
     xp, xn = make_toy("moons", 40, seed=0)
     tr = fit(xp, xn, epochs=1, width=8, depth=1, progress=False)
     path = tmp_path_factory.mktemp("m") / "bad.npz"
-    tr.model.save(path)
+    save_model(tr.model, path)
     return str(path)
 
 

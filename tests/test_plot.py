@@ -1,15 +1,22 @@
-"""Every figure is written as a PNG (the content was reviewed by eye; here: files, errors)."""
+"""Figures: what they draw is checked against the solution they draw (not just that a PNG is
+written): arcs against the plan, the boundary contour against f = 0, the attack arrows against
+x - f(x) grad f(x), the curves against the λ path, the heat map against |grad f|."""
 import numpy as np
 import pytest
+from matplotlib.collections import LineCollection, QuadMesh
+from matplotlib.contour import ContourSet
+from matplotlib.image import imread
+from matplotlib.quiver import Quiver
 
+from otreg import Problem
 from otreg.data.toys import make_toy
 from otreg.errors import InputError
-from otreg.plot import (compute_sweep, plot_adversarial, plot_gradnorm, plot_plan,
-                        plot_potential, plot_report, plot_sweep)
+from otreg.plot import (plot_adversarial, plot_gradnorm, plot_plan, plot_potential, plot_report,
+                        plot_sweep)
+from otreg.potential import Potential
+from otreg.study import lam_path
 from otreg.transport import hkr_transport
-from otreg.verify import Potential, fast_exact_potential, verify
-
-PNG = b"\x89PNG\r\n\x1a\n"
+from otreg.verify import verify
 
 
 @pytest.fixture(scope="module")
@@ -18,34 +25,94 @@ def res():
     return hkr_transport(xp, xn, lam=1.0, margin=0.1)
 
 
-def is_png(path):
-    with open(path, "rb") as fh:
-        head = fh.read(8)
-    return head == PNG
+def colours(path):
+    """Fractions of clearly red and clearly blue pixels of a PNG (the two classes' colours)."""
+    img = imread(path)[..., :3]
+    r, g, b = img[..., 0], img[..., 1], img[..., 2]
+    return float(np.mean((r > 0.7) & (g < 0.4) & (b < 0.4))), \
+        float(np.mean((b > 0.6) & (r < 0.3)))
 
 
-def test_plan_and_potential(res, tmp_path):
-    assert is_png(plot_plan(res, tmp_path / "plan.png"))
-    assert is_png(plot_potential(res, None, tmp_path / "pot1.png", res=40))
-    model = fast_exact_potential(res, "mean")   # any predict/grad object works as "network"
-    assert is_png(plot_potential(res, model, tmp_path / "sub" / "pot2.png", res=40))
+def contour_vertices(ax, levels):
+    for c in ax.collections:
+        if isinstance(c, ContourSet) and len(c.levels) == len(levels) \
+                and np.allclose(c.levels, levels):
+            return np.vstack([p.vertices for p in c.get_paths() if len(p.vertices)])
+    raise AssertionError(f"no contour at levels {levels}")
 
 
-def test_gradnorm_and_adversarial(res, tmp_path):
-    model = fast_exact_potential(res)
-    assert is_png(plot_gradnorm(model, res.problem, tmp_path / "g.png", res=40, result=res))
-    assert is_png(plot_adversarial(model, res.problem, tmp_path / "a.png", k=10, res=40))
+def test_plan_draws_every_support_arc_between_its_points(res, tmp_path):
+    fig = plot_plan(res)
+    ax = fig.axes[0]
+    segs = np.vstack([c.get_segments() for c in ax.collections
+                      if isinstance(c, LineCollection)])
+    i, j = np.nonzero(res.plan > 1e-12 * res.plan.max())
+    assert len(segs) == len(i)
+    drawn = {(tuple(s[0]), tuple(s[1])) for s in segs}
+    assert drawn == {(tuple(res.problem.x_pos[a]), tuple(res.problem.x_neg[b]))
+                     for a, b in zip(i, j)}
+    assert f"{res.mass:.4f}" in ax.get_title()
+    red, blue = colours(plot_plan(res, tmp_path / "plan.png"))
+    assert red > 1e-4 and blue > 1e-4
 
 
-def test_sweep(tmp_path):
+def test_potential_boundary_is_the_zero_set_of_the_drawn_functions(res, tmp_path):
+    model = res.extension("whitney")    # any predict/grad object works as "network"
+    fig = plot_potential(res, model, res=80)
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert len(panels) == 2
+    step = np.ptp(res.problem.samples, axis=0).max() / 60   # grid spacing (80 points, padded)
+    for ax, pot in zip(panels, (res.extension("mcshane"), model)):
+        zero = contour_vertices(ax, [0.0])
+        assert len(zero) > 20 and np.max(np.abs(pot(zero))) < step
+        m = res.problem.margin
+        margins = contour_vertices(ax, [-m, m])
+        assert np.max(np.abs(np.abs(pot(margins)) - m)) < step
+    assert len([ax for ax in plot_potential(res, None, res=30).axes if ax.get_title()]) == 1
+    red, blue = colours(plot_potential(res, None, tmp_path / "sub" / "pot.png", res=40))
+    assert red > 5e-3 and blue > 5e-3            # both sides of the level sets are drawn
+
+
+def test_gradnorm_heat_map_is_the_gradient_norm(res):
+    pot = res.extension()
+    fig = plot_gradnorm(pot, res.problem, res=30, result=res)
+    mesh = next(c for c in fig.axes[0].collections if isinstance(c, QuadMesh))
+    values = np.asarray(mesh.get_array()).reshape(-1)
+    assert values.size == 30 * 30
+    assert np.allclose(np.sort(values), 1.0, atol=1e-9)  # the McShane extension: |grad| = 1
+    half = Potential(lambda p: 0.5 * pot(p), lambda p: 0.5 * pot.grad(p))
+    mesh = next(c for c in plot_gradnorm(half, res.problem, res=30).axes[0].collections
+                if isinstance(c, QuadMesh))
+    assert np.allclose(np.asarray(mesh.get_array()), 0.5, atol=1e-9)
+
+
+def test_adversarial_arrows_are_the_one_step_attacks(res):
+    pot = res.extension()
+    fig = plot_adversarial(pot, res.problem, k=10, res=30)
+    q = next(c for c in fig.axes[0].collections if isinstance(c, Quiver))
+    x = np.asarray(q.get_offsets())
+    step = np.column_stack([q.U, q.V])
+    assert len(x) == 10
+    assert np.allclose(step, -pot(x)[:, None] * pot.grad(x), atol=1e-12)
+    # the exact potential's attacks end on the boundary: |f(x')| << |f(x)|
+    assert np.median(np.abs(pot(x + step)) / np.abs(pot(x))) < 1e-6
+
+
+def test_sweep_curves_are_the_lam_path(tmp_path):
     xp, xn = make_toy("gaussians", 30, seed=1)
-    data = compute_sweep(xp, xn, 0.1, lams=[1e-2, 1.0, 10.0], eps=(0.1,))
-    rows = data["rows"]
+    path = lam_path(Problem(xp, xn, margin=0.1), lams=[1e-2, 1.0, 10.0], radii=(0.1,))
+    rows = path["rows"]
     assert [r["lam"] for r in rows] == [1e-2, 1.0, 10.0]
     assert all(rows[k]["loss"] <= rows[k + 1]["loss"] + 1e-12 for k in range(2))
-    assert all(r["mass"] >= 1 - 1e-9 and 0 <= r["certified"][0.1] <= r["clean"] <= 1 for r in rows)
-    assert rows[0]["loss"] >= -data["w1"] - 1e-9
-    assert is_png(plot_sweep(data, tmp_path / "s.png"))
+    assert all(r["mass"] >= 1 - 1e-9 and 0 <= r["acc_cert_0.1"] <= r["acc_clean"] <= 1
+               for r in rows)
+    assert rows[0]["loss"] >= -path["w1"] - 1e-9
+    fig = plot_sweep(path)
+    loss_line = fig.axes[0].get_lines()[0]
+    assert np.allclose(loss_line.get_ydata(), [r["loss"] for r in rows])
+    clean = next(line for line in fig.axes[2].get_lines() if line.get_label() == "clean accuracy")
+    assert np.allclose(clean.get_ydata(), [r["acc_clean"] for r in rows])
+    assert plot_sweep(path, tmp_path / "s.png").endswith("s.png")
 
 
 def test_report_figures_and_errors(tmp_path):
@@ -54,7 +121,9 @@ def test_report_figures_and_errors(tmp_path):
     files = plot_report(rep, tmp_path / "figs")
     assert [f.rsplit("/", 1)[-1] for f in files] == ["plan.png", "potential.png",
                                                       "adversarial_exact.png"]
-    assert all(is_png(f) for f in files)
+    for f in files:
+        red, blue = colours(f)
+        assert red > 1e-4 and blue > 1e-4
     x3 = np.random.default_rng(0).normal(size=(10, 3))
     r3 = hkr_transport(x3, x3 + 1.0)
     with pytest.raises(InputError, match="^data"):

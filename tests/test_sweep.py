@@ -7,12 +7,17 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
+from otreg import Problem, hkr_transport
 from otreg.cli import main
+from otreg.data.io import save_dataset
+from otreg.data.toys import make_toy
 from otreg.errors import InputError
-from otreg.study.sweep import (KEY_COLUMNS, SweepConfig, accuracies, make_configs, read_table,
-                               row_key, run_one, summarize, sweep, trade_off_table)
+from otreg.metrics import accuracies
+from otreg.study.sweep import (KEY_COLUMNS, SweepConfig, make_configs, read_table, row_key,
+                               run_one, summarize, sweep, trade_off_table)
 
 # tiny but complete: 2 data sets (one invalid -> error rows) x 2 lam x 2 seeds, trained networks
 GRID = dict(datasets=["moons", "circles", "no_such_toy"], lams=[0.0, 1.0], margins=[0.1],
@@ -233,8 +238,25 @@ def test_failing_combination_records_error(tmp_path):
     assert comparable(read_table(out)) == comparable(t)
 
 
+def test_sweep_accuracies_use_the_problems_weighted_prior(tmp_path):
+    """The accuracy columns weigh the classes with the problem's own prior (the loss's), here
+    sum(a) / (sum(a) + sum(b)) = 0.15, not n / (n + m)."""
+    xp, xn = make_toy("gaussians", 30, 40, seed=3, separation=0.5)
+    a, b = np.full(30, 0.2), np.full(40, 0.85)
+    path = tmp_path / "weighted.npz"
+    save_dataset(path, xp, xn, a=a, b=b)
+    row = run_one(SweepConfig(str(path), 0, 1.0, 0.1, 0, checks=False))
+    res = hkr_transport(xp, xn, lam=1.0, margin=0.1, a=a, b=b)
+    assert res.problem.p == pytest.approx(0.15)
+    expected = 0.15 * np.mean(res.f_pos > 0) + 0.85 * np.mean(res.f_neg < 0)
+    assert row["acc_clean"] == pytest.approx(expected, abs=1e-12)
+    other_prior = 30 / 70 * np.mean(res.f_pos > 0) + 40 / 70 * np.mean(res.f_neg < 0)
+    assert abs(expected - other_prior) > 1e-2
+
+
 def test_accuracies_and_summaries():
-    acc = accuracies([0.3, 0.05, -0.1], [-0.5, 0.2], radii=(0.1,))
+    pr = Problem(np.zeros((3, 1)), np.ones((2, 1)))              # uniform weights, p = 3/5
+    acc = accuracies(pr, [0.3, 0.05, -0.1], [-0.5, 0.2], radii=(0.1,))
     assert acc == {"acc_clean": pytest.approx(3 / 5), "acc_cert_0.1": pytest.approx(2 / 5),
                    "mean_radius": pytest.approx(0.6 * 0.35 / 3 + 0.4 * 0.5 / 2)}
     rows = [dict(data="m", neural=False, margin=0.1, n=5, lam=1.0, seed=s, error="",

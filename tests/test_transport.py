@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from scipy.stats import wasserstein_distance
 
 from hkr_reference import dual_lp_value
-from otreg import InputError, MemoryLimitError, hkr_loss_values, hkr_transport, wasserstein1
+from otreg import InputError, MemoryLimitError, hkr_transport, wasserstein1
 from otreg.data.toys import two_moons
 from otreg.transport import objective
 
@@ -42,7 +42,7 @@ def test_strong_duality(rng, method, n, m, d, weighted, lam, margin):
     dual = dual_lp_value(xp, xn, lam, margin, pr.a, pr.b, pr.p)
     dist = np.sqrt(((xp[:, None] - xn[None]) ** 2).sum(-1))
     primal = float(np.sum(res.plan * (dist - 2 * margin)))
-    L_f = hkr_loss_values(res.f_pos, res.f_neg, pr.a, pr.b, pr.p, lam, margin)
+    L_f = pr.loss(res.f_pos, res.f_neg)
     for value in (dual, -2 * margin - primal, L_f, res.dual_value):
         assert res.loss == pytest.approx(value, abs=1e-8 * (1 + lam))
     assert res.primal_value == pytest.approx(primal, abs=1e-12)
@@ -187,9 +187,13 @@ def test_rotation_translation_invariance(rng):
 def test_identical_clouds_and_duplicates():
     x = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
     res = hkr_transport(x, x, lam=1.0, margin=0.5)
-    # f = 0 gives L = lam * margin; the exact minimum can only be lower or equal
-    assert res.loss <= 0.5 + 1e-12
+    # closed form: with the same measure on both sides (p = 1/2) the KR term of any f is 0 and
+    # the hinge term is (1/2) sum a ((m - f)_+ + (m + f)_+) >= m, with equality at f = 0:
+    # min L = lam * margin
+    assert res.loss == pytest.approx(0.5, abs=1e-12)
     assert res.gap <= 1e-9
+    res = hkr_transport(x, x, lam=3.0, margin=0.2)
+    assert res.loss == pytest.approx(0.6, abs=1e-12)
 
 
 BAD = [

@@ -1,19 +1,22 @@
 """Every check passes on correct solutions AND fails on deliberately wrong ones."""
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
+from otreg import Problem
 from otreg.data.toys import make_toy
+from otreg.metrics import accuracies
+from otreg.nn import fit
+from otreg.potential import Potential
 from otreg.transport import hkr_transport, wasserstein1
-from otreg.verify import (CHECK_NAMES, Potential, Solution, Tolerances, boundary_distance,
+from otreg.verify import (CHECK_NAMES, Tolerances, boundary_distance, certificate_points,
                           check_adversarial_tightness, check_certificate,
                           check_complementary_slackness, check_gradient_norm,
-                          check_hinge_slackness, check_invariance, check_lipschitz, check_marginal_bounds,
-                          check_neural_gap, check_potential_agreement, check_strong_duality,
-                          check_w1_limit, exact_potential, fast_exact_potential, ray_points,
-                          verify)
-from otreg.verify.checks import certificate_points
+                          check_hinge_slackness, check_invariance, check_lipschitz,
+                          check_marginal_bounds, check_neural_gap, check_potential_agreement,
+                          check_strong_duality, check_w1_limit, ray_points, verify)
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +27,7 @@ def moons():
 
 @pytest.fixture(scope="module")
 def sol(moons):
-    return Solution.from_result(moons[2])
+    return moons[2]
 
 
 def scaled(pot, s, name="scaled"):
@@ -39,38 +42,38 @@ def test_exact_solution_passes_all_sample_checks(sol):
 
 
 def test_strong_duality_fails_on_suboptimal_potential_or_plan(sol, moons):
-    bad_f = sol.replace(f_pos=sol.f_pos - 0.01)                 # feasible, suboptimal
+    bad_f = replace(sol, f_pos=sol.f_pos - 0.01)                 # feasible, suboptimal
     assert not check_strong_duality(bad_f).passed
     xp, xn, _ = moons
     plan0 = hkr_transport(xp, xn, lam=0.0, margin=0.1).plan      # feasible, not optimal at lam=1
-    c = check_strong_duality(sol.replace(plan=plan0))
+    c = check_strong_duality(replace(sol, plan=plan0))
     assert not c.passed and c.value > 1e-4
     # a wrong claimed loss is caught even with the right plan and potential
-    assert not check_strong_duality(sol.replace(loss=sol.loss + 1e-3)).passed
+    assert not check_strong_duality(replace(sol, loss=sol.loss + 1e-3)).passed
 
 
 def test_complementary_slackness_fails_off_the_rays(sol):
-    assert not check_complementary_slackness(sol.replace(f_neg=sol.f_neg - 0.01)).passed
+    assert not check_complementary_slackness(replace(sol, f_neg=sol.f_neg - 0.01)).passed
 
 
 def test_marginal_bounds_fail_on_infeasible_plans(sol):
-    assert not check_marginal_bounds(sol.replace(plan=sol.plan * 0.99)).passed
-    assert not check_marginal_bounds(sol.replace(plan=sol.plan * 3.0)).passed
+    assert not check_marginal_bounds(replace(sol, plan=sol.plan * 0.99)).passed
+    assert not check_marginal_bounds(replace(sol, plan=sol.plan * 3.0)).passed
     neg = sol.plan.copy()
     neg[0, 0] = -1e-3
-    assert not check_marginal_bounds(sol.replace(plan=neg)).passed
+    assert not check_marginal_bounds(replace(sol, plan=neg)).passed
 
 
 def test_hinge_slackness_fails_when_plan_and_potential_disagree(sol, moons):
     xp, xn, _ = moons
     plan0 = hkr_transport(xp, xn, lam=0.0, margin=0.1).plan      # rows at the lower bound
-    c = check_hinge_slackness(sol.replace(plan=plan0))
+    c = check_hinge_slackness(replace(sol, plan=plan0))
     assert not c.passed and "off the required bound" in c.detail
 
 
 def test_lipschitz_fails_for_steep_values_and_functions(sol, moons):
-    assert not check_lipschitz(sol.replace(f_pos=2 * sol.f_pos, f_neg=2 * sol.f_neg)).passed
-    ex = fast_exact_potential(moons[2])
+    assert not check_lipschitz(replace(sol, f_pos=2 * sol.f_pos, f_neg=2 * sol.f_neg)).passed
+    ex = moons[2].extension()
     ok = check_lipschitz(sol, {"exact": ex}, np.random.default_rng(0), tols={"exact": 1e-8})
     assert ok.passed, ok.detail
     steep = check_lipschitz(sol, {"steep": scaled(ex, 1.01)}, np.random.default_rng(0),
@@ -80,35 +83,44 @@ def test_lipschitz_fails_for_steep_values_and_functions(sol, moons):
     assert steep.parts[0].passed and not steep.parts[1].passed
 
 
-def test_fast_extension_matches_result_potential(moons):
+def test_extension_matches_its_formula_and_finite_differences(moons):
     res = moons[2]
     pts = np.random.default_rng(0).uniform(-1.5, 2.5, (500, 2))
-    for kind in ("mcshane", "whitney", "mean"):
-        fast = fast_exact_potential(res, kind)
-        ref = exact_potential(res, kind)
-        assert np.allclose(fast(pts), ref(pts), atol=1e-12)
-        assert np.allclose(fast.grad(pts), ref.grad(pts), atol=1e-5)
+    samples = res.problem.samples
+    values = np.concatenate([res.f_pos, res.f_neg])
+    dist = np.linalg.norm(pts[:, None, :] - samples[None, :, :], axis=2)
+    mcshane = np.min(values[None, :] + dist, axis=1)
+    whitney = np.max(values[None, :] - dist, axis=1)
+    for kind, ref in (("mcshane", mcshane), ("whitney", whitney),
+                      ("mean", 0.5 * (mcshane + whitney))):
+        ext = res.extension(kind)
+        assert np.allclose(ext(pts), ref, atol=1e-12)
+        assert np.array_equal(res.potential(pts, kind), ext(pts))
+        numeric = Potential(ext)             # no grad given: central finite differences
+        assert np.allclose(ext.grad(pts), numeric.grad(pts), atol=1e-5)
+        assert np.array_equal(res.potential_grad(pts, kind), ext.grad(pts))
 
 
 def test_invariance_passes_and_fails(moons):
     xp, xn, res = moons
-    c = check_invariance(xp, xn, 1.0, 0.1, res.loss)
+    c = check_invariance(res.problem, res.loss)
     assert c.passed, c.detail
-    c = check_invariance(xp, xn, 1.0, 0.1, res.loss + 1e-4)
+    c = check_invariance(res.problem, res.loss + 1e-4)
     assert not c.passed and not any(p.passed for p in c.parts)
 
 
 # ------------------------------------------------------------------ lambda -> 0
 def test_w1_limit_passes_and_fails(moons):
-    xp, xn, _ = moons
-    c = check_w1_limit(xp, xn, 0.1)
+    xp, xn, res = moons
+    pr = res.problem
+    c = check_w1_limit(pr)
     assert c.passed, c.detail
     assert [p.name for p in c.parts] == ["lam=0", "lam=0.1", "lam=0.01", "lam=0.001"]
     w1 = wasserstein1(xp, xn)
     # below -W1 is impossible; slower than linear convergence too; and non-monotone
-    assert not check_w1_limit(xp, xn, 0.1, losses={1e-3: -w1 - 1e-4}).passed
-    assert not check_w1_limit(xp, xn, 0.1, losses={1e-3: -w1 + 1e-2}).passed
-    assert not check_w1_limit(xp, xn, 0.1, w1=w1 * 1.01).passed  # wrong W1 (or lam=0 solve)
+    assert not check_w1_limit(pr, losses={1e-3: -w1 - 1e-4}).passed
+    assert not check_w1_limit(pr, losses={1e-3: -w1 + 1e-2}).passed
+    assert not check_w1_limit(pr, w1=w1 * 1.01).passed  # wrong W1 (or lam=0 solve)
 
 
 # ------------------------------------------------------------------ geometry
@@ -133,7 +145,7 @@ def test_numeric_gradient_of_the_norm():
 
 
 def test_gradient_norm_certificate_tightness_pass_for_exact(moons, sol):
-    ex = fast_exact_potential(moons[2])
+    ex = moons[2].extension()
     rng = np.random.default_rng(0)
     rays, *_ = ray_points(sol, rng, 200)
     assert check_gradient_norm(ex, rays, min_norm=1 - 1e-6, min_fraction=0.99).passed
@@ -146,14 +158,14 @@ def test_gradient_norm_certificate_tightness_pass_for_exact(moons, sol):
 
 
 def test_gradient_norm_fails_for_a_flattened_potential(moons, sol):
-    half = scaled(fast_exact_potential(moons[2]), 0.5)
+    half = scaled(moons[2].extension(), 0.5)
     rays, *_ = ray_points(sol, np.random.default_rng(0), 200)
     c = check_gradient_norm(half, rays, min_norm=0.9, min_fraction=0.8)
     assert not c.passed and c.value == 0.0
 
 
 def test_certificate_fails_for_a_non_lipschitz_potential(moons, sol):
-    ex = fast_exact_potential(moons[2])
+    ex = moons[2].extension()
     rng = np.random.default_rng(0)
     pts = certificate_points(sol.problem, rng, 40)
     c, _ = check_certificate(scaled(ex, 3.0), pts, rng)      # same sign, 3x the radius
@@ -163,7 +175,7 @@ def test_certificate_fails_for_a_non_lipschitz_potential(moons, sol):
 
 
 def test_tightness_fails_for_a_non_tight_potential(moons, sol):
-    ex = fast_exact_potential(moons[2])
+    ex = moons[2].extension()
     rng = np.random.default_rng(0)
     cross, *_ = ray_points(sol, rng, 60, crossing=True)
     t = check_adversarial_tightness(scaled(ex, 0.5), cross, None, rng, f_tol=0.1, dist_tol=0.15,
@@ -173,6 +185,32 @@ def test_tightness_fails_for_a_non_tight_potential(moons, sol):
 
 
 # ------------------------------------------------------------------ network vs exact
+@pytest.fixture(scope="module")
+def trained(moons):
+    xp, xn, res = moons
+    return fit(res.problem, epochs=300, width=32, depth=2, progress=False).model
+
+
+def test_neural_checks_on_a_trained_network(moons, trained):
+    res = moons[2]
+    pr = res.problem
+    f_pos, f_neg = trained.predict(pr.x_pos), trained.predict(pr.x_neg)
+    c = check_neural_gap(pr, res.loss, f_pos, f_neg, rel_tol=0.05)
+    # the value is L(network) - min L, recomputed here from the spec's formula
+    a, b, p = pr.a, pr.b, pr.p
+    L = (b @ f_neg - a @ f_pos + p * a @ np.maximum(0.1 - f_pos, 0)
+         + (1 - p) * b @ np.maximum(0.1 + f_neg, 0))
+    assert c.value == pytest.approx(L - res.loss, abs=1e-12)
+    assert 0 <= c.value and c.passed, c.detail       # never below the LP minimum
+    agree = check_potential_agreement(pr, res.f_pos, res.f_neg, f_pos, f_neg)
+    sign = np.sum(pr.weights * (np.sign(np.concatenate([f_pos, f_neg]))
+                                == np.sign(np.concatenate([res.f_pos, res.f_neg]))))
+    assert agree.parts[1].value == pytest.approx(sign, abs=1e-12) and agree.passed
+    # an untrained network of the same shape is far from the optimum
+    raw = fit(pr, epochs=1, width=32, depth=2, lr=1e-6, progress=False).model
+    assert not check_neural_gap(pr, res.loss, raw.predict(pr.x_pos), raw.predict(pr.x_neg)).passed
+
+
 def test_neural_gap_and_agreement(moons):
     res = moons[2]
     pr = res.problem
@@ -189,7 +227,7 @@ def test_neural_gap_and_agreement(moons):
 # ------------------------------------------------------------------ verify / Report
 def test_verify_with_a_perfect_model_passes_everything(moons, tmp_path):
     xp, xn, res = moons
-    model = fast_exact_potential(res)
+    model = res.extension()           # the optimum itself as "network": every check must pass
     rep = verify(xp, xn, 1.0, 0.1, model=model, n_test_points=40)
     assert rep.passed, rep.table()
     assert [c.name for c in rep.checks] == list(CHECK_NAMES)
@@ -210,14 +248,14 @@ def test_verify_with_a_perfect_model_passes_everything(moons, tmp_path):
 
 def test_verify_flags_a_bad_model(moons):
     xp, xn, res = moons
-    bad = scaled(fast_exact_potential(res), 0.5)
+    bad = scaled(res.extension(), 0.5)
     rep = verify(xp, xn, 1.0, 0.1, model=bad, n_test_points=40)
     assert not rep.passed
     assert {"gradient_norm", "adversarial_tightness", "neural_gap"} <= set(rep.failed)
     for name in ("strong_duality", "marginal_bounds", "lipschitz", "certificate"):
         assert rep.check(name).passed  # 0.5 f is still 1-Lipschitz; the LP is untouched
     assert "FAILED" in rep.table()
-    steep = scaled(fast_exact_potential(res), 1.5)
+    steep = scaled(res.extension(), 1.5)
     rep = verify(xp, xn, 1.0, 0.1, model=steep, n_test_points=40)
     assert {"lipschitz", "certificate", "neural_gap"} <= set(rep.failed)
 
@@ -250,9 +288,7 @@ def test_potential_agreement_ignores_the_free_constant_only_at_lam0():
 
 
 def test_accuracies_weight_classes_by_the_prior():
-    from otreg.verify import accuracies
-
-    acc = accuracies([0.3], [-0.5], radii=(0.4,), p=0.25)
+    acc = accuracies(Problem([[0.0]], [[1.0]], p=0.25), [0.3], [-0.5], radii=(0.4,))
     assert acc["acc_clean"] == 1.0
     assert acc["acc_cert_0.4"] == pytest.approx(0.75)  # only the negative is certified at 0.4
     assert acc["mean_radius"] == pytest.approx(0.25 * 0.3 + 0.75 * 0.5)

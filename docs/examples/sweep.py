@@ -6,7 +6,7 @@ import os
 import sys
 import tempfile
 
-from otreg.plot.sweep import plot_sweep_table
+from otreg.plot import plot_sweep_table
 from otreg.study import sweep, trade_off_table
 
 out_dir = sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp()

@@ -4,16 +4,15 @@ Run: python docs/examples/train.py
 """
 import numpy as np
 
-from otreg import hkr_transport
+from otreg import Problem, hkr_transport
 from otreg.data.toys import make_toy
 from otreg.nn import fit
 
 x_pos, x_neg = make_toy("moons", n_pos=150, seed=0)
-lam, margin = 1.0, 0.1
+problem = Problem(x_pos, x_neg, lam=1.0, margin=0.1)
 
-exact = hkr_transport(x_pos, x_neg, lam=lam, margin=margin)
-result = fit(x_pos, x_neg, lam=lam, margin=margin, width=32, depth=2, epochs=60, seed=0,
-             progress=False)
+exact = hkr_transport(problem)
+result = fit(problem, width=32, depth=2, epochs=60, seed=0, progress=False)
 model = result.model
 print(f"exact min L = {exact.loss:.5f}   network L = {result.loss:.5f}   "
       f"gap = {result.loss - exact.loss:.5f} (>= 0: the LP value is the minimum)")

@@ -1,8 +1,16 @@
-"""Command-line arguments shared by several ``otreg`` sub-commands."""
+"""Command-line arguments shared by several ``otreg`` sub-commands.
+
+The data options become one validated :class:`otreg.Problem` (:func:`problem_from_args`) that
+the command then hands to the solvers, the training and the checks.  Heavy modules are imported
+inside the functions: ``otreg --help`` should not load numba or matplotlib.
+"""
 from __future__ import annotations
 
+import argparse
+from typing import Any
 
-def add_data_arguments(parser, required: bool = True) -> None:
+
+def add_data_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
     """--data/--n/--n-neg/--seed/--lam/--margin/--p: the problem to solve."""
     parser.add_argument("--data", required=required,
                         help="toy name (moons, circles, gaussians, spirals, xor, ring_blob) "
@@ -17,17 +25,19 @@ def add_data_arguments(parser, required: bool = True) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of toys, tests and training")
 
 
-def load_data_args(args):
-    """``(x_pos, x_neg, a, b)`` of the data named by :func:`add_data_arguments`' options."""
+def problem_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`otreg.Problem` of :func:`add_data_arguments`' options (validated here, once)."""
     from ..data.toys import load_data
+    from ..problem import Problem
 
-    return load_data(args.data, n=args.n, seed=args.seed, n_neg=args.n_neg)
+    x_pos, x_neg, a, b = load_data(args.data, n=args.n, seed=args.seed, n_neg=args.n_neg)
+    return Problem(x_pos, x_neg, args.lam, args.margin, a, b, args.p)
 
 
 _NETWORK_OPTIONS = ("epochs", "width", "depth", "activation", "lr", "batch_size", "patience")
 
 
-def add_network_arguments(parser):
+def add_network_arguments(parser: argparse.ArgumentParser) -> Any:
     """Options of :func:`otreg.nn.fit`; unset ones keep fit's defaults.  Returns the group."""
     g = parser.add_argument_group("network (otreg.nn.fit; defaults: fit's)")
     g.add_argument("--epochs", type=int, default=None,
@@ -42,7 +52,7 @@ def add_network_arguments(parser):
     return g
 
 
-def add_train_arguments(parser) -> None:
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     """:func:`add_network_arguments` plus --model (a saved network instead of training) and
     --progress, for the commands that train only when no model is given."""
     g = add_network_arguments(parser)
@@ -50,12 +60,12 @@ def add_train_arguments(parser) -> None:
     g.add_argument("--progress", action="store_true", help="show a training progress bar")
 
 
-def train_kwargs(args) -> dict:
+def train_kwargs(args: argparse.Namespace) -> dict:
     """The network options that were given, as keyword arguments of :func:`otreg.nn.fit`."""
     return {k: getattr(args, k) for k in _NETWORK_OPTIONS if getattr(args, k, None) is not None}
 
 
-def load_model_arg(args):
+def load_model_arg(args: argparse.Namespace) -> Any:
     """The network of --model, or None."""
     if not getattr(args, "model", None):
         return None

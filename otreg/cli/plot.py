@@ -1,8 +1,11 @@
 """``otreg plot KIND``: one figure (PNG) of the exact and/or neural hKR solution."""
 from __future__ import annotations
 
+import argparse
+from typing import Any
 
-from ._args import (add_data_arguments, add_train_arguments, load_data_args, load_model_arg,
+from ..errors import InputError
+from ._args import (add_data_arguments, add_train_arguments, load_model_arg, problem_from_args,
                     train_kwargs)
 
 KINDS = ("plan", "potential", "gradnorm", "adversarial", "sweep")
@@ -34,48 +37,44 @@ def add_parser(sub) -> None:
     parser.set_defaults(func=run)
 
 
-def _network(args, x_pos, x_neg, a, b):
+def _network(args: argparse.Namespace, problem: Any) -> Any:
     model = load_model_arg(args)
     if model is not None:
         return model
     from ..nn import fit
 
-    kw = dict(seed=args.seed, progress=args.progress)
-    kw.update(train_kwargs(args))
-    return fit(x_pos, x_neg, lam=args.lam, margin=args.margin, a=a, b=b, p=args.p, **kw).model
+    return fit(problem, **{"seed": args.seed, "progress": args.progress,
+                           **train_kwargs(args)}).model
 
 
-def run(args) -> int:
-    from ..errors import InputError
+def run(args: argparse.Namespace) -> int:
     from .. import plot as P
+    from ..study import lam_path
+    from ..transport import hkr_transport
 
     if not args.out.lower().endswith(".png"):
         raise InputError(f"out: expected a .png file name, got {args.out!r}")
     if args.table is not None:
         if args.kind != "sweep":
             raise InputError(f"table: only `otreg plot sweep` reads a table, not {args.kind!r}")
-        from ..plot.sweep import plot_sweep_table
-
-        print(f"wrote {plot_sweep_table(args.table, args.out)}")
+        print(f"wrote {P.plot_sweep_table(args.table, args.out)}")
         return 0
     if args.data is None:
         raise InputError("data: required (a toy name or a data file), or give a sweep table")
-    x_pos, x_neg, a, b = load_data_args(args)
+    pr = problem_from_args(args)
     if args.kind == "sweep":
-        data = P.compute_sweep(x_pos, x_neg, args.margin, args.lams, tuple(args.eps), a, b,
-                               args.p)
-        for r in data["rows"]:
+        path = lam_path(pr, args.lams, tuple(args.eps))
+        for r in path["rows"]:
+            cert = [round(v, 3) for k, v in r.items() if k.startswith("acc_cert_")]
             print(f"lam={r['lam']:<8.3g} loss={r['loss']:.6f} mass={r['mass']:.4f} "
-                  f"clean={r['clean']:.3f} certified={[round(v, 3) for v in r['certified'].values()]}")
-        out = P.plot_sweep(data, args.out)
+                  f"clean={r['acc_clean']:.3f} certified={cert}")
+        out = P.plot_sweep(path, args.out)
     else:
-        from ..transport import hkr_transport
-
-        res = hkr_transport(x_pos, x_neg, lam=args.lam, margin=args.margin, a=a, b=b, p=args.p)
+        res = hkr_transport(pr)
         neural = not args.no_neural
         if args.kind == "gradnorm" and not neural:
             raise InputError("no-neural: the gradnorm plot shows the network's gradient")
-        model = _network(args, x_pos, x_neg, a, b) if neural and args.kind != "plan" else None
+        model = _network(args, pr) if neural and args.kind != "plan" else None
         if args.kind == "plan":
             out = P.plot_plan(res, args.out)
         elif args.kind == "potential":
@@ -83,9 +82,7 @@ def run(args) -> int:
         elif args.kind == "gradnorm":
             out = P.plot_gradnorm(model, res.problem, args.out, result=res)
         else:
-            from ..verify import fast_exact_potential
-
-            pot = model if model is not None else fast_exact_potential(res, args.extension)
+            pot = model if model is not None else res.extension(args.extension)
             out = P.plot_adversarial(pot, res.problem, args.out)
         print(res.summary())
     print(f"wrote {out}")

@@ -1,8 +1,13 @@
 """``otreg predict``: evaluate a trained model and its input gradient at points."""
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+
+import numpy as np
+
+from ..errors import InputError
 
 
 def add_parser(subparsers):
@@ -20,11 +25,8 @@ def add_parser(subparsers):
     return p
 
 
-def run(args) -> int:
-    import numpy as np
-
+def run(args: argparse.Namespace) -> int:
     from ..data.io import load_points
-    from ..errors import InputError
     from ..nn import load_model
 
     model = load_model(args.model)

@@ -1,11 +1,11 @@
 """``otreg solve``: the exact hKR solution of a toy distribution or a data file."""
 from __future__ import annotations
 
+import argparse
 import json
 
-from ..transport import hkr_transport, wasserstein1
-from ..transport.solve import METHODS
-from ._args import add_data_arguments, load_data_args
+from ..transport import METHODS, hkr_transport, wasserstein1
+from ._args import add_data_arguments, problem_from_args
 
 
 def add_parser(sub) -> None:
@@ -21,19 +21,18 @@ def add_parser(sub) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args) -> int:
-    x_pos, x_neg, a, b = load_data_args(args)
-    res = hkr_transport(x_pos, x_neg, lam=args.lam, margin=args.margin, a=a, b=b, p=args.p,
-                        method=args.method)
-    w1 = wasserstein1(x_pos, x_neg, a, b)
+def run(args: argparse.Namespace) -> int:
+    pr = problem_from_args(args)
+    res = hkr_transport(pr, method=args.method)
+    w1 = wasserstein1(pr)
     print(res.summary())
     print(f"W1={w1:.10g}  -loss/W1={-res.loss / w1 if w1 > 0 else float('nan'):.6g}  "
           f"extra mass={res.extra_mass:.6g}")
     if args.json:
         rows, cols = res.plan.nonzero()
         report = {
-            "data": {"n": res.problem.n, "m": res.problem.m, "dim": res.problem.dim},
-            "params": {"lam": res.problem.lam, "margin": res.problem.margin, "p": res.problem.p},
+            "data": {"n": pr.n, "m": pr.m, "dim": pr.dim},
+            "params": {"lam": pr.lam, "margin": pr.margin, "p": pr.p},
             "loss": res.loss, "w1": w1, "mass": res.mass, "gap": res.gap,
             "method": res.method, "seconds": res.seconds,
             "f_pos": res.f_pos.tolist(), "f_neg": res.f_neg.tolist(),

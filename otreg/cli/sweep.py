@@ -126,8 +126,9 @@ def add_parser(sub) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args) -> int:
-    from ..study.sweep import DEFAULT_RADII, sweep, trade_off_table
+def run(args: argparse.Namespace) -> int:
+    from ..metrics import DEFAULT_RADII
+    from ..study.sweep import sweep, trade_off_table
 
     train_kwargs = {"epochs": args.epochs} if args.epochs else None
     table = sweep(args.data, args.lam, args.margin, args.seeds, n=args.n, neural=args.neural,

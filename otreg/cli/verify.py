@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import time
 
-from ._args import (add_data_arguments, add_train_arguments, load_data_args, load_model_arg,
+import argparse
+
+from ._args import (add_data_arguments, add_train_arguments, load_model_arg, problem_from_args,
                     train_kwargs)
 
 
@@ -34,19 +36,20 @@ def add_parser(sub) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
+    from ..nn import save_model
+    from ..plot import plot_report
     from ..verify import verify
 
-    x_pos, x_neg, a, b = load_data_args(args)
+    pr = problem_from_args(args)
     model = load_model_arg(args)
     t0 = time.perf_counter()
-    rep = verify(x_pos, x_neg, lam=args.lam, margin=args.margin, a=a, b=b, p=args.p,
-                 model=model, train_kwargs=train_kwargs(args), seed=args.seed,
+    rep = verify(pr, model=model, train_kwargs=train_kwargs(args), seed=args.seed,
                  neural=not args.no_neural, extension=args.extension,
                  progress=args.progress)
     print(rep.table())
-    if args.save_model and rep.model is not None and hasattr(rep.model, "save"):
-        rep.model.save(args.save_model)
+    if args.save_model and rep.model is not None:
+        save_model(rep.model, args.save_model)
         print(f"wrote {args.save_model}")
     if args.json:
         rep.to_json(args.json)
@@ -54,8 +57,6 @@ def run(args) -> int:
     if args.plots and rep.problem.dim != 2:
         print(f"--plots: the figures need 2-D data (d={rep.problem.dim}); skipped")
     elif args.plots:
-        from ..plot import plot_report
-
         for f in plot_report(rep, args.plots, sweep=args.sweep):
             print(f"wrote {f}")
     print(f"total time {time.perf_counter() - t0:.1f}s")

@@ -22,7 +22,7 @@ from .validate import as_points, raw_weights
 __all__ = ["load_dataset", "load_points", "save_dataset"]
 
 
-def _path(path) -> str:
+def _path(path: object) -> str:
     try:
         name = os.fspath(path)
     except TypeError:
@@ -116,7 +116,7 @@ def _split_labels(name: str, data: np.ndarray):
     return coords[pos], coords[~pos]
 
 
-def load_dataset(path):
+def load_dataset(path: str | os.PathLike):
     """Read a labelled data set; returns ``(x_pos, x_neg, a, b)`` (``a``, ``b`` may be None)."""
     name = _path(path)
     if _is_npz(name):
@@ -138,7 +138,7 @@ def load_dataset(path):
     return x_pos, x_neg, None, None
 
 
-def load_points(path, dim: int | None = None) -> np.ndarray:
+def load_points(path: str | os.PathLike, dim: int | None = None) -> np.ndarray:
     """Read points ``(k, d)`` in file order (npz: ``points``, or ``x_pos`` rows then ``x_neg``).
 
     For CSV, a last column named ``label`` (header) is dropped; otherwise, when ``dim`` is
@@ -173,7 +173,8 @@ def load_points(path, dim: int | None = None) -> np.ndarray:
         raise InputError(f"{name}: {exc}") from None
 
 
-def save_dataset(path, x_pos, x_neg, a=None, b=None) -> None:
+def save_dataset(path: str | os.PathLike, x_pos: object, x_neg: object, a: object = None,
+                 b: object = None) -> None:
     """Write a labelled data set: ``.npz`` (with weights) or ``.csv`` (label +1 / -1)."""
     x_pos = as_points(x_pos, "x_pos")
     x_neg = as_points(x_neg, "x_neg", dim=x_pos.shape[1])

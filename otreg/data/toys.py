@@ -20,7 +20,7 @@ from .io import load_dataset
 from .validate import as_int, as_number
 
 
-def _sizes(n_pos, n_neg):
+def _sizes(n_pos: int, n_neg: int | None) -> tuple[int, int]:
     n_pos = as_int(n_pos, "n_pos", low=1)
     n_neg = n_pos if n_neg is None else as_int(n_neg, "n_neg", low=1)
     return n_pos, n_neg
@@ -95,7 +95,7 @@ def spirals(n_pos: int = 500, n_neg: int | None = None, turns: float = 1.5,
         raise InputError("turns: must be > 0")
     rng = np.random.default_rng(seed)
 
-    def arm(k, phase):
+    def arm(k: int, phase: float) -> np.ndarray:
         u = np.sqrt(rng.uniform(0.05, 1.0, k))          # uniform-ish density along the arm
         t = u * turns * 2 * np.pi
         r = 1.5 * u
@@ -125,7 +125,7 @@ def xor(n_pos: int = 500, n_neg: int | None = None, cells: int = 2, gap: float =
     even = [(r, c) for r in range(cells) for c in range(cells) if (r + c) % 2 == 0]
     odd = [(r, c) for r in range(cells) for c in range(cells) if (r + c) % 2 == 1]
 
-    def fill(k, squares):
+    def fill(k: int, squares: list) -> np.ndarray:
         idx = rng.integers(0, len(squares), k)
         rc = np.array(squares, dtype=float)[idx]
         local = rng.uniform(gap, 1.0 - gap, (k, 2))
@@ -175,7 +175,7 @@ def list_toys() -> list[str]:
     return sorted(TOYS)
 
 
-def _canonical(name) -> str:
+def _canonical(name: str) -> str:
     key = str(name).strip().lower()
     key = _ALIASES.get(key, key)
     if key not in TOYS:
@@ -184,7 +184,7 @@ def _canonical(name) -> str:
     return key
 
 
-def toy_params(name) -> dict:
+def toy_params(name: str) -> dict:
     """Shape parameters (beyond n_pos, n_neg, seed) of a toy and their defaults."""
     gen = TOYS[_canonical(name)]
     return {k: v.default for k, v in inspect.signature(gen).parameters.items()
@@ -205,7 +205,7 @@ def make_toy(name: str, n_pos: int = 500, n_neg: int | None = None, seed: int = 
     return TOYS[key](n_pos=n_pos, n_neg=n_neg, seed=seed, **kw)
 
 
-def is_toy(name) -> bool:
+def is_toy(name: object) -> bool:
     try:
         _canonical(name)
     except InputError:
@@ -213,7 +213,8 @@ def is_toy(name) -> bool:
     return True
 
 
-def load_data(name_or_path, n: int = 500, seed: int = 0, n_neg: int | None = None, **kw):
+def load_data(name_or_path: str | os.PathLike, n: int = 500, seed: int = 0,
+              n_neg: int | None = None, **kw: float):
     """Resolve a toy name or a data file; returns ``(x_pos, x_neg, a, b)``.
 
     A toy name gives ``n`` positives and ``n_neg`` (default ``n``) negatives drawn with ``seed``

@@ -1,19 +1,19 @@
-"""Validation of user input: point clouds, weights, class prior, hKR parameters.
+"""Validation of user input: point clouds, weights, class prior, hKR parameters, numbers.
 
-All checks raise :class:`otreg.errors.InputError` (a ``ValueError``) whose message starts with
-the argument's name, so that bad input never reaches a solver as a silent NaN.
+:class:`otreg.problem.Problem` calls these once, where data enter otreg.  All checks raise
+:class:`otreg.errors.InputError` (a ``ValueError``) whose message starts with the argument's
+name, so that bad input never reaches a solver as a silent NaN.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import InputError
 
 
-def as_points(x, name: str, dim: int | None = None) -> np.ndarray:
+def as_points(x: object, name: str, dim: int | None = None) -> np.ndarray:
     """Return ``x`` as a finite float64 array of shape (k, d), k >= 1, d >= 1.
 
     ``dim``, if given, is the required dimension d.
@@ -41,7 +41,7 @@ def as_points(x, name: str, dim: int | None = None) -> np.ndarray:
     return arr
 
 
-def raw_weights(w, k: int, name: str) -> np.ndarray:
+def raw_weights(w: object, k: int, name: str) -> np.ndarray:
     """Return the un-normalised weights (ones if ``w`` is None), checked.
 
     Weights must be finite, non-negative, of length ``k`` and with a positive sum.
@@ -63,13 +63,13 @@ def raw_weights(w, k: int, name: str) -> np.ndarray:
     return arr
 
 
-def as_weights(w, k: int, name: str) -> np.ndarray:
+def as_weights(w: object, k: int, name: str) -> np.ndarray:
     """Return weights normalised to sum 1 (uniform if ``w`` is None); see :func:`raw_weights`."""
     arr = raw_weights(w, k, name)
     return arr / arr.sum()
 
 
-def as_number(value, name: str, low: float | None = None, strict: bool = False) -> float:
+def as_number(value: object, name: str, low: float | None = None, strict: bool = False) -> float:
     """A finite float, ``>= low`` (``> low`` if ``strict``) when ``low`` is given."""
     if isinstance(value, bool):
         raise InputError(f"{name}: expected a number, got {value!r}")
@@ -84,7 +84,7 @@ def as_number(value, name: str, low: float | None = None, strict: bool = False) 
     return val
 
 
-def as_int(value, name: str, low: int = 0) -> int:
+def as_int(value: object, name: str, low: int = 0) -> int:
     """An integer ``>= low``; integral floats and numeric strings ("3") are accepted."""
     if isinstance(value, bool):
         raise InputError(f"{name}: expected an integer, got {value!r}")
@@ -99,17 +99,17 @@ def as_int(value, name: str, low: int = 0) -> int:
     return val
 
 
-def check_lam(lam) -> float:
+def check_lam(lam: object) -> float:
     """λ must be a finite number >= 0."""
     return as_number(lam, "lam", low=0.0)
 
 
-def check_margin(margin) -> float:
+def check_margin(margin: object) -> float:
     """The margin must be a finite number > 0."""
     return as_number(margin, "margin", low=0.0, strict=True)
 
 
-def check_prior(p, mass_pos: float, mass_neg: float) -> float:
+def check_prior(p: object, mass_pos: float, mass_neg: float) -> float:
     """Positive-class prior p in the open interval (0, 1).
 
     Default: the positive share of the total sample mass, ``mass_pos / (mass_pos + mass_neg)``.
@@ -126,68 +126,3 @@ def check_prior(p, mass_pos: float, mass_neg: float) -> float:
     if not (0.0 < val < 1.0):
         raise InputError(f"p: the positive-class prior must lie in the open interval (0, 1), got {p!r}")
     return val
-
-
-def hkr_loss_values(f_pos, f_neg, a, b, p: float, lam: float, margin: float) -> float:
-    """The empirical hKR loss L (spec section 1) of a potential with values ``f_pos`` on the
-    positives and ``f_neg`` on the negatives::
-
-        L = sum_j b_j f(z_j) - sum_i a_i f(x_i)
-            + lam * (p sum_i a_i (margin - f(x_i))_+ + (1 - p) sum_j b_j (margin + f(z_j))_+)
-
-    ``a`` and ``b`` are the class weights, each summing to 1.
-    """
-    f_pos = np.asarray(f_pos, dtype=np.float64)
-    f_neg = np.asarray(f_neg, dtype=np.float64)
-    kr = float(np.dot(b, f_neg) - np.dot(a, f_pos))
-    hinge = p * float(np.dot(a, np.maximum(margin - f_pos, 0.0))) + (1.0 - p) * float(
-        np.dot(b, np.maximum(margin + f_neg, 0.0))
-    )
-    return kr + lam * hinge
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A validated hKR problem: clouds, normalised weights, prior and parameters."""
-
-    x_pos: np.ndarray
-    x_neg: np.ndarray
-    a: np.ndarray
-    b: np.ndarray
-    p: float
-    lam: float
-    margin: float
-
-    @property
-    def n(self) -> int:
-        return self.x_pos.shape[0]
-
-    @property
-    def m(self) -> int:
-        return self.x_neg.shape[0]
-
-    @property
-    def dim(self) -> int:
-        return self.x_pos.shape[1]
-
-    def loss(self, f_pos, f_neg) -> float:
-        """The empirical hKR loss L of this problem for a potential with values ``f_pos`` on
-        the positives and ``f_neg`` on the negatives (see :func:`hkr_loss_values`)."""
-        return hkr_loss_values(f_pos, f_neg, self.a, self.b, self.p, self.lam, self.margin)
-
-
-def make_problem(x_pos, x_neg, lam=1.0, margin=0.1, a=None, b=None, p=None) -> Problem:
-    """Validate every argument of an hKR problem and return a :class:`Problem`."""
-    xp = as_points(x_pos, "x_pos")
-    xn = as_points(x_neg, "x_neg", dim=xp.shape[1])
-    ra = raw_weights(a, xp.shape[0], "a")
-    rb = raw_weights(b, xn.shape[0], "b")
-    return Problem(
-        x_pos=xp,
-        x_neg=xn,
-        a=ra / ra.sum(),
-        b=rb / rb.sum(),
-        p=check_prior(p, float(ra.sum()), float(rb.sum())),
-        lam=check_lam(lam),
-        margin=check_margin(margin),
-    )

@@ -8,8 +8,7 @@ from .activations import fullsort, groupsort2, relu
 from .io import load_model, save_model
 from .layers import (Activation, LipschitzDense, Sequential, bjorck, bjorck_numpy, spectral_bjorck,
                      lipschitz_mlp, orthonormal)
-from .losses import (hinge_loss, hkr_loss, hkr_loss_numpy, kr_loss, loss_coefficients,
-                     multiclass_hkr_loss)
+from .losses import hinge_loss, hkr_loss, kr_loss, loss_coefficients, multiclass_hkr_loss
 from .optim import SGD, Adam
 from .tensor import Tensor, concatenate, maximum, minimum, no_grad, stack, where
 from .train import TrainResult, fit, fit_multiclass, full_loss
@@ -20,7 +19,6 @@ __all__ = [
     "LipschitzDense", "Activation", "Sequential", "lipschitz_mlp", "bjorck", "spectral_bjorck",
     "bjorck_numpy",
     "orthonormal",
-    "kr_loss", "hinge_loss", "hkr_loss", "multiclass_hkr_loss", "hkr_loss_numpy",
-    "loss_coefficients",
+    "kr_loss", "hinge_loss", "hkr_loss", "multiclass_hkr_loss", "loss_coefficients",
     "Adam", "SGD", "fit", "fit_multiclass", "TrainResult", "full_loss", "save_model", "load_model",
 ]

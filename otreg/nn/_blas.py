@@ -11,6 +11,8 @@ import contextlib
 import ctypes
 import re
 
+import numpy  # noqa: F401  (loads the BLAS searched for below)
+
 _LIB = None
 _SEARCHED = False
 _NAMES = (("scipy_openblas_set_num_threads64_", "scipy_openblas_get_num_threads64_"),
@@ -23,8 +25,7 @@ def _find():
     if _SEARCHED:
         return _LIB
     _SEARCHED = True
-    import numpy  # noqa: F401  (loads the BLAS)
-    try:
+    try:  # the BLAS NumPy loaded, as mapped into this process
         with open("/proc/self/maps") as fh:
             paths = sorted(set(re.findall(r"(/\S*openblas\S*\.so\S*)", fh.read())))
     except OSError:

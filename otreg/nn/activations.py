@@ -31,7 +31,7 @@ def groupsort2(x: Tensor) -> Tensor:
     out = np.concatenate([np.where(mask, lo_half, hi_half), np.where(mask, hi_half, lo_half)],
                          axis=-1)
 
-    def backward(g):
+    def backward(g: np.ndarray) -> tuple[np.ndarray]:
         g_max, g_min = g[..., :k], g[..., k:]
         return (np.concatenate([np.where(mask, g_max, g_min), np.where(mask, g_min, g_max)],
                                axis=-1),)

@@ -8,12 +8,13 @@ import zipfile
 import numpy as np
 
 from ..errors import InputError
+from .layers import Sequential
 
 FORMAT = "otreg.nn/1"
 
 
-def save_model(model, path) -> None:
-    """Write ``model`` (a :class:`~otreg.nn.layers.Sequential`) to ``path`` (.npz)."""
+def save_model(model: Sequential, path: str | os.PathLike) -> None:
+    """Write ``model``'s architecture and weights to ``path`` (.npz, no pickle)."""
     cfg = dict(model.config())
     cfg["format"] = FORMAT
     arrays = {"architecture": np.array([json.dumps(cfg)])}
@@ -25,38 +26,8 @@ def save_model(model, path) -> None:
         np.savez(fh, **arrays)
 
 
-def model_from_config(cfg: dict, where: str = "model"):
-    """Build an (untrained) Sequential from an architecture dict."""
-    from .layers import Activation, LipschitzDense, Sequential
-
-    try:
-        if cfg.get("type") != "sequential":
-            raise InputError(f"{where}: architecture type must be 'sequential'")
-        layers = []
-        for lc in cfg["layers"]:
-            if lc["type"] == "dense":
-                layers.append(LipschitzDense(int(lc["in"]), int(lc["out"]), bias=bool(lc["bias"]),
-                                             bjorck_iters=int(lc["bjorck_iters"]),
-                                             power_iters=int(lc["power_iters"]),
-                                             normalize=lc.get("normalize", "orthonormal")))
-            elif lc["type"] == "activation":
-                layers.append(Activation(lc["name"]))
-            else:
-                raise InputError(f"{where}: unknown layer type {lc['type']!r}")
-        model = Sequential(layers)
-    except InputError as exc:
-        raise InputError(f"{where}: invalid architecture ({exc})") from None
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise InputError(f"{where}: invalid architecture ({type(exc).__name__}: {exc})") from None
-    dims = [(l.n_in, l.n_out) for l in model.dense_layers]
-    for (_, out_prev), (in_next, _) in zip(dims, dims[1:]):
-        if out_prev != in_next:
-            raise InputError(f"{where}: invalid architecture (layer sizes {dims} do not chain)")
-    return model
-
-
-def load_model(path):
-    """Read a model written by :meth:`Sequential.save`; any problem raises InputError."""
+def load_model(path: str | os.PathLike) -> Sequential:
+    """Read a model written by :func:`save_model`; any problem raises InputError."""
     name = os.fspath(path)
     if not os.path.isfile(name):
         raise InputError(f"model: file not found: {name}")
@@ -74,7 +45,7 @@ def load_model(path):
         raise InputError(f"model: {name}: the architecture is not valid JSON ({exc})") from None
     if not isinstance(cfg, dict) or cfg.get("format") != FORMAT:
         raise InputError(f"model: {name}: unknown model format (expected {FORMAT!r})")
-    model = model_from_config(cfg, where=f"model: {name}")
+    model = Sequential.from_config(cfg, where=f"model: {name}")
     per_layer = {}
     for key, arr in files.items():
         head, _, tail = key.partition(".")

@@ -15,8 +15,11 @@ convergence and stores the resulting weights, so inference is exactly 1-Lipschit
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from ..data.validate import as_points
 from ..errors import InputError
 from .activations import NUMPY_ACTIVATIONS, get_activation
 from .tensor import Tensor, is_grad_enabled, no_grad
@@ -38,7 +41,7 @@ def _bjorck_forward(a: np.ndarray, iters: int):
     return np.ascontiguousarray(cur.T if flip else cur), (flip, saved)
 
 
-def _bjorck_backward(g: np.ndarray, cache) -> np.ndarray:
+def _bjorck_backward(g: np.ndarray, cache: tuple) -> np.ndarray:
     # adjoint of W' = M W with M = 1.5 I - 0.5 W W^T:  B <- M B - 0.5 (S + S^T) W,  S = B W^T
     flip, saved = cache
     bmat = g.T if flip else g
@@ -105,7 +108,7 @@ def orthonormal(n_in: int, n_out: int, rng: np.random.Generator) -> np.ndarray:
     return q if n_in >= n_out else q.T.copy()
 
 
-def _unit(v):
+def _unit(v: np.ndarray) -> np.ndarray:
     n = np.linalg.norm(v)
     return v / n if n > 0 else v
 
@@ -208,7 +211,7 @@ class LipschitzDense(Module):
     def unfreeze(self) -> None:
         self.frozen = None
 
-    def __call__(self, x, weight=None, bias=None):
+    def __call__(self, x: Any, weight: Tensor | None = None, bias: Tensor | None = None) -> Tensor:
         """``x @ W + bias``; ``weight``/``bias`` override the layer's own (as constants)."""
         x = x if isinstance(x, Tensor) else Tensor(x)
         if weight is None:
@@ -259,7 +262,7 @@ class Activation(Module):
         self.name = fn.__name__
         self.fn = fn
 
-    def __call__(self, x):
+    def __call__(self, x: Tensor) -> Tensor:
         return self.fn(x)
 
     def config(self) -> dict:
@@ -273,7 +276,7 @@ class Sequential(Module):
     plain arrays.
     """
 
-    def __init__(self, layers):
+    def __init__(self, layers: list[Module]) -> None:
         self.layers = list(layers)
         dense = [l for l in self.layers if isinstance(l, LipschitzDense)]
         if not dense:
@@ -321,7 +324,7 @@ class Sequential(Module):
         return out
 
     # -------------------------------------------------------------- evaluation
-    def __call__(self, x, weights=None):
+    def __call__(self, x: Any, weights: list | None = None) -> Tensor:
         """Forward pass on a Tensor (or array).
 
         ``weights``, optional: one ``(W, bias)`` pair per dense layer, used instead of the
@@ -336,11 +339,10 @@ class Sequential(Module):
                 out = layer(out)
         return out
 
-    def _check_points(self, points) -> np.ndarray:
-        from ..data.validate import as_points
+    def _check_points(self, points: Any) -> np.ndarray:
         return as_points(points, "points", dim=self.in_dim)
 
-    def predict(self, points) -> np.ndarray:
+    def predict(self, points: Any) -> np.ndarray:
         """f at ``points`` (k, d): shape (k,) for one output, (k, out) otherwise.
 
         Plain NumPy with the frozen (or current training-time) weights.
@@ -355,7 +357,7 @@ class Sequential(Module):
                 x = NUMPY_ACTIVATIONS[layer.name](x)
         return x[:, 0] if self.out_dim == 1 else x
 
-    def grad(self, points, output: int = 0) -> np.ndarray:
+    def grad(self, points: Any, output: int = 0) -> np.ndarray:
         """Gradient of output ``output`` of f w.r.t. the input, at each point: (k, d)."""
         x = self._check_points(points)
         if not (0 <= int(output) < self.out_dim):
@@ -367,10 +369,36 @@ class Sequential(Module):
         out[:, int(output)].sum().backward()
         return xt.grad
 
-    def save(self, path) -> None:
-        """Write architecture and weights to an ``.npz`` file (no pickle)."""
-        from .io import save_model
-        save_model(self, path)
+    @classmethod
+    def from_config(cls, cfg: dict, where: str = "model") -> "Sequential":
+        """Build an (untrained) model from the architecture dict of :meth:`config`; any
+        problem raises :class:`InputError` prefixed by ``where``."""
+        try:
+            if cfg.get("type") != "sequential":
+                raise InputError(f"{where}: architecture type must be 'sequential'")
+            layers = []
+            for lc in cfg["layers"]:
+                if lc["type"] == "dense":
+                    layers.append(LipschitzDense(
+                        int(lc["in"]), int(lc["out"]), bias=bool(lc["bias"]),
+                        bjorck_iters=int(lc["bjorck_iters"]), power_iters=int(lc["power_iters"]),
+                        normalize=lc.get("normalize", "orthonormal")))
+                elif lc["type"] == "activation":
+                    layers.append(Activation(lc["name"]))
+                else:
+                    raise InputError(f"{where}: unknown layer type {lc['type']!r}")
+            model = cls(layers)
+        except InputError as exc:
+            raise InputError(f"{where}: invalid architecture ({exc})") from None
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InputError(f"{where}: invalid architecture ({type(exc).__name__}: {exc})") \
+                from None
+        dims = [(l.n_in, l.n_out) for l in model.dense_layers]
+        for (_, out_prev), (in_next, _) in zip(dims, dims[1:]):
+            if out_prev != in_next:
+                raise InputError(f"{where}: invalid architecture (layer sizes {dims} do not "
+                                 "chain)")
+        return model
 
 
 def lipschitz_mlp(in_dim: int, width: int = 64, depth: int = 3, activation: str = "groupsort",

@@ -1,15 +1,18 @@
 """First-order optimisers updating :class:`~otreg.nn.tensor.Tensor` parameters in place."""
 from __future__ import annotations
 
+from typing import Iterable
+
 import numpy as np
 
 from ..errors import InputError
+from .tensor import Tensor
 
 __all__ = ["SGD", "Adam"]
 
 
 class Optimizer:
-    def __init__(self, params, lr: float):
+    def __init__(self, params: Iterable[Tensor], lr: float) -> None:
         self.params = list(params)
         if not self.params:
             raise InputError("params: the optimiser got no parameters")
@@ -25,7 +28,7 @@ class Optimizer:
 class SGD(Optimizer):
     """Stochastic gradient descent with optional (heavy-ball) momentum."""
 
-    def __init__(self, params, lr: float = 0.01, momentum: float = 0.0):
+    def __init__(self, params: Iterable[Tensor], lr: float = 0.01, momentum: float = 0.0) -> None:
         super().__init__(params, lr)
         if not 0.0 <= momentum < 1.0:
             raise InputError(f"momentum: must be in [0, 1), got {momentum!r}")
@@ -47,7 +50,8 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """Adam (Kingma & Ba) with bias correction."""
 
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8):
+    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
         super().__init__(params, lr)
         self.beta1, self.beta2 = float(betas[0]), float(betas[1])
         self.eps = float(eps)

@@ -14,30 +14,39 @@ from __future__ import annotations
 
 import contextlib
 import numbers
+import threading
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
 __all__ = ["Tensor", "no_grad", "is_grad_enabled", "as_tensor", "concatenate", "stack",
            "maximum", "minimum", "where"]
 
-_GRAD_ENABLED = True
+class _GradMode(threading.local):
+    """Per-thread switch: two threads training at once (a Dask worker with threads, say) each
+    have their own, so one's ``no_grad`` block never stops the other's graph."""
+
+    enabled = True
+
+
+_MODE = _GradMode()
 
 
 def is_grad_enabled() -> bool:
-    """Whether operations currently record the graph."""
-    return _GRAD_ENABLED
+    """Whether operations currently record the graph (in this thread)."""
+    return _MODE.enabled
 
 
 @contextlib.contextmanager
-def no_grad():
-    """Context manager: operations inside do not record a graph (faster, less memory)."""
-    global _GRAD_ENABLED
-    old = _GRAD_ENABLED
-    _GRAD_ENABLED = False
+def no_grad() -> Iterator[None]:
+    """Context manager: operations inside do not record a graph (faster, less memory); it
+    applies to the current thread only."""
+    old = _MODE.enabled
+    _MODE.enabled = False
     try:
         yield
     finally:
-        _GRAD_ENABLED = old
+        _MODE.enabled = old
 
 
 def _unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
@@ -53,12 +62,12 @@ def _unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
     return g.reshape(shape)
 
 
-def as_tensor(x) -> "Tensor":
+def as_tensor(x: Any) -> "Tensor":
     """``x`` if it is a Tensor, else a constant Tensor (no gradient) holding ``x``."""
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
-def _is_basic_index(idx) -> bool:
+def _is_basic_index(idx: Any) -> bool:
     items = idx if isinstance(idx, tuple) else (idx,)
     return all(isinstance(i, (slice, numbers.Integral)) or i is None or i is Ellipsis
                for i in items)
@@ -70,7 +79,7 @@ class Tensor:
     __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "op")
     __array_priority__ = 100.0  # ndarray (op) Tensor defers to Tensor's reflected operators
 
-    def __init__(self, data, requires_grad: bool = False):
+    def __init__(self, data: Any, requires_grad: bool = False) -> None:
         if isinstance(data, Tensor):
             data = data.data
         self.data = np.array(data, dtype=np.float64)  # own copy
@@ -82,13 +91,14 @@ class Tensor:
 
     # ------------------------------------------------------------------ graph plumbing
     @staticmethod
-    def _make(data, parents, backward, op: str) -> "Tensor":
+    def _make(data: np.ndarray, parents: tuple["Tensor", ...],
+              backward: Callable[[np.ndarray], tuple], op: str) -> "Tensor":
         """Result of an op.  ``backward(g)`` returns one gradient (or None) per parent."""
         out = Tensor.__new__(Tensor)
         out.data = data
         out.grad = None
         out.op = op
-        if _GRAD_ENABLED and (parents[0].requires_grad
+        if _MODE.enabled and (parents[0].requires_grad
                               or any(p.requires_grad for p in parents[1:])):
             out.requires_grad = True
             out._parents = parents
@@ -99,7 +109,7 @@ class Tensor:
             out._backward = None
         return out
 
-    def backward(self, grad=None) -> None:
+    def backward(self, grad: Any = None) -> None:
         """Back-propagate from this tensor; gradients accumulate into ``.grad`` of the leaves.
 
         ``grad`` defaults to 1 and is then only allowed for a tensor with a single element.
@@ -178,20 +188,20 @@ class Tensor:
         return f"Tensor({self.data!r}{rg})"
 
     # ------------------------------------------------------------------ arithmetic
-    def __add__(self, other):
+    def __add__(self, other: Any) -> "Tensor":
         other = as_tensor(other)
         return Tensor._make(self.data + other.data, (self, other), lambda g: (g, g), "add")
 
     __radd__ = __add__
 
-    def __sub__(self, other):
+    def __sub__(self, other: Any) -> "Tensor":
         other = as_tensor(other)
         return Tensor._make(self.data - other.data, (self, other), lambda g: (g, -g), "sub")
 
-    def __rsub__(self, other):
+    def __rsub__(self, other: Any) -> "Tensor":
         return as_tensor(other) - self
 
-    def __mul__(self, other):
+    def __mul__(self, other: Any) -> "Tensor":
         other = as_tensor(other)
         a, b = self.data, other.data
         need_a, need_b = self.requires_grad, other.requires_grad
@@ -201,26 +211,26 @@ class Tensor:
 
     __rmul__ = __mul__
 
-    def __truediv__(self, other):
+    def __truediv__(self, other: Any) -> "Tensor":
         other = as_tensor(other)
         a, b = self.data, other.data
         out = a / b
         return Tensor._make(out, (self, other), lambda g: (g / b, -g * out / b), "div")
 
-    def __rtruediv__(self, other):
+    def __rtruediv__(self, other: Any) -> "Tensor":
         return as_tensor(other) / self
 
-    def __neg__(self):
+    def __neg__(self) -> "Tensor":
         return Tensor._make(-self.data, (self,), lambda g: (-g,), "neg")
 
-    def __pow__(self, c):
+    def __pow__(self, c: float) -> "Tensor":
         if isinstance(c, Tensor) or not isinstance(c, numbers.Real):
             raise TypeError("Tensor ** c: only a real scalar exponent is supported")
         a = self.data
         c = float(c)
         return Tensor._make(a ** c, (self,), lambda g: (g * c * a ** (c - 1.0),), "pow")
 
-    def __matmul__(self, other):
+    def __matmul__(self, other: Any) -> "Tensor":
         other = as_tensor(other)
         a, b = self.data, other.data
         need_a, need_b = self.requires_grad, other.requires_grad
@@ -248,11 +258,11 @@ class Tensor:
 
         return Tensor._make(a @ b, (self, other), backward, "matmul")
 
-    def __rmatmul__(self, other):
+    def __rmatmul__(self, other: Any) -> "Tensor":
         return as_tensor(other) @ self
 
     # ------------------------------------------------------------------ reductions
-    def sum(self, axis=None, keepdims: bool = False):
+    def sum(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
         shape = self.data.shape
 
         def backward(g):
@@ -267,7 +277,7 @@ class Tensor:
         return Tensor._make(np.sum(self.data, axis=axis, keepdims=keepdims), (self,), backward,
                             "sum")
 
-    def mean(self, axis=None, keepdims: bool = False):
+    def mean(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
         if axis is None:
             count = self.data.size
         else:
@@ -276,42 +286,42 @@ class Tensor:
         return self.sum(axis=axis, keepdims=keepdims) * (1.0 / count)
 
     # ------------------------------------------------------------------ elementwise
-    def relu(self):
+    def relu(self) -> "Tensor":
         a = self.data
         mask = a > 0
         return Tensor._make(np.where(mask, a, 0.0), (self,), lambda g: (g * mask,), "relu")
 
-    def abs(self):
+    def abs(self) -> "Tensor":
         a = self.data
         return Tensor._make(np.abs(a), (self,), lambda g: (g * np.sign(a),), "abs")
 
-    def sqrt(self):
+    def sqrt(self) -> "Tensor":
         out = np.sqrt(self.data)
         return Tensor._make(out, (self,), lambda g: (g * 0.5 / out,), "sqrt")
 
-    def exp(self):
+    def exp(self) -> "Tensor":
         out = np.exp(self.data)
         return Tensor._make(out, (self,), lambda g: (g * out,), "exp")
 
-    def log(self):
+    def log(self) -> "Tensor":
         a = self.data
         return Tensor._make(np.log(a), (self,), lambda g: (g / a,), "log")
 
-    def maximum(self, other):
+    def maximum(self, other: Any) -> "Tensor":
         return maximum(self, other)
 
-    def minimum(self, other):
+    def minimum(self, other: Any) -> "Tensor":
         return minimum(self, other)
 
     # ------------------------------------------------------------------ shape
-    def reshape(self, *shape):
+    def reshape(self, *shape: Any) -> "Tensor":
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         old = self.data.shape
         return Tensor._make(self.data.reshape(shape), (self,), lambda g: (g.reshape(old),),
                             "reshape")
 
-    def transpose(self, *axes):
+    def transpose(self, *axes: Any) -> "Tensor":
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         if not axes:
@@ -321,10 +331,10 @@ class Tensor:
                             "transpose")
 
     @property
-    def T(self):
+    def T(self) -> "Tensor":
         return self.transpose()
 
-    def __getitem__(self, idx):
+    def __getitem__(self, idx: Any) -> "Tensor":
         if isinstance(idx, Tensor):
             idx = idx.data.astype(np.intp)
         shape = self.data.shape
@@ -340,7 +350,7 @@ class Tensor:
 
         return Tensor._make(self.data[idx], (self,), backward, "getitem")
 
-    def sort(self, axis: int = -1):
+    def sort(self, axis: int = -1) -> "Tensor":
         """Sorted copy along ``axis`` (ascending); the gradient follows the permutation."""
         a = self.data
         order = np.argsort(a, axis=axis, kind="stable")
@@ -354,7 +364,7 @@ class Tensor:
 
 
 # ---------------------------------------------------------------------- free functions
-def maximum(x, y) -> Tensor:
+def maximum(x: Any, y: Any) -> Tensor:
     """Elementwise maximum (broadcasting); at ties the gradient goes to ``x``."""
     x, y = as_tensor(x), as_tensor(y)
     mask = x.data >= y.data
@@ -362,7 +372,7 @@ def maximum(x, y) -> Tensor:
                         lambda g: (g * mask, g * ~mask), "maximum")
 
 
-def minimum(x, y) -> Tensor:
+def minimum(x: Any, y: Any) -> Tensor:
     """Elementwise minimum (broadcasting); at ties the gradient goes to ``x``."""
     x, y = as_tensor(x), as_tensor(y)
     mask = x.data <= y.data
@@ -370,7 +380,7 @@ def minimum(x, y) -> Tensor:
                         lambda g: (g * mask, g * ~mask), "minimum")
 
 
-def where(cond, x, y) -> Tensor:
+def where(cond: Any, x: Any, y: Any) -> Tensor:
     """``cond ? x : y`` elementwise, with ``cond`` a constant boolean array."""
     x, y = as_tensor(x), as_tensor(y)
     cond = np.asarray(cond, dtype=bool)
@@ -378,7 +388,7 @@ def where(cond, x, y) -> Tensor:
                         lambda g: (np.where(cond, g, 0.0), np.where(cond, 0.0, g)), "where")
 
 
-def concatenate(tensors, axis: int = 0) -> Tensor:
+def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis."""
     tensors = [as_tensor(t) for t in tensors]
     sizes = [t.data.shape[axis] for t in tensors]
@@ -387,7 +397,7 @@ def concatenate(tensors, axis: int = 0) -> Tensor:
                         lambda g: tuple(np.split(g, cuts, axis=axis)), "concatenate")
 
 
-def stack(tensors, axis: int = 0) -> Tensor:
+def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     """Join tensors along a new axis."""
     tensors = [as_tensor(t) for t in tensors]
     out = np.stack([t.data for t in tensors], axis=axis)

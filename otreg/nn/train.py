@@ -14,12 +14,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..data.validate import as_int, as_number, make_problem
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from ..data.validate import as_int, as_number, as_points, check_lam, check_margin, raw_weights
 from ..errors import InputError
-from .layers import Sequential, lipschitz_mlp
+from ..problem import Problem, as_problem, hkr_objective
 from ._blas import blas_threads
-from .losses import hkr_loss_numpy, loss_coefficients
-from .optim import SGD, Adam
+from .layers import Sequential, lipschitz_mlp
+from .losses import multiclass_coefficients
+from .optim import SGD, Adam, Optimizer
 from .tensor import no_grad
 
 __all__ = ["TrainResult", "fit", "fit_multiclass", "full_loss"]
@@ -34,7 +39,7 @@ class TrainResult:
     """
 
     model: Sequential
-    history: list = field(default_factory=list)
+    history: list[float] = field(default_factory=list)
     seconds: float = 0.0
     epochs_run: int = 0
     best_epoch: int = 0
@@ -42,15 +47,21 @@ class TrainResult:
     stopped_early: bool = False
 
 
-def full_loss(model, problem) -> float:
-    """Full-data hKR loss of ``model`` on a validated Problem (spec section 1)."""
-    f_pos = model.predict(problem.x_pos)
-    f_neg = model.predict(problem.x_neg)
-    return hkr_loss_numpy(f_pos, f_neg, problem.a, problem.b, problem.p, problem.lam,
-                          problem.margin)
+def full_loss(model: Sequential, problem: Problem) -> float:
+    """Full-data hKR loss of ``model`` on a Problem (spec section 1)."""
+    return problem.loss(model.predict(problem.x_pos), model.predict(problem.x_neg))
 
 
-def _check_schedule(epochs, batch_size, patience, seed, lr, final_lr):
+def _optimizer(name: str, params: list, lr: float) -> Optimizer:
+    if name == "adam":
+        return Adam(params, lr=lr)
+    if name == "sgd":
+        return SGD(params, lr=lr, momentum=0.9)
+    raise InputError(f"optimizer: expected 'adam' or 'sgd', got {name!r}")
+
+
+def _check_schedule(epochs: Any, batch_size: Any, patience: Any, seed: Any, lr: Any,
+                    final_lr: Any) -> tuple[int, int, int, int, float, float]:
     """Validate the optimisation settings shared by :func:`fit` and :func:`fit_multiclass`."""
     if not (isinstance(final_lr, (int, float)) and 0 < final_lr <= 1):
         raise InputError(f"final_lr: must be in (0, 1], got {final_lr!r}")
@@ -59,14 +70,16 @@ def _check_schedule(epochs, batch_size, patience, seed, lr, final_lr):
             as_number(lr, "lr", low=0.0, strict=True), final_lr)
 
 
-def fit(x_pos, x_neg, lam: float = 1.0, margin: float = 0.1, a=None, b=None, p=None, *,
+def fit(x_pos: Any, x_neg: Any = None, lam: float | None = None, margin: float | None = None,
+        a: Any = None, b: Any = None, p: float | None = None, *,
         width: int = 64, depth: int = 3, activation: str = "groupsort", epochs: int = 100,
         batch_size: int = 256, lr: float = 1e-2, seed: int = 0, progress: bool = True,
         patience: int = 30, model: Sequential | None = None, optimizer: str = "adam",
         final_lr: float = 0.01, bjorck_iters: int = 15) -> TrainResult:
     """Minimise the empirical hKR loss over a 1-Lipschitz network.
 
-    Adam with a cosine learning-rate decay from ``lr`` to ``lr * final_lr`` over ``epochs``;
+    The data are those of :func:`otreg.hkr_transport` (``x_pos`` may be a
+    :class:`otreg.Problem`; ``lam`` defaults to 1, ``margin`` to 0.1).  Adam with a cosine learning-rate decay from ``lr`` to ``lr * final_lr`` over ``epochs``;
     early stop when the full-data loss has not improved for ``patience`` epochs (relative
     improvement below 1e-6).  The weights of the best epoch are kept, then frozen (exact
     orthonormal weights).  A fixed ``seed`` gives bit-identical results.
@@ -77,7 +90,7 @@ def fit(x_pos, x_neg, lam: float = 1.0, margin: float = 0.1, a=None, b=None, p=N
     per-epoch full-data loss ``history``, ``seconds``, ``epochs_run``, ``best_epoch`` and the
     final full-data ``loss``.
     """
-    prob = make_problem(x_pos, x_neg, lam, margin, a, b, p)
+    prob = as_problem(x_pos, x_neg, lam, margin, a, b, p)
     epochs, batch_size, patience, seed, lr, final_lr = _check_schedule(
         epochs, batch_size, patience, seed, lr, final_lr)
     if model is None:
@@ -89,28 +102,19 @@ def fit(x_pos, x_neg, lam: float = 1.0, margin: float = 0.1, a=None, b=None, p=N
         raise InputError(f"model: maps R^{model.in_dim} -> R^{model.out_dim}, the data need "
                          f"R^{prob.dim} -> R")
     model.train()
-    params = model.parameters()
-    if optimizer == "adam":
-        opt = Adam(params, lr=lr)
-    elif optimizer == "sgd":
-        opt = SGD(params, lr=lr, momentum=0.9)
-    else:
-        raise InputError(f"optimizer: expected 'adam' or 'sgd', got {optimizer!r}")
-
-    x = np.vstack([prob.x_pos, prob.x_neg])
-    y = np.concatenate([np.ones(prob.n), -np.ones(prob.m)])
-    c_kr, c_h, _ = loss_coefficients(y, np.concatenate([prob.a, prob.b]), prob.p,
-                                     normalize=False)
+    opt = _optimizer(optimizer, model.parameters(), lr)
+    y, c_kr, c_h = prob.coefficients()
     model, history, best_epoch, seconds, stopped_early = _train(
-        model, opt, x, y[:, None], c_kr[:, None], prob.lam * c_h[:, None], prob.margin,
+        model, opt, prob.samples, y[:, None], c_kr[:, None], c_h[:, None], prob.margin,
         epochs, lr, final_lr, batch_size, patience, seed, progress)
     return TrainResult(model=model, history=history, seconds=seconds, epochs_run=len(history),
                        best_epoch=best_epoch, loss=full_loss(model, prob),
                        stopped_early=stopped_early)
 
 
-def _train(model, opt, x, y, c_kr, c_h, margin, epochs, lr, final_lr, batch_size, patience,
-           seed, progress):
+def _train(model: Sequential, opt: Optimizer, x: np.ndarray, y: np.ndarray, c_kr: np.ndarray,
+           c_h: np.ndarray, margin: float, epochs: int, lr: float, final_lr: float,
+           batch_size: int, patience: int, seed: int, progress: bool):
     """Shared loop driver: y, c_kr, c_h are (N, C) (C = 1 for binary), c_h includes lam."""
     n_batches = max(1, math.ceil(x.shape[0] / batch_size))
     rng = np.random.default_rng(np.random.SeedSequence([seed, 20210601]))
@@ -128,10 +132,9 @@ def _train(model, opt, x, y, c_kr, c_h, margin, epochs, lr, final_lr, batch_size
     return model, history, best_epoch, time.perf_counter() - start, stopped_early
 
 
-def _loop(model, opt, x, y, c_kr, c_h, margin, epochs, lr, final_lr, n_batches, patience, rng,
-          progress):
-    from tqdm.auto import tqdm
-
+def _loop(model: Sequential, opt: Optimizer, x: np.ndarray, y: np.ndarray, c_kr: np.ndarray,
+          c_h: np.ndarray, margin: float, epochs: int, lr: float, final_lr: float,
+          n_batches: int, patience: int, rng: np.random.Generator, progress: bool):
     # a batch's loss is n_batches * (its share of the full-data loss): unbiased estimate
     c_kr_b = n_batches * c_kr
     c_h_b = n_batches * c_h
@@ -145,14 +148,13 @@ def _loop(model, opt, x, y, c_kr, c_h, margin, epochs, lr, final_lr, n_batches, 
         opt.lr = lr * (final_lr + (1 - final_lr) * 0.5 * (1 + math.cos(math.pi * epoch / epochs)))
         perm = rng.permutation(n_total)
         for idx in np.array_split(perm, n_batches):
-            f = model(x[idx])
-            loss = (f * c_kr_b[idx]).sum() + ((margin - f * y[idx]).relu() * c_h_b[idx]).sum()
+            loss = hkr_objective(model(x[idx]), y[idx], c_kr_b[idx], c_h_b[idx], margin)
             opt.zero_grad()
             loss.backward()
             opt.step()
         with no_grad():
             f_all = model(x).data
-        value = float(np.sum(c_kr * f_all) + np.sum(c_h * np.maximum(margin - y * f_all, 0.0)))
+        value = float(hkr_objective(f_all, y, c_kr, c_h, margin))
         history.append(value)
         if progress:
             bar.set_postfix(loss=f"{value:.6f}", best=f"{min(best, value):.6f}")
@@ -170,7 +172,8 @@ def _loop(model, opt, x, y, c_kr, c_h, margin, epochs, lr, final_lr, n_batches, 
     return history, best_epoch, best_state, stopped_early
 
 
-def fit_multiclass(x, labels, lam: float = 1.0, margin: float = 0.1, weights=None, *,
+def fit_multiclass(x: Any, labels: Any, lam: float = 1.0, margin: float = 0.1,
+                   weights: Any = None, *,
                    width: int = 64, depth: int = 3, activation: str = "groupsort",
                    epochs: int = 100, batch_size: int = 256, lr: float = 1e-2, seed: int = 0,
                    progress: bool = True, patience: int = 30, model: Sequential | None = None,
@@ -183,8 +186,6 @@ def fit_multiclass(x, labels, lam: float = 1.0, margin: float = 0.1, weights=Non
     the rest, each side normalised to mass 1, prior = class share of the weight.  ``loss`` in
     the result is :func:`~otreg.nn.losses.multiclass_hkr_loss` on all the data.
     """
-    from ..data.validate import as_points, check_lam, check_margin, raw_weights
-
     pts = as_points(x, "x")
     lab = np.asarray(labels)
     if lab.ndim != 1 or lab.shape[0] != pts.shape[0]:
@@ -206,21 +207,11 @@ def fit_multiclass(x, labels, lam: float = 1.0, margin: float = 0.1, weights=Non
             or model.out_dim != n_classes:
         raise InputError(f"model: must map R^{pts.shape[1]} -> R^{n_classes}")
     model.train()
-    if optimizer == "adam":
-        opt = Adam(model.parameters(), lr=lr)
-    elif optimizer == "sgd":
-        opt = SGD(model.parameters(), lr=lr, momentum=0.9)
-    else:
-        raise InputError(f"optimizer: expected 'adam' or 'sgd', got {optimizer!r}")
-    y = np.where(lab[:, None] == np.arange(n_classes), 1.0, -1.0)
-    c_kr = np.empty_like(y)
-    c_h = np.empty_like(y)
-    for c in range(n_classes):
-        c_kr[:, c], c_h[:, c], _ = loss_coefficients(y[:, c], w, None, normalize=True)
+    opt = _optimizer(optimizer, model.parameters(), lr)
+    y, c_kr, c_h = multiclass_coefficients(lab, n_classes, w)
     model, history, best_epoch, seconds, stopped_early = _train(
         model, opt, pts, y, c_kr, lam * c_h, margin, epochs, lr, final_lr, batch_size,
         patience, seed, progress)
-    f = model.predict(pts)
-    loss = float(np.sum(c_kr * f) + lam * np.sum(c_h * np.maximum(margin - y * f, 0.0)))
+    loss = float(hkr_objective(model.predict(pts), y, c_kr, lam * c_h, margin))
     return TrainResult(model=model, history=history, seconds=seconds, epochs_run=len(history),
                        best_epoch=best_epoch, loss=loss, stopped_early=stopped_early)

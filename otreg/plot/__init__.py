@@ -7,13 +7,16 @@
   network side by side, decision boundary f = 0 and margins f = +-m.
 * :func:`plot_gradnorm` - heat map of |grad f| of the network.
 * :func:`plot_adversarial` - one-step attacks x -> x - f(x) grad f(x) over the level sets.
-* :func:`plot_sweep` - exact loss, W1, mass moved, clean and certified accuracy against lambda.
+* :func:`plot_sweep` - exact loss, W1, mass moved, clean and certified accuracy against lambda
+  (from :func:`otreg.study.lam_path`).
+* :func:`plot_sweep_table` - the robustness / accuracy trade-off of a sweep table.
 
 Every function takes ``out`` (a path; the figure is written there and the path returned) and
 no pyplot state is touched, so they are safe in scripts, tests and threads.
 """
-from .figures import (compute_sweep, plot_adversarial, plot_gradnorm, plot_plan, plot_potential,
-                      plot_report, plot_sweep)
+from .figures import (plot_adversarial, plot_gradnorm, plot_plan, plot_potential, plot_report,
+                      plot_sweep)
+from .sweep import plot_sweep_table
 
 __all__ = ["plot_plan", "plot_potential", "plot_gradnorm", "plot_adversarial", "plot_sweep",
-           "compute_sweep", "plot_report"]
+           "plot_sweep_table", "plot_report"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 from matplotlib.collections import LineCollection
@@ -9,14 +10,19 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ..errors import InputError
-from ..verify.checks import accuracies, as_potential, bounding_box, fast_exact_potential
+from ..metrics import bounding_box, radius_key
+from ..potential import Potential, as_potential
+from ..problem import Problem
+from ..study.path import lam_path
+from ..transport import HKRResult
+from ..verify import Report, ray_points
 
 POS_COLOR = "#d62728"   # positives (y = +1): red
 NEG_COLOR = "#1f77b4"   # negatives (y = -1): blue
 LEVEL_CMAP = "RdBu_r"   # f > 0 red (positive side), f < 0 blue
 
 
-def _save(fig, out):
+def _save(fig: Figure, out: Any) -> Any:
     if out is None:
         return fig
     d = os.path.dirname(os.fspath(out))
@@ -26,20 +32,20 @@ def _save(fig, out):
     return os.fspath(out)
 
 
-def _need_2d(problem, what):
+def _need_2d(problem: Problem, what: str) -> None:
     if problem.dim != 2:
         raise InputError(f"data: {what} plots need 2-D points, got d={problem.dim}")
 
 
-def _scatter(ax, problem, s=10, alpha=0.8, edge=False):
+def _scatter(ax, problem: Problem, s: float = 10, alpha: float = 0.8, edge: bool = False) -> None:
     kw = dict(s=s, alpha=alpha, linewidths=0.4 if edge else 0,
               edgecolors="white" if edge else "none", zorder=3)
     ax.scatter(*problem.x_pos.T, c=POS_COLOR, label=f"positives (y=+1, n={problem.n})", **kw)
     ax.scatter(*problem.x_neg.T, c=NEG_COLOR, label=f"negatives (y=-1, n={problem.m})", **kw)
 
 
-def _axes_style(ax, problem, title):
-    lo, hi = bounding_box(problem, pad=0.08)
+def _axes_style(ax, problem: Problem, title: str) -> None:
+    lo, hi = bounding_box(problem.samples, pad=0.08)
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
     ax.set_aspect("equal")
@@ -48,8 +54,8 @@ def _axes_style(ax, problem, title):
     ax.set_title(title, fontsize=10)
 
 
-def _grid(problem, res=200):
-    lo, hi = bounding_box(problem, pad=0.08)
+def _grid(problem: Problem, res: int = 200):
+    lo, hi = bounding_box(problem.samples, pad=0.08)
     xs = np.linspace(lo[0], hi[0], res)
     ys = np.linspace(lo[1], hi[1], res)
     X, Y = np.meshgrid(xs, ys)
@@ -57,7 +63,8 @@ def _grid(problem, res=200):
 
 
 # ------------------------------------------------------------------------------------ plan
-def plot_plan(result, out=None, max_arcs: int = 3000, title: str | None = None):
+def plot_plan(result: HKRResult, out: Any = None, max_arcs: int = 3000,
+              title: str | None = None) -> Any:
     """Clouds and the optimal plan: one segment per transported pair, width and opacity by mass.
 
     Grey-blue arcs join pairs with d >= 2m (mass any plan must move, earning less than it
@@ -115,7 +122,7 @@ def plot_plan(result, out=None, max_arcs: int = 3000, title: str | None = None):
 
 
 # ------------------------------------------------------------------------------ potential
-def _levels_panel(ax, fig, pot, problem, title, vmax, res=200):
+def _levels_panel(ax, pot: Potential, problem: Problem, title: str, vmax: float, res: int = 200):
     X, Y, P = _grid(problem, res)
     Z = pot(P).reshape(X.shape)
     levels = np.linspace(-vmax, vmax, 21)
@@ -129,12 +136,13 @@ def _levels_panel(ax, fig, pot, problem, title, vmax, res=200):
     return cf
 
 
-def plot_potential(result, model=None, out=None, extension: str = "mcshane", res: int = 200):
+def plot_potential(result: HKRResult, model: Any = None, out: Any = None,
+                   extension: str = "mcshane", res: int = 200) -> Any:
     """Level sets of the exact potential (left) and of the network (right, if ``model``), with
     the decision boundary f = 0 (thick) and the margins f = +-m (dashed)."""
     pr = result.problem
     _need_2d(pr, "potential")
-    exact = fast_exact_potential(result, extension)
+    exact = result.extension(extension)
     pots = [(exact, f"exact potential ({extension} extension)\nloss {result.loss:.4f}")]
     if model is not None:
         net = as_potential(model, "network")
@@ -146,7 +154,7 @@ def plot_potential(result, model=None, out=None, extension: str = "mcshane", res
     axes = fig.subplots(1, len(pots), squeeze=False)[0]
     cf = None
     for ax, (pot, title) in zip(axes, pots):
-        cf = _levels_panel(ax, fig, pot, pr, title, vmax, res)
+        cf = _levels_panel(ax, pot, pr, title, vmax, res)
     cb = fig.colorbar(cf, ax=list(axes), shrink=0.85)
     cb.set_label("f(x)  (red: classified +1, blue: -1)")
     handles = [Line2D([], [], color="k", lw=2, label="decision boundary f = 0"),
@@ -159,7 +167,8 @@ def plot_potential(result, model=None, out=None, extension: str = "mcshane", res
 
 
 # ------------------------------------------------------------------------------- gradnorm
-def plot_gradnorm(model, problem, out=None, res: int = 150, result=None):
+def plot_gradnorm(model: Any, problem: Problem, out: Any = None, res: int = 150,
+                  result: HKRResult | None = None) -> Any:
     """Heat map of |grad f| of the network (1 = gradient-norm preserving, the optimum's value
     on transport rays), with the samples and the boundary f = 0."""
     _need_2d(problem, "gradnorm")
@@ -182,8 +191,7 @@ def plot_gradnorm(model, problem, out=None, res: int = 150, result=None):
     title = (f"Gradient norm of the network: max {G.max():.4f} ($\\leq$ 1: 1-Lipschitz), "
              f"\n|$\\nabla$f| $\\geq$ 0.9 on {frac:.0%} of the box")
     if result is not None:
-        from ..verify.checks import Solution, ray_points
-        pts, *_ = ray_points(Solution.from_result(result), np.random.default_rng(0), 400)
+        pts, *_ = ray_points(result, np.random.default_rng(0), 400)
         g = np.linalg.norm(net.grad(pts), axis=1)
         title += f", on {np.mean(g >= 0.9):.0%} of the transport rays"
     _axes_style(ax, problem, title)
@@ -191,8 +199,8 @@ def plot_gradnorm(model, problem, out=None, res: int = 150, result=None):
 
 
 # ---------------------------------------------------------------------------- adversarial
-def plot_adversarial(model, problem, out=None, k: int = 60, seed: int = 0, res: int = 150,
-                     title: str | None = None):
+def plot_adversarial(model: Any, problem: Problem, out: Any = None, k: int = 60, seed: int = 0,
+                     res: int = 150, title: str | None = None) -> Any:
     """One-step attacks x -> x - f(x) grad f(x) from ``k`` samples, over f's level sets.
 
     For an optimal potential the arrow ends on the boundary f = 0 and is the shortest
@@ -203,8 +211,7 @@ def plot_adversarial(model, problem, out=None, k: int = 60, seed: int = 0, res: 
     X, Y, P = _grid(problem, res)
     Z = pot(P).reshape(X.shape)
     vmax = max(float(np.quantile(np.abs(Z), 0.95)), 2 * problem.margin)
-    samples = np.vstack([problem.x_pos, problem.x_neg])
-    y = np.concatenate([np.ones(problem.n), -np.ones(problem.m)])
+    samples, y = problem.samples, problem.labels
     fs = pot(samples)
     ok = np.nonzero(y * fs > 0)[0]          # attack correctly classified points
     pick = rng.choice(ok, size=min(k, len(ok)), replace=False) if len(ok) else np.zeros(0, int)
@@ -243,37 +250,16 @@ def plot_adversarial(model, problem, out=None, k: int = 60, seed: int = 0, res: 
 
 
 # ---------------------------------------------------------------------------------- sweep
-def compute_sweep(x_pos, x_neg, margin: float = 0.1, lams=None, eps=(0.05, 0.1, 0.2, 0.4),
-                  a=None, b=None, p=None) -> dict:
-    """Exact solutions over a range of lambda: loss, W1, mass moved, clean accuracy and
-    certified accuracy at radii ``eps`` (fraction of samples with y f(x) > eps, f the exact
-    potential: a 1-Lipschitz classifier whose class cannot change within |f(x)|)."""
-    from ..transport import hkr_transport, wasserstein1
-
-    lams = np.logspace(-3, 2, 11) if lams is None else np.asarray(lams, dtype=float)
-    w1 = wasserstein1(x_pos, x_neg, a, b)
-    rows = []
-    for lam in lams:
-        r = hkr_transport(x_pos, x_neg, lam=float(lam), margin=margin, a=a, b=b, p=p)
-        pr = r.problem
-        acc = accuracies(r.f_pos, r.f_neg, eps, pr.a, pr.b, pr.p)
-        w = np.concatenate([pr.p * pr.a, (1 - pr.p) * pr.b])
-        rows.append({"lam": float(lam), "loss": r.loss, "mass": r.mass,
-                     "clean": acc["acc_clean"],
-                     "certified": {float(e): acc[f"acc_cert_{float(e):g}"] for e in eps},
-                     "mean_abs_f": float(np.sum(w * np.abs(np.concatenate([r.f_pos, r.f_neg]))))})
-    return {"w1": w1, "margin": float(margin), "eps": [float(e) for e in eps], "rows": rows}
-
-
-def plot_sweep(sweep: dict, out=None, title: str | None = None):
-    """Three panels against lambda (log scale): exact loss vs -W1; mass moved; clean and
-    certified accuracies (the paper's robustness / accuracy trade-off)."""
-    rows = sweep["rows"]
+def plot_sweep(path: dict, out: Any = None, title: str | None = None) -> Any:
+    """Three panels against lambda (log scale) from :func:`otreg.study.lam_path`: exact loss vs
+    -W1; mass moved and mean certified radius; clean and certified accuracies (the paper's
+    robustness / accuracy trade-off)."""
+    rows = path["rows"]
     lam = np.array([r["lam"] for r in rows])
     fig = Figure(figsize=(15, 4.6), layout="constrained")
     ax1, ax2, ax3 = fig.subplots(1, 3)
     ax1.semilogx(lam, [r["loss"] for r in rows], "o-", label="exact min L$_\\lambda$")
-    ax1.axhline(-sweep["w1"], color="k", ls="--", label=f"-W1 = {-sweep['w1']:.4f} (POT)")
+    ax1.axhline(-path["w1"], color="k", ls="--", label=f"-W1 = {-path['w1']:.4f} (POT)")
     ax1.set_ylabel("loss")
     ax1.set_title("min L increases with $\\lambda$, -> -W1 as $\\lambda$ -> 0", fontsize=10)
     ax2.semilogx(lam, [r["mass"] for r in rows], "s-", color="#ff7f0e", label="mass moved")
@@ -281,12 +267,12 @@ def plot_sweep(sweep: dict, out=None, title: str | None = None):
     ax2.set_ylabel("total plan mass")
     ax2.set_title("mass moved (1 + extra) and mean certified radius", fontsize=10)
     tw = ax2.twinx()
-    tw.semilogx(lam, [r["mean_abs_f"] for r in rows], "d--", color="#2ca02c")
-    tw.set_ylabel("E|f(x)| on the samples (mean certified radius)", color="#2ca02c")
-    ax2.plot([], [], "d--", color="#2ca02c", label="E|f| (right axis)")
-    ax3.semilogx(lam, [r["clean"] for r in rows], "o-", color="k", label="clean accuracy")
-    for e, c in zip(sweep["eps"], ["#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf"]):
-        ax3.semilogx(lam, [r["certified"][e] for r in rows], "^-", color=c,
+    tw.semilogx(lam, [r["mean_radius"] for r in rows], "d--", color="#2ca02c")
+    tw.set_ylabel("E[(y f)+] on the samples (mean certified radius)", color="#2ca02c")
+    ax2.plot([], [], "d--", color="#2ca02c", label="E[(y f)+] (right axis)")
+    ax3.semilogx(lam, [r["acc_clean"] for r in rows], "o-", color="k", label="clean accuracy")
+    for e, c in zip(path["radii"], ["#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf"]):
+        ax3.semilogx(lam, [r[f"acc_cert_{radius_key(e)}"] for r in rows], "^-", color=c,
                      label=f"certified at $\\epsilon$={e:g}")
     ax3.set_ylabel("accuracy on the samples (weighted)")
     ax3.set_ylim(-0.02, 1.02)
@@ -296,12 +282,13 @@ def plot_sweep(sweep: dict, out=None, title: str | None = None):
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=8, loc=loc)
     fig.suptitle(title or f"$\\lambda$ sweep of the exact hKR solution (margin "
-                          f"{sweep['margin']:g})", fontsize=11)
+                          f"{path['margin']:g})", fontsize=11)
     return _save(fig, out)
 
 
 # --------------------------------------------------------------------------------- report
-def plot_report(report, outdir, sweep: bool = False, sweep_lams=None) -> list[str]:
+def plot_report(report: Report, outdir: Any, sweep: bool = False,
+                sweep_lams: Any = None) -> list[str]:
     """Write plan.png, potential.png and (with a network) gradnorm.png, adversarial.png
     (network attacks; adversarial_exact.png otherwise), and optionally sweep.png."""
     os.makedirs(outdir, exist_ok=True)
@@ -318,7 +305,5 @@ def plot_report(report, outdir, sweep: bool = False, sweep_lams=None) -> list[st
         files.append(plot_adversarial(report.exact, pr,
                                       os.path.join(outdir, "adversarial_exact.png")))
     if sweep:
-        data = compute_sweep(pr.x_pos, pr.x_neg, pr.margin, sweep_lams, p=pr.p,
-                             a=pr.a, b=pr.b)
-        files.append(plot_sweep(data, os.path.join(outdir, "sweep.png")))
+        files.append(plot_sweep(lam_path(pr, sweep_lams), os.path.join(outdir, "sweep.png")))
     return files

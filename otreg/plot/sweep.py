@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import math
 import os
+from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from ..errors import InputError
+from ..study.sweep import order_columns, read_table, summarize
 
 __all__ = ["plot_sweep_table"]
 
@@ -23,21 +26,19 @@ _COLORS = ["#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#d62728", "#8c564b", "#e
            "#17becf"]
 
 
-def _acc_columns(rows, prefix):
-    from ..study.sweep import _order_columns
-
-    cols = _order_columns([c for r in rows for c in r])
+def _acc_columns(rows: list[dict], prefix: str) -> list[str]:
+    cols = order_columns([c for r in rows for c in r])
     return [c for c in cols if c.startswith(prefix + "acc_")
             and (prefix or not c.startswith("nn_"))
             and any(isinstance(r.get(c), float) for r in rows)]
 
 
-def _label(col):
+def _label(col: str) -> str:
     tail = col.rsplit("acc_", 1)[1]
     return "clean" if tail == "clean" else "certified ε=" + tail.split("_", 1)[1]
 
 
-def plot_sweep_table(table_or_path, out_png=None, title: str | None = None):
+def plot_sweep_table(table_or_path: Any, out_png: Any = None, title: str | None = None) -> Any:
     """Clean and certified accuracy against λ, mean ± std over seeds, one panel per data set.
 
     Parameters
@@ -50,10 +51,6 @@ def plot_sweep_table(table_or_path, out_png=None, title: str | None = None):
     title : str, optional
         Figure title.
     """
-    from matplotlib.figure import Figure
-
-    from ..study.sweep import read_table, summarize
-
     rows = (read_table(table_or_path) if isinstance(table_or_path, (str, os.PathLike))
             else list(table_or_path))
     rows = [r for r in rows if not r.get("error") and isinstance(r.get("acc_clean"), float)]

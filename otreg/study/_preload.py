@@ -3,10 +3,8 @@
 and every worker forked from it starts warm instead of paying them again."""
 import numpy as np
 
-from . import sweep  # noqa: F401
-from ..data import toys  # noqa: F401
 from ..transport import hkr_transport
-from .. import nn, verify  # noqa: F401
+from . import sweep  # noqa: F401  (imports data, nn, transport and verify)
 
 try:  # load the numba-compiled network simplex from its cache
     _x = np.array([[0.0, 0.0], [1.0, 0.0]])

@@ -29,16 +29,32 @@ from __future__ import annotations
 import csv
 import io
 import math
+import multiprocessing as mp
 import os
 import sys
 import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
+from tqdm.auto import tqdm
 
+from ..data.toys import load_data
 from ..data.validate import as_int, as_number
 from ..errors import InputError
-from ..verify.checks import DEFAULT_RADII, accuracies
+from ..metrics import DEFAULT_RADII, accuracies
+from ..nn import fit
+from ..problem import Problem
+from ..transport import hkr_transport, wasserstein1
+from ..verify import verify
+from .path import exact_columns
+
+#: a sweep row: column name -> value
+Row = dict[str, Any]
+#: what runs one combination (default :func:`run_one`)
+Runner = Callable[["SweepConfig"], Row]
 
 #: the columns identifying a combination (a row's key)
 KEY_COLUMNS = ("data", "n", "lam", "margin", "seed", "neural")
@@ -69,11 +85,11 @@ class SweepConfig:
         return (str(self.data), int(self.n), float(self.lam), float(self.margin),
                 int(self.seed), bool(self.neural))
 
-    def key_dict(self) -> dict:
+    def key_dict(self) -> Row:
         return dict(zip(KEY_COLUMNS, self.key()))
 
 
-def _as_list(values, name):
+def _as_list(values: Any, name: str) -> list:
     if values is None:
         raise InputError(f"{name}: at least one value is needed")
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
@@ -84,7 +100,7 @@ def _as_list(values, name):
     return values
 
 
-def _unique(seq):
+def _unique(seq: Iterable) -> list:
     out = []
     for x in seq:
         if x not in out:
@@ -92,8 +108,9 @@ def _unique(seq):
     return out
 
 
-def make_configs(datasets, lams, margins, seeds, n=500, neural=False, radii=DEFAULT_RADII,
-                 checks=True, train_kwargs=None) -> list[SweepConfig]:
+def make_configs(datasets: Any, lams: Any, margins: Any, seeds: Any, n: int = 500,
+                 neural: bool = False, radii: Iterable[float] = DEFAULT_RADII,
+                 checks: bool = True, train_kwargs: dict | None = None) -> list[SweepConfig]:
     """All combinations, in the order data, λ, margin, seed (duplicates removed).
 
     ``lams`` must be >= 0, ``margins`` > 0, ``seeds`` integers >= 0, ``n`` >= 2.  Data names
@@ -115,7 +132,7 @@ def make_configs(datasets, lams, margins, seeds, n=500, neural=False, radii=DEFA
 
 
 # ------------------------------------------------------------------------------ one run
-def _check_columns(checks) -> dict:
+def _check_columns(checks: list[dict]) -> Row:
     """Columns of a list of check dicts ``{"name", "passed", "value", ...}``."""
     out = {}
     failed = 0
@@ -133,54 +150,37 @@ def _check_columns(checks) -> dict:
     return out
 
 
-def run_one(config: SweepConfig) -> dict:
+def run_one(config: SweepConfig) -> Row:
     """Solve, (train,) verify and measure one combination; returns its row (a flat dict).
 
     Raises on failure; :func:`sweep` turns exceptions into the row's ``error`` column.
     """
-    from ..data.toys import load_data
-    from ..transport import hkr_transport, wasserstein1
-    from ..verify import verify
-
     t0 = time.perf_counter()
     x_pos, x_neg, a, b = load_data(config.data, n=config.n, seed=config.seed)
+    pr = Problem(x_pos, x_neg, config.lam, config.margin, a, b)
     row = config.key_dict()
-    row["n_pos"], row["n_neg"] = int(len(x_pos)), int(len(x_neg))
-    model = None
+    row["n_pos"], row["n_neg"] = pr.n, pr.m
     train = None
     if config.neural:
-        from ..nn import fit
-
-        kw = dict(seed=config.seed, progress=False)
-        kw.update(dict(config.train_kwargs))
-        train = fit(x_pos, x_neg, lam=config.lam, margin=config.margin, a=a, b=b, **kw)
-        model = train.model
+        train = fit(pr, **{"seed": config.seed, "progress": False, **dict(config.train_kwargs)})
 
     report = None
     verify_error = ""
     if config.checks:
         try:
-            report = verify(x_pos, x_neg, config.lam, config.margin, a, b, model=model,
-                            seed=config.seed, neural=False)
+            report = verify(pr, model=train.model if train else None, seed=config.seed,
+                            neural=False)
         except Exception as exc:  # keep the measurements, record the failure
             verify_error = f"verify: {type(exc).__name__}: {exc}"
-    if report is not None:
-        res, w1 = report.result, report.w1
-    else:
-        res = hkr_transport(x_pos, x_neg, lam=config.lam, margin=config.margin, a=a, b=b)
-        w1 = wasserstein1(x_pos, x_neg, a, b)
-    row.update(method=res.method, loss=float(res.loss), w1=float(w1), mass=float(res.mass),
-               extra_mass=float(res.extra_mass), gap=float(res.gap),
-               solve_seconds=float(res.seconds))
-    row.update(accuracies(res.f_pos, res.f_neg, config.radii, a, b))
-    if model is not None:
-        nf_pos = np.asarray(model.predict(x_pos), float).ravel()
-        nf_neg = np.asarray(model.predict(x_neg), float).ravel()
-        nn_loss = res.problem.loss(nf_pos, nf_neg)
+    res = report.result if report is not None else hkr_transport(pr)
+    row["w1"] = float(report.w1 if report is not None else wasserstein1(pr))
+    row.update(exact_columns(res, config.radii))
+    if train is not None:
+        nf_pos, nf_neg = train.model.predict(pr.x_pos), train.model.predict(pr.x_neg)
+        nn_loss = pr.loss(nf_pos, nf_neg)
         row.update(nn_loss=nn_loss, nn_gap=nn_loss - float(res.loss),
-                   nn_epochs=int(train.epochs_run),
-                   train_seconds=float(train.seconds))
-        row.update(accuracies(nf_pos, nf_neg, config.radii, a, b, prefix="nn_"))
+                   nn_epochs=int(train.epochs_run), train_seconds=float(train.seconds))
+        row.update(accuracies(pr, nf_pos, nf_neg, config.radii, prefix="nn_"))
     if report is not None:  # the checks alone: Report.to_dict would re-evaluate the network
         row.update(_check_columns([c.to_dict() for c in report.checks]))
     row["error"] = verify_error
@@ -193,7 +193,7 @@ def _one_line(text: str, limit: int = 500) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def run_safe(config: SweepConfig, runner=None) -> dict:
+def run_safe(config: SweepConfig, runner: Runner | None = None) -> Row:
     """``runner(config)`` (default :func:`run_one`) with exceptions recorded in ``error``."""
     runner = run_one if runner is None else runner
     t0 = time.perf_counter()
@@ -210,7 +210,7 @@ def run_safe(config: SweepConfig, runner=None) -> dict:
 
 
 # ------------------------------------------------------------------------------ table I/O
-def _fmt(v) -> str:
+def _fmt(v: Any) -> str:
     if v is None:
         return ""
     if isinstance(v, (bool, np.bool_)):
@@ -225,7 +225,7 @@ def _fmt(v) -> str:
 _TYPED = {"data": str, "method": str, "error": str}
 
 
-def _parse(col, s: str):
+def _parse(col: str, s: str) -> Any:
     if col in _TYPED:
         return s
     if s == "":
@@ -242,7 +242,7 @@ def _parse(col, s: str):
         return s
 
 
-def _parse_row(raw: dict) -> dict:
+def _parse_row(raw: dict) -> Row:
     row = {k: _parse(k, v if v is not None else "") for k, v in raw.items() if k is not None}
     # key columns keep their types even if written as e.g. "1" for a float lam
     for k, typ in zip(KEY_COLUMNS, (str, int, float, float, int, bool)):
@@ -251,7 +251,7 @@ def _parse_row(raw: dict) -> dict:
     return row
 
 
-def row_key(row: dict) -> tuple:
+def row_key(row: Row) -> tuple:
     """The combination a row belongs to (see :data:`KEY_COLUMNS`)."""
     neural = row["neural"]
     if isinstance(neural, str):
@@ -260,7 +260,7 @@ def row_key(row: dict) -> tuple:
             int(row["seed"]), bool(neural))
 
 
-def _read_csv_text(path) -> tuple[list[str], list[dict], bool]:
+def _read_csv_text(path: str) -> tuple[list[str], list[Row], bool]:
     """(header, parsed rows, repaired): drops a trailing line cut by an interruption and rows
     whose field count does not match the header."""
     with open(path, newline="") as fh:
@@ -292,7 +292,7 @@ def _read_csv_text(path) -> tuple[list[str], list[dict], bool]:
     return header, rows, repaired
 
 
-def read_table(path) -> list[dict]:
+def read_table(path: str | os.PathLike) -> list[Row]:
     """Rows of a sweep table (CSV or parquet) as dicts with typed values (None = empty)."""
     path = os.fspath(path)
     if path.endswith(".parquet"):
@@ -302,7 +302,9 @@ def read_table(path) -> list[dict]:
     return _read_csv_text(path)[1]
 
 
-def _order_columns(cols) -> list[str]:
+def order_columns(cols: Iterable[str]) -> list[str]:
+    """Sweep-table columns in reading order: key, solution, accuracies (by radius), other,
+    network, checks, times."""
     cols = list(dict.fromkeys(cols))
     first = [c for c in _FIRST_COLUMNS if c in cols]
     rest = [c for c in cols if c not in first]
@@ -316,7 +318,7 @@ def _order_columns(cols) -> list[str]:
     return first + acc + other + nn + checks + secs
 
 
-def _acc_order(c):
+def _acc_order(c: str) -> tuple:
     tail = c.rsplit("acc_", 1)[1]
     if tail == "clean":
         return (0, 0.0)
@@ -330,12 +332,12 @@ class _CsvJournal:
     """Append-only CSV writer: one flushed (and fsync'ed) line per row; the header grows by a
     rewrite when a row brings new columns."""
 
-    def __init__(self, path, header, rows):
+    def __init__(self, path: str, header: list[str], rows: list[Row]) -> None:
         self.path = path
         self.header = list(header)
         self.rows = list(rows)          # everything in the file, parsed
 
-    def _rewrite(self):
+    def _rewrite(self) -> None:
         tmp = f"{self.path}.tmp{os.getpid()}"
         with open(tmp, "w", newline="") as fh:
             w = csv.writer(fh, lineterminator="\n")
@@ -346,11 +348,11 @@ class _CsvJournal:
             os.fsync(fh.fileno())
         os.replace(tmp, self.path)
 
-    def append(self, row):
+    def append(self, row: Row) -> None:
         self.rows.append(row)
         new = [c for c in row if c not in self.header]
         if new or not os.path.exists(self.path):
-            self.header = _order_columns(self.header + new)
+            self.header = order_columns(self.header + new)
             self._rewrite()
             return
         with open(self.path, "a", newline="") as fh:
@@ -368,11 +370,11 @@ def _pyarrow():
     return pq
 
 
-def _write_parquet(path, rows):
+def _write_parquet(path: str, rows: list[Row]) -> None:
     pq = _pyarrow()
     import pyarrow as pa
 
-    cols = _order_columns([c for r in rows for c in r])
+    cols = order_columns([c for r in rows for c in r])
     table = pa.table({c: [r.get(c) for r in rows] for c in cols})
     tmp = f"{path}.tmp{os.getpid()}"
     pq.write_table(table, tmp)
@@ -380,7 +382,7 @@ def _write_parquet(path, rows):
 
 
 # ------------------------------------------------------------------------------ back-ends
-def _serial(todo, runner):
+def _serial(todo: list[SweepConfig], runner: Runner | None) -> Iterator[Row]:
     for cfg in todo:
         yield run_safe(cfg, runner)
 
@@ -389,8 +391,6 @@ def _pool_context():
     """Workers are forked from a clean "forkserver" process that has imported otreg and loaded
     the compiled solver once (nothing inherited from the caller's threads or state); "spawn"
     where there is no forkserver."""
-    import multiprocessing as mp
-
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(["otreg.study._preload"])
@@ -398,7 +398,7 @@ def _pool_context():
     return mp.get_context("spawn")
 
 
-def _terminate(pool):
+def _terminate(pool: ProcessPoolExecutor) -> None:
     """Stop a pool now (interrupted sweep): kill its worker, drop its queue."""
     for proc in list((getattr(pool, "_processes", None) or {}).values()):
         try:
@@ -408,14 +408,12 @@ def _terminate(pool):
     pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _processes(todo, runner, workers):
+def _processes(todo: list[SweepConfig], runner: Runner | None,
+               workers: int) -> Iterator[Row]:
     """Run each combination in its own single-worker ProcessPoolExecutor, ``workers`` at a
     time.  A worker forked from the warm forkserver costs little, and a run that kills its
     process (out of memory, a crash in compiled code, ``kill``) only takes down its own pool:
     it is recorded as an error and the others go on."""
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
-
     ctx = _pool_context()
     queue = iter(todo)
     live = {}
@@ -450,7 +448,7 @@ def _processes(todo, runner, workers):
                 _terminate(pool)
 
 
-def _dask(todo, runner, scheduler):
+def _dask(todo: list[SweepConfig], runner: Runner | None, scheduler: Any) -> Iterator[Row]:
     try:
         from dask.distributed import Client, as_completed
     except ImportError:
@@ -488,9 +486,11 @@ def _dask(todo, runner, scheduler):
 
 
 # ------------------------------------------------------------------------------ the sweep
-def sweep(datasets, lams, margins, seeds, n=500, neural=False, out=None, scheduler=None,
-          workers=None, progress=True, *, radii=DEFAULT_RADII, checks=True, train_kwargs=None,
-          retry_errors=False, runner=None) -> list[dict]:
+def sweep(datasets: Any, lams: Any, margins: Any, seeds: Any, n: int = 500, neural: bool = False,
+          out: Any = None, scheduler: Any = None, workers: int | None = None,
+          progress: bool = True, *, radii: Iterable[float] = DEFAULT_RADII, checks: bool = True,
+          train_kwargs: dict | None = None, retry_errors: bool = False,
+          runner: Runner | None = None) -> list[Row]:
     """Run every (data, λ, margin, seed) combination and tabulate the results.
 
     Parameters
@@ -544,68 +544,16 @@ def sweep(datasets, lams, margins, seeds, n=500, neural=False, out=None, schedul
         workers = as_int(workers, "workers", 1)
     if scheduler is None:
         scheduler = os.environ.get(SCHEDULER_ENV) or None
-
-    parquet_out = None
-    journal_path = None
-    if out is not None:
-        out = os.fspath(out)
-        if out.endswith(".parquet"):
-            _pyarrow()                          # fail now, not after hours of runs
-            parquet_out, journal_path = out, out + ".partial.csv"
-        elif out.endswith(".csv"):
-            journal_path = out
-        else:
-            raise InputError(f"out: expected a .csv or .parquet file, got {out!r}")
-        parent = os.path.dirname(os.path.abspath(out))
-        if not os.path.isdir(parent):
-            raise InputError(f"out: directory {parent!r} does not exist")
-
-    existing, header, repaired = [], [], False
-    if parquet_out and os.path.exists(parquet_out):
-        existing = read_table(parquet_out)
-    if journal_path and os.path.exists(journal_path):
-        header, rows, repaired = _read_csv_text(journal_path)
-        seen = {row_key(r) for r in existing}
-        existing += [r for r in rows if row_key(r) not in seen]
-    # the first row of each key wins (a resumed file never holds duplicates, but be tolerant)
-    by_key = {}
-    for r in existing:
-        by_key.setdefault(row_key(r), r)
-    if retry_errors:
-        wanted = {c.key() for c in configs}
-        by_key = {k: r for k, r in by_key.items() if not (k in wanted and r.get("error"))}
-    kept = list(by_key.values())
-
-    journal = None
-    if journal_path:
-        journal = _CsvJournal(journal_path, header, kept)
-        if repaired or len(kept) != len(existing):
-            # drop a cut line, duplicates or rows to retry: rewrite what is kept
-            if kept:
-                journal.header = _order_columns(header + [c for r in kept for c in r])
-                journal._rewrite()
-            elif os.path.exists(journal_path):
-                os.remove(journal_path)
-                journal.header = []
-
+    journal_path, parquet_out = _output_paths(out)
+    by_key, journal = _resume(journal_path, parquet_out, configs, retry_errors)
     todo = [c for c in configs if c.key() not in by_key]
-    if scheduler is not None:
-        rows_iter = _dask(todo, runner, scheduler) if todo else iter(())
-        backend = "dask"
-    else:
-        k = workers or os.cpu_count() or 1
-        k = max(1, min(k, len(todo)))
-        rows_iter = _serial(todo, runner) if k == 1 else _processes(todo, runner, k)
-        backend = "serial" if k == 1 else f"{k} processes"
-
-    from tqdm.auto import tqdm
-
-    results = dict(by_key)
+    rows_iter, backend = _backend(todo, runner, scheduler, workers)
     bar = tqdm(total=len(todo), desc=f"sweep ({backend})", unit="run", disable=not progress,
                dynamic_ncols=True, file=sys.stderr)
     if progress and len(configs) > len(todo):
         bar.write(f"sweep: {len(configs) - len(todo)} of {len(configs)} runs already in "
                   f"{journal_path}, {len(todo)} to go")
+    results = dict(by_key)
     n_err = 0
     try:
         for row in rows_iter:
@@ -622,7 +570,7 @@ def sweep(datasets, lams, margins, seeds, n=500, neural=False, out=None, schedul
             rows_iter.close()
 
     if journal is not None:
-        final = _read_csv_text(journal_path)[1] if os.path.exists(journal_path) else kept
+        final = _read_csv_text(journal_path)[1] if os.path.exists(journal_path) else journal.rows
         if parquet_out:
             _write_parquet(parquet_out, final)
             os.remove(journal_path)
@@ -633,13 +581,78 @@ def sweep(datasets, lams, margins, seeds, n=500, neural=False, out=None, schedul
     return [results[c.key()] for c in configs if c.key() in results]
 
 
+def _output_paths(out: Any) -> tuple[str | None, str | None]:
+    """``(journal, parquet)``: the CSV appended to row by row, and the parquet file written at
+    the end (``None`` when not asked for)."""
+    if out is None:
+        return None, None
+    out = os.fspath(out)
+    if out.endswith(".parquet"):
+        _pyarrow()                          # fail now, not after hours of runs
+        journal, parquet = out + ".partial.csv", out
+    elif out.endswith(".csv"):
+        journal, parquet = out, None
+    else:
+        raise InputError(f"out: expected a .csv or .parquet file, got {out!r}")
+    parent = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(parent):
+        raise InputError(f"out: directory {parent!r} does not exist")
+    return journal, parquet
+
+
+def _resume(journal_path: str | None, parquet_out: str | None, configs: list[SweepConfig],
+            retry_errors: bool) -> tuple[dict[tuple, Row], _CsvJournal | None]:
+    """Rows already done (by key; the first row of a key wins) and the journal to append to.
+
+    A line cut by a kill, duplicates and rows to retry are dropped by rewriting the file."""
+    existing, header, repaired = [], [], False
+    if parquet_out and os.path.exists(parquet_out):
+        existing = read_table(parquet_out)
+    if journal_path and os.path.exists(journal_path):
+        header, rows, repaired = _read_csv_text(journal_path)
+        seen = {row_key(r) for r in existing}
+        existing += [r for r in rows if row_key(r) not in seen]
+    by_key: dict[tuple, Row] = {}
+    for r in existing:
+        by_key.setdefault(row_key(r), r)
+    if retry_errors:
+        wanted = {c.key() for c in configs}
+        by_key = {k: r for k, r in by_key.items() if not (k in wanted and r.get("error"))}
+    if not journal_path:
+        return by_key, None
+    kept = list(by_key.values())
+    journal = _CsvJournal(journal_path, header, kept)
+    if repaired or len(kept) != len(existing):
+        if kept:
+            journal.header = order_columns(header + [c for r in kept for c in r])
+            journal._rewrite()
+        elif os.path.exists(journal_path):
+            os.remove(journal_path)
+            journal.header = []
+    return by_key, journal
+
+
+def _backend(todo: list[SweepConfig], runner: Runner | None, scheduler: Any,
+             workers: int | None) -> tuple[Iterator[Row], str]:
+    """The rows of ``todo`` as they finish, and the back-end's name: a Dask cluster when a
+    scheduler is given, else ``workers`` local processes (default: the cores), or this
+    process for one."""
+    if scheduler is not None:
+        return (_dask(todo, runner, scheduler) if todo else iter(())), "dask"
+    k = max(1, min(workers or os.cpu_count() or 1, len(todo)))
+    if k == 1:
+        return _serial(todo, runner), "serial"
+    return _processes(todo, runner, k), f"{k} processes"
+
+
 # ------------------------------------------------------------------------------ summaries
-def _finite(values):
+def _finite(values: Iterable) -> list[float]:
     return [float(v) for v in values
             if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)]
 
 
-def summarize(table, metrics=None, by=("data", "neural", "margin", "n", "lam")) -> list[dict]:
+def summarize(table: Any, metrics: list[str] | None = None,
+              by: tuple[str, ...] = ("data", "neural", "margin", "n", "lam")) -> list[Row]:
     """Mean and standard deviation over seeds (rows with an error are left out).
 
     Returns one dict per group (sorted) with the ``by`` columns, ``runs`` (rows averaged) and
@@ -649,7 +662,7 @@ def summarize(table, metrics=None, by=("data", "neural", "margin", "n", "lam")) 
     rows = read_table(table) if isinstance(table, (str, os.PathLike)) else list(table)
     rows = [r for r in rows if not r.get("error")]
     if metrics is None:
-        cols = _order_columns([c for r in rows for c in r])
+        cols = order_columns([c for r in rows for c in r])
         metrics = ["loss", "mass"] + [c for c in cols if "acc_" in c]
     groups = {}
     for r in rows:
@@ -667,13 +680,13 @@ def summarize(table, metrics=None, by=("data", "neural", "margin", "n", "lam")) 
     return out
 
 
-def trade_off_table(table, prefix="", digits=3) -> str:
+def trade_off_table(table: Any, prefix: str = "", digits: int = 3) -> str:
     """Markdown table of the robustness / accuracy trade-off: for each data set and margin,
     clean and certified accuracies (mean ± std over seeds) against λ.  ``prefix="nn_"`` gives
     the network's columns."""
     rows = read_table(table) if isinstance(table, (str, os.PathLike)) else list(table)
     rows = [r for r in rows if not r.get("error")]
-    acc = [c for c in _order_columns([c for r in rows for c in r])
+    acc = [c for c in order_columns([c for r in rows for c in r])
            if c.startswith(prefix + "acc_") and (prefix or not c.startswith("nn_"))]
     if not acc:
         return "(no rows)"

@@ -9,6 +9,9 @@ samples, and bound every other 1-Lipschitz extension from above and below; their
 The evaluation is a compiled loop (numba) over points and samples that keeps no k x N block in
 memory, and returns the exact gradient with the value: the gradient of ``f_k + |x - s_k|`` at
 the arg-min is the unit vector from ``s_k`` to ``x`` (defined except where the arg-min ties).
+At a sample itself the cone ``f_k + |x - s_k|`` has no gradient; when another sample ties with
+it (the sample lies on a transport ray) that one's branch is used, so the gradient there is the
+ray's direction, the one-sided derivative along which f changes at unit rate.
 """
 from __future__ import annotations
 
@@ -16,12 +19,14 @@ import numpy as np
 from numba import njit
 
 from ..errors import InputError
+from ..potential import Potential
 
 KINDS = ("mcshane", "whitney", "mean")
 _KIND_CODE = {"mcshane": 0, "whitney": 1, "mean": 2}
 
 
-def c_transform_clean(f_pos, f_neg, dist):
+def c_transform_clean(f_pos: np.ndarray, f_neg: np.ndarray,
+                      dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Make a feasible hKR potential exactly 1-Lipschitz on all samples, never raising L.
 
     ``f_pos <- min_j (f_neg_j + d_ij)`` then ``f_neg <- max_i (f_pos_i - d_ij)``.  The first step
@@ -52,10 +57,16 @@ def _extension_kernel(points, samples, values, kind):  # pragma: no cover - comp
                 t = points[q, c] - samples[s, c]
                 r += t * t
             r = np.sqrt(r)
-            if values[s] + r < lo:
-                lo, i_lo, r_lo = values[s] + r, s, r
-            if values[s] - r > hi:
-                hi, i_hi, r_hi = values[s] - r, s, r
+            v = values[s] + r
+            if v < lo:
+                lo, i_lo, r_lo = v, s, r
+            elif r_lo == 0.0 and r > 0.0 and v - lo <= 1e-12 * (abs(v) + r):
+                i_lo, r_lo = s, r  # at a sample on a transport ray: the ray's direction
+            v = values[s] - r
+            if v > hi:
+                hi, i_hi, r_hi = v, s, r
+            elif r_hi == 0.0 and r > 0.0 and hi - v <= 1e-12 * (abs(v) + r):
+                i_hi, r_hi = s, r
         f[q] = w_lo * lo + w_hi * hi
         for c in range(d):
             if r_lo > 0:  # grad of min_k f_k + |x - s_k|: unit vector away from the arg-min
@@ -65,7 +76,8 @@ def _extension_kernel(points, samples, values, kind):  # pragma: no cover - comp
     return f, g
 
 
-def extend_with_grad(points, samples, values, kind: str = "mcshane"):
+def extend_with_grad(points: object, samples: np.ndarray, values: np.ndarray,
+                     kind: str = "mcshane") -> tuple[np.ndarray, np.ndarray]:
     """Value and gradient, ``(f (k,), grad (k, d))``, at ``points`` (k, d) of the 1-Lipschitz
     extension of ``values`` given on ``samples`` (N, d)."""
     if kind not in KINDS:
@@ -84,6 +96,29 @@ def extend_with_grad(points, samples, values, kind: str = "mcshane"):
                              np.ascontiguousarray(values, dtype=np.float64), _KIND_CODE[kind])
 
 
-def extend(points, samples, values, kind: str = "mcshane") -> np.ndarray:
-    """Evaluate the 1-Lipschitz extension of ``values`` on ``samples`` at ``points`` (k, d)."""
-    return extend_with_grad(points, samples, values, kind)[0]
+class ExtensionPotential(Potential):
+    """The McShane / Whitney / mean extension of ``values`` on ``samples`` as a
+    :class:`otreg.potential.Potential`: compiled value and exact gradient (defined everywhere
+    except on the measure-zero set where the arg-min / arg-max ties), no k x N block in
+    memory."""
+
+    def __init__(self, samples: np.ndarray, values: np.ndarray, kind: str = "mcshane",
+                 name: str | None = None) -> None:
+        if kind not in KINDS:
+            raise InputError(f"kind: expected one of {KINDS}, got {kind!r}")
+        self.samples = np.ascontiguousarray(samples, dtype=np.float64)
+        self.values = np.ascontiguousarray(values, dtype=np.float64)
+        self.kind = kind
+        super().__init__(self._value, self._gradient, name or f"exact ({kind})")
+
+    def _value(self, points: np.ndarray) -> np.ndarray:
+        return extend_with_grad(points, self.samples, self.values, self.kind)[0]
+
+    def _gradient(self, points: np.ndarray) -> np.ndarray:
+        return extend_with_grad(points, self.samples, self.values, self.kind)[1]
+
+    def __call__(self, points: object) -> np.ndarray:
+        return self._value(points)
+
+    def grad(self, points: object) -> np.ndarray:
+        return self._gradient(points)

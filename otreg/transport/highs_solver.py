@@ -21,7 +21,8 @@ from ..errors import SolverError
 from .objective import check_dense_size
 
 
-def solve_bounded_highs(C, a_lo, a_hi, b_lo, b_hi):
+def solve_bounded_highs(C: np.ndarray, a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.ndarray,
+                        b_hi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """min sum C*pi s.t. a_lo <= pi 1 <= a_hi, b_lo <= pi^T 1 <= b_hi, pi >= 0, by HiGHS.
 
     Returns ``(plan, alpha, beta)``: the dense optimal plan and dual potentials with

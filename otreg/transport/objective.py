@@ -1,17 +1,16 @@
-"""The hKR objective and the marginal bounds of the primal, on sample values.
+"""The cost matrix of the hKR primal and the guard on its memory.
 
-Pure NumPy evaluations used by every solver and by the verification layer:
+* :func:`pairwise_distances` is the Euclidean cost matrix d_ij = |x_i - z_j|;
+* :func:`check_dense_size` refuses, before allocating, dense n x m arrays above
+  :data:`MAX_DENSE_BYTES`.
 
-* :func:`hkr_loss_values` is the empirical loss L of spec section 1 for a potential given by its
-  values on the samples;
-* :func:`marginal_bounds` gives the bounds of spec section 3 on the rows and columns of a plan;
-* :func:`pairwise_distances` is the Euclidean cost matrix d_ij = |x_i - z_j|.
+The loss itself is :func:`otreg.problem.hkr_objective` and the marginal bounds of the primal
+are :meth:`otreg.problem.Problem.marginal_bounds`.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..data.validate import hkr_loss_values  # noqa: F401  (re-exported: the objective)
 from ..errors import MemoryLimitError
 
 #: Largest dense n x m float64 block (bytes) a solver may allocate; about a third of the machine
@@ -44,13 +43,3 @@ def pairwise_distances(x: np.ndarray, z: np.ndarray) -> np.ndarray:
         diff = np.subtract.outer(x[:, k], z[:, k])
         out += diff * diff
     return np.sqrt(out, out=out)
-
-
-def marginal_bounds(a, b, p: float, lam: float):
-    """Lower and upper bounds of the plan's row and column sums (spec section 3).
-
-    Returns ``(a_lo, a_hi, b_lo, b_hi)`` = ``(a, (1 + lam p) a, b, (1 + lam (1 - p)) b)``.
-    """
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    return a, (1.0 + lam * p) * a, b, (1.0 + lam * (1.0 - p)) * b

@@ -1,36 +1,43 @@
 """``hkr_transport``: the exact solution of the hKR problem on two labelled point clouds.
 
-Data flow: validate (``otreg.data.validate``) -> cost matrix -> one exact solver of the bounded
-transport problem (spec section 3) -> dual potentials, cleaned by a c-transform and an optimal
-constant shift -> certificate (primal feasibility, 1-Lipschitz potentials, equal values).
+Data flow: a validated :class:`otreg.problem.Problem` -> cost matrix -> one exact solver of the
+bounded transport problem (spec section 3) -> dual potentials, cleaned by a c-transform and an
+optimal constant shift -> certificate (primal feasibility, 1-Lipschitz potentials, equal values).
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import numpy as np
 import ot
 
-from ..data.validate import Problem, as_points, as_weights, make_problem
 from ..errors import InputError, SolverError
-from .extension import c_transform_clean, extend, extend_with_grad
+from ..problem import Problem, as_problem
+from .extension import ExtensionPotential, c_transform_clean
 from .highs_solver import solve_bounded_highs
 from .netsimplex import bounded_transport  # numba: compiled on first call, then cached
-from .objective import check_dense_size, marginal_bounds, pairwise_distances
+from .objective import check_dense_size, pairwise_distances
 from .pot_solver import solve_bounded_pot
 
 METHODS = ("auto", "netsimplex", "pot", "highs")
 #: relative tolerance of the optimality certificate (values and feasibility, scaled by the data)
 CERT_TOL = 1e-9
 
+Bounds = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+#: a bounded-transport solver: (C, a_lo, a_hi, b_lo, b_hi) -> (plan, alpha, beta)
+BoundedSolver = Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]]
 
-def _solve_netsimplex(C, a_lo, a_hi, b_lo, b_hi):
+
+def _solve_netsimplex(C: np.ndarray, a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.ndarray,
+                      b_hi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     sol = bounded_transport(C, a_lo, a_hi, b_lo, b_hi)
     return sol.plan(), sol.P_hub - sol.P_pos, sol.P_neg - sol.P_hub
 
 
-_SOLVERS = {"highs": solve_bounded_highs, "pot": solve_bounded_pot, "netsimplex": _solve_netsimplex}
+_SOLVERS: dict[str, BoundedSolver] = {"highs": solve_bounded_highs, "pot": solve_bounded_pot,
+                                      "netsimplex": _solve_netsimplex}
 
 
 @dataclass
@@ -88,35 +95,33 @@ class HKRResult:
         """Mass moved beyond the mandatory unit (the hinge's contribution), ``mass - 1``."""
         return self.mass - 1.0
 
-    def potential(self, points, kind: str = "mcshane") -> np.ndarray:
-        """The optimal potential's 1-Lipschitz extension evaluated at ``points`` (k, d).
+    def extension(self, kind: str = "mcshane") -> ExtensionPotential:
+        """The optimal potential's 1-Lipschitz extension to R^d, as a function with its
+        gradient (``ext(points)``, ``ext.grad(points)``).
 
         ``kind`` is ``"mcshane"`` (the largest 1-Lipschitz extension, ``min_k f_k + |x - s_k|``),
-        ``"whitney"`` (the smallest, ``max_k f_k - |x - s_k|``) or ``"mean"`` (their average).  All three equal the sample
-        values on the samples.
+        ``"whitney"`` (the smallest, ``max_k f_k - |x - s_k|``) or ``"mean"`` (their average).
+        All three equal the sample values on the samples.  The gradient of McShane and Whitney
+        is a unit vector (the direction of the transport ray through the arg-min / arg-max
+        sample), defined everywhere except where that sample ties.
         """
-        return extend(points, *self._samples_and_values(), kind)
+        return ExtensionPotential(self.problem.samples, np.concatenate([self.f_pos, self.f_neg]),
+                                  kind)
 
-    def potential_grad(self, points, kind: str = "mcshane") -> np.ndarray:
-        """Gradient (k, d) of :meth:`potential` at ``points``: a unit vector for McShane and
-        Whitney (the direction of the transport ray through the arg-min / arg-max sample),
-        defined everywhere except where that sample ties."""
-        return extend_with_grad(points, *self._samples_and_values(), kind)[1]
+    def potential(self, points: Any, kind: str = "mcshane") -> np.ndarray:
+        """The extension (:meth:`extension`) evaluated at ``points`` (k, d)."""
+        return self.extension(kind)(points)
 
-    def _samples_and_values(self):
-        return (np.vstack([self.problem.x_pos, self.problem.x_neg]),
-                np.concatenate([self.f_pos, self.f_neg]))
+    def potential_grad(self, points: Any, kind: str = "mcshane") -> np.ndarray:
+        """Gradient (k, d) of :meth:`potential` at ``points``."""
+        return self.extension(kind).grad(points)
 
     def summary(self) -> str:
-        pr = self.problem
-        return (
-            f"hKR n={pr.n} m={pr.m} d={pr.dim} lam={pr.lam:g} margin={pr.margin:g} p={pr.p:.4g}: "
-            f"loss={self.loss:.10g} mass={self.mass:.6g} gap={self.gap:.2e} "
-            f"method={self.method} time={self.seconds:.3f}s"
-        )
+        return (f"hKR {self.problem.describe()}: loss={self.loss:.10g} mass={self.mass:.6g} "
+                f"gap={self.gap:.2e} method={self.method} time={self.seconds:.3f}s")
 
 
-def optimal_shift(f_pos, f_neg, a, b, p, lam, margin) -> float:
+def optimal_shift(pr: Problem, f_pos: np.ndarray, f_neg: np.ndarray) -> float:
     """The constant k minimising L(f + k) (only the hinge term depends on k).
 
     k -> L(f + k) is convex piecewise linear with breakpoints at ``margin - f_pos_i`` and
@@ -124,24 +129,25 @@ def optimal_shift(f_pos, f_neg, a, b, p, lam, margin) -> float:
     positives with f + k < margin and B(k) that of negatives with f + k > -margin.  The smallest
     breakpoint where the slope becomes >= 0 is a minimiser.
     """
-    if lam == 0:
+    if pr.lam == 0:
         return 0.0
-    kp = margin - f_pos  # positive i is inside its hinge for k < kp_i
-    kn = -margin - f_neg  # negative j is inside its hinge for k > kn_j
+    kp = pr.margin - f_pos  # positive i is inside its hinge for k < kp_i
+    kn = -pr.margin - f_neg  # negative j is inside its hinge for k > kn_j
     cand = np.concatenate([kp, kn])
     order_p = np.argsort(kp)
     order_n = np.argsort(kn)
-    cum_a = np.concatenate([[0.0], np.cumsum(a[order_p])])
-    cum_b = np.concatenate([[0.0], np.cumsum(b[order_n])])
+    cum_a = np.concatenate([[0.0], np.cumsum(pr.a[order_p])])
+    cum_b = np.concatenate([[0.0], np.cumsum(pr.b[order_n])])
     # slope just right of each candidate k: positives with kp > k, negatives with kn <= k
     pos_active = 1.0 - cum_a[np.searchsorted(kp[order_p], cand, side="right")]
     neg_active = cum_b[np.searchsorted(kn[order_n], cand, side="right")]
-    slope = -p * pos_active + (1.0 - p) * neg_active
+    slope = -pr.p * pos_active + (1.0 - pr.p) * neg_active
     ok = slope >= -1e-15
     return float(np.min(cand[ok])) if np.any(ok) else float(np.max(cand))
 
 
-def _certify(pr: Problem, dist, plan, f_pos, f_neg, bounds, scale):
+def _certify(pr: Problem, dist: np.ndarray, plan: np.ndarray, f_pos: np.ndarray,
+             f_neg: np.ndarray, bounds: Bounds, scale: float) -> tuple[float, float, float, float]:
     """Return (primal_value, dual_value, gap, violation) of a candidate solution."""
     a_lo, a_hi, b_lo, b_hi = bounds
     rows, cols = plan.sum(axis=1), plan.sum(axis=0)
@@ -161,18 +167,21 @@ def _choose_method(n: int, m: int) -> list[str]:
     return ["netsimplex"] + (["pot", "highs"] if n * m > 400 else ["highs", "pot"])
 
 
-def hkr_transport(x_pos, x_neg, lam=1.0, margin=0.1, a=None, b=None, p=None, method="auto"):
+def hkr_transport(x_pos: Any, x_neg: Any = None, lam: float | None = None,
+                  margin: float | None = None, a: Any = None, b: Any = None,
+                  p: float | None = None, method: str = "auto") -> HKRResult:
     """Solve the hinge-regularized optimal transport problem exactly.
 
     Parameters
     ----------
-    x_pos : array (n, d)
-        Positive samples (label +1).
+    x_pos : array (n, d) or Problem
+        Positive samples (label +1), or a :class:`otreg.Problem` holding everything (then leave
+        the other data arguments out).
     x_neg : array (m, d)
         Negative samples (label -1), same dimension d >= 1.
-    lam : float >= 0
+    lam : float >= 0, default 1
         Weight of the hinge term; ``lam=0`` is the Kantorovich-Rubinstein dual (loss = -W1).
-    margin : float > 0
+    margin : float > 0, default 0.1
         The hinge margin m_.
     a, b : array (n,), (m,), optional
         Non-negative sample weights (normalised per class; uniform by default).
@@ -201,25 +210,21 @@ def hkr_transport(x_pos, x_neg, lam=1.0, margin=0.1, a=None, b=None, p=None, met
     t0 = time.perf_counter()
     if method not in METHODS:
         raise InputError(f"method: expected one of {METHODS}, got {method!r}")
-    pr = make_problem(x_pos, x_neg, lam=lam, margin=margin, a=a, b=b, p=p)
+    pr = as_problem(x_pos, x_neg, lam, margin, a, b, p)
     check_dense_size(pr.n, pr.m, copies=3, what="the dense hKR problem (costs, plan)")
     dist = pairwise_distances(pr.x_pos, pr.x_neg)
     C = dist - 2.0 * pr.margin
-    bounds = marginal_bounds(pr.a, pr.b, pr.p, pr.lam)
+    bounds = pr.marginal_bounds()
     scale = 1.0 + float(dist.max()) + 2.0 * pr.margin
-    if method == "auto":
-        order = _choose_method(pr.n, pr.m)
-    else:
-        order = [method]
     failures = []
-    for name in order:
+    for name in (_choose_method(pr.n, pr.m) if method == "auto" else [method]):
         try:
             plan, alpha, beta = _SOLVERS[name](C, *bounds)
         except SolverError as exc:
             failures.append(str(exc))
             continue
         f_pos, f_neg = c_transform_clean(alpha + pr.margin, -beta - pr.margin, dist)
-        shift = optimal_shift(f_pos, f_neg, pr.a, pr.b, pr.p, pr.lam, pr.margin)
+        shift = optimal_shift(pr, f_pos, f_neg)
         f_pos, f_neg = f_pos + shift, f_neg + shift
         primal, dual, gap, viol = _certify(pr, dist, plan, f_pos, f_neg, bounds, scale)
         if gap <= CERT_TOL * scale * (1.0 + pr.lam) and viol <= CERT_TOL:
@@ -232,14 +237,11 @@ def hkr_transport(x_pos, x_neg, lam=1.0, margin=0.1, a=None, b=None, p=None, met
     raise SolverError("no exact solver certified an optimum: " + "; ".join(failures))
 
 
-def wasserstein1(x_pos, x_neg, a=None, b=None) -> float:
+def wasserstein1(x_pos: Any, x_neg: Any = None, a: Any = None, b: Any = None) -> float:
     """Exact Wasserstein-1 distance (Euclidean ground cost) between the weighted clouds, by
-    POT's ``ot.emd2``.  Weights are normalised per class (uniform by default)."""
-    xp = as_points(x_pos, "x_pos")
-    xn = as_points(x_neg, "x_neg", dim=xp.shape[1])
-    wa = as_weights(a, xp.shape[0], "a")
-    wb = as_weights(b, xn.shape[0], "b")
-    wb = wb * (wa.sum() / wb.sum())
-    dist = pairwise_distances(xp, xn)
-    value = ot.emd2(wa, wb, dist, numItermax=10**9)
-    return float(value)
+    POT's ``ot.emd2``.  Weights are normalised per class (uniform by default); ``x_pos`` may
+    be a :class:`otreg.Problem` (its clouds and weights are used)."""
+    pr = as_problem(x_pos, x_neg, a=a, b=b)
+    wb = pr.b * (pr.a.sum() / pr.b.sum())
+    dist = pairwise_distances(pr.x_pos, pr.x_neg)
+    return float(ot.emd2(pr.a, wb, dist, numItermax=10**9))

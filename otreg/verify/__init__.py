@@ -1,35 +1,25 @@
 """Verification of the hKR solution against the paper's properties (spec sections 5-7).
 
 ``verify(x_pos, x_neg, lam, margin, ...) -> Report`` solves exactly, trains a network (or takes
-one), runs every check of :mod:`otreg.verify.checks` and reports them (``Report.table()``,
-``Report.to_json()``).  The checks are also usable one by one on any potential.
+one), runs every check of :data:`CHECKS` and reports them (``Report.table()``,
+``Report.to_json()``).  The checks are also usable one by one: :mod:`.optimality` (section 5,
+on an exact result), :mod:`.geometry` (section 6, on any potential) and :mod:`.neural`
+(section 7).
 """
-from .checks import (
-    DEFAULT_RADII, Check, ExtensionPotential, Potential, Solution, accuracies, as_potential,
-    boundary_distance,
-    check_adversarial_tightness, check_certificate, check_complementary_slackness,
-    check_gradient_norm, check_hinge_slackness, check_invariance, check_lipschitz,
-    check_marginal_bounds,
-    check_neural_gap, check_potential_agreement, check_strong_duality, check_w1_limit,
-    exact_potential, fast_exact_potential, lipschitz_estimate, ray_points,
-)
-from .report import Report, Tolerances, verify
-
-CHECK_NAMES = (
-    "strong_duality", "complementary_slackness", "marginal_bounds", "hinge_slackness",
-    "lipschitz", "invariance", "w1_limit", "gradient_norm", "certificate",
-    "adversarial_tightness",
-    "neural_gap", "potential_agreement",
-)
+from .check import Check, combine
+from .geometry import (boundary_distance, certificate_points, check_adversarial_tightness,
+                       check_certificate, check_gradient_norm, ray_points)
+from .neural import check_neural_gap, check_potential_agreement
+from .optimality import (check_complementary_slackness, check_hinge_slackness, check_invariance,
+                         check_lipschitz, check_marginal_bounds, check_strong_duality,
+                         check_w1_limit, lipschitz_estimate)
+from .report import CHECK_NAMES, CHECKS, Report, Tolerances, verify
 
 __all__ = [
-    "verify", "Report", "Tolerances", "Check", "Potential", "ExtensionPotential", "Solution",
-    "accuracies", "DEFAULT_RADII",
-    "as_potential", "exact_potential", "fast_exact_potential", "boundary_distance",
-    "lipschitz_estimate", "ray_points", "CHECK_NAMES",
+    "verify", "Report", "Tolerances", "Check", "combine", "CHECKS", "CHECK_NAMES",
+    "boundary_distance", "certificate_points", "lipschitz_estimate", "ray_points",
     "check_strong_duality", "check_complementary_slackness", "check_marginal_bounds",
     "check_hinge_slackness", "check_invariance", "check_lipschitz", "check_w1_limit",
-    "check_gradient_norm",
-    "check_certificate", "check_adversarial_tightness", "check_neural_gap",
-    "check_potential_agreement",
+    "check_gradient_norm", "check_certificate", "check_adversarial_tightness",
+    "check_neural_gap", "check_potential_agreement",
 ]

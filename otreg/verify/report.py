@@ -8,12 +8,24 @@ from __future__ import annotations
 import json
 import textwrap
 import time
+import zlib
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Callable
 
 import numpy as np
 
-from ..data.validate import make_problem
-from . import checks as C
+from ..nn import fit
+from ..potential import Potential, as_potential
+from ..problem import Problem, as_problem
+from ..transport import ExtensionPotential, HKRResult, hkr_transport, wasserstein1
+from .check import Check, combine
+from .geometry import (certificate_points, check_adversarial_tightness, check_certificate,
+                       check_gradient_norm, ray_points)
+from .neural import check_neural_gap, check_potential_agreement
+from .optimality import (check_complementary_slackness, check_hinge_slackness, check_invariance,
+                         check_lipschitz, check_marginal_bounds, check_strong_duality,
+                         check_w1_limit)
 
 
 @dataclass
@@ -44,16 +56,18 @@ class Tolerances:
 
 @dataclass
 class Report:
-    problem: object
-    result: object                     # exact HKRResult
+    """The outcome of :func:`verify`: the checks and the objects they looked at."""
+
+    problem: Problem
+    result: HKRResult
     w1: float
-    checks: list
-    exact: object                      # Potential (extension of the exact solution)
-    network: object | None = None      # Potential of the network (None without it)
-    model: object | None = None        # the network model itself
+    checks: list[Check]
+    exact: ExtensionPotential          # the exact solution's extension to R^d
+    network: Potential | None = None   # the network as a potential (None without it)
+    model: Any = None                  # the network model itself
     train_seconds: float | None = None
-    net_lipschitz: dict | None = None
-    seconds: dict = field(default_factory=dict)
+    net_lipschitz: dict[str, float] | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
     extension: str = "mcshane"
 
     @property
@@ -61,10 +75,10 @@ class Report:
         return all(c.passed for c in self.checks)
 
     @property
-    def failed(self) -> list:
+    def failed(self) -> list[str]:
         return [c.name for c in self.checks if not c.passed]
 
-    def check(self, name: str):
+    def check(self, name: str) -> Check:
         return next(c for c in self.checks if c.name == name)
 
     # ---------------------------------------------------------------- serialisation
@@ -95,7 +109,7 @@ class Report:
             }
         return out
 
-    def to_json(self, path=None, indent: int = 2) -> str:
+    def to_json(self, path: Any = None, indent: int = 2) -> str:
         text = json.dumps(self.to_dict(), indent=indent)
         if path is not None:
             with open(path, "w") as fh:
@@ -105,8 +119,7 @@ class Report:
     # ---------------------------------------------------------------- text
     def summary(self) -> str:
         pr, res = self.problem, self.result
-        s = (f"n={pr.n} m={pr.m} d={pr.dim} lam={pr.lam:g} margin={pr.margin:g} p={pr.p:.3g} | "
-             f"exact loss {res.loss:.6f}  W1 {self.w1:.6f}  mass moved {res.mass:.4f}  "
+        s = (f"{pr.describe()} | exact loss {res.loss:.6f}  W1 {self.w1:.6f}  mass moved {res.mass:.4f}  "
              f"({res.method}, {res.seconds:.2f}s)")
         if self.network is not None:
             d = self.to_dict()["neural"]
@@ -140,7 +153,7 @@ class Report:
         return "\n".join(lines)
 
 
-def _head_detail(c) -> str:
+def _head_detail(c: Check) -> str:
     if not c.parts:
         return c.detail
     # details of the parts are printed on their own rows; keep the check's own preamble
@@ -153,115 +166,161 @@ def _head_detail(c) -> str:
 DEFAULT_EPOCHS = 300
 
 
-def verify(x_pos, x_neg, lam=1.0, margin=0.1, a=None, b=None, p=None, *, model=None,
-           train_kwargs=None, seed: int = 0, neural: bool = True, extension: str = "mcshane",
-           tolerances: Tolerances | None = None, w1_lams=(1e-1, 1e-2, 1e-3),
-           n_test_points: int = 150, progress: bool = False) -> Report:
+class _Run:
+    """What the checks of one :func:`verify` call share: the problem, the exact result, the
+    potentials under test (``"exact"`` and, with a network, ``"network"``), the tolerances,
+    and test points drawn once.  Each check draws from its own generator, seeded by ``seed``
+    and its name, so results do not depend on which checks run or in which order."""
+
+    def __init__(self, result: HKRResult, w1: float, potentials: dict[str, Potential],
+                 tol: Tolerances, seed: int, w1_lams: tuple[float, ...], n_test_points: int):
+        self.problem, self.result, self.w1 = result.problem, result, w1
+        self.potentials, self.tol, self.seed = potentials, tol, seed
+        self.w1_lams, self.n_test_points = w1_lams, n_test_points
+
+    def rng(self, name: str) -> np.random.Generator:
+        return np.random.default_rng([self.seed, zlib.crc32(name.encode())])
+
+    @property
+    def network(self) -> Potential | None:
+        return self.potentials.get("network")
+
+    @cached_property
+    def rays(self) -> np.ndarray:
+        return ray_points(self.result, self.rng("rays"), k=400)[0]
+
+    @cached_property
+    def crossing_rays(self) -> np.ndarray:
+        return ray_points(self.result, self.rng("crossing rays"), k=max(40, self.n_test_points),
+                          crossing=True)[0]
+
+    def per_potential(self, name: str, one: Callable[[str, Potential, bool], Check],
+                      detail: str = "") -> Check:
+        """A check with one part per potential: ``one(name, potential, is_network)``."""
+        return combine(name, [one(key, pot, key == "network")
+                              for key, pot in self.potentials.items()], detail)
+
+
+def _lipschitz(run: _Run) -> Check:
+    t = run.tol
+    return check_lipschitz(run.result, run.potentials, run.rng("lipschitz"), t.lp,
+                           {"exact": t.exact_lipschitz, "network": t.net_lipschitz})
+
+
+def _gradient_norm(run: _Run) -> Check:
+    t = run.tol
+
+    def one(name, pot, net):
+        return check_gradient_norm(pot, run.rays,
+                                   min_norm=t.net_grad_min_norm if net else 1 - 1e-6,
+                                   min_fraction=t.net_grad_fraction if net else 0.99, name=name)
+
+    return run.per_potential("gradient_norm", one,
+                             "|grad f| on points of the exact transport rays.")
+
+
+def _certificate(run: _Run) -> Check:
+    points = certificate_points(run.problem, run.rng("certificate points"), run.n_test_points)
+    return run.per_potential("certificate", lambda name, pot, net: check_certificate(
+        pot, points, run.rng(f"certificate {name}"), tol=run.tol.certificate, name=name)[0])
+
+
+def _adversarial_tightness(run: _Run) -> Check:
+    t = run.tol
+
+    def one(name, pot, net):
+        return check_adversarial_tightness(
+            pot, run.crossing_rays, None, run.rng(f"tightness {name}"),
+            f_tol=t.net_tight_f if net else t.exact_tightness,
+            dist_tol=t.net_tight_dist if net else t.exact_tightness,
+            min_abs_f=run.problem.margin / 2, name=name,
+            median_tol=t.net_tight_median if net else None)
+
+    per = run.per_potential("adversarial_tightness", one)
+    return combine(per.name, [Check(f"{'net' if p.name == 'network' else p.name}: {q.name}",
+                                    q.passed, q.value, q.tolerance, q.detail)
+                              for p in per.parts for q in (p.parts or [p])])
+
+
+def _network_values(run: _Run) -> tuple[np.ndarray, np.ndarray]:
+    return run.network(run.problem.x_pos), run.network(run.problem.x_neg)
+
+
+#: every check of :func:`verify`, in report order: (name, function of the run, needs a network)
+CHECKS: tuple[tuple[str, Callable[[_Run], Check], bool], ...] = (
+    ("strong_duality", lambda run: check_strong_duality(run.result, run.tol.lp), False),
+    ("complementary_slackness",
+     lambda run: check_complementary_slackness(run.result, run.tol.lp), False),
+    ("marginal_bounds", lambda run: check_marginal_bounds(run.result, run.tol.lp), False),
+    ("hinge_slackness", lambda run: check_hinge_slackness(run.result, run.tol.hinge), False),
+    ("lipschitz", _lipschitz, False),
+    ("invariance", lambda run: check_invariance(run.problem, run.result.loss, seed=run.seed,
+                                                tol=run.tol.lp), False),
+    ("w1_limit", lambda run: check_w1_limit(run.problem, lams=run.w1_lams, w1=run.w1,
+                                            tol=run.tol.lp), False),
+    ("gradient_norm", _gradient_norm, False),
+    ("certificate", _certificate, False),
+    ("adversarial_tightness", _adversarial_tightness, False),
+    ("neural_gap", lambda run: check_neural_gap(run.problem, run.result.loss,
+                                                *_network_values(run), run.tol.neural_gap,
+                                                run.tol.neural_below), True),
+    ("potential_agreement", lambda run: check_potential_agreement(
+        run.problem, run.result.f_pos, run.result.f_neg, *_network_values(run),
+        run.tol.agreement_rms, run.tol.agreement_sign), True),
+)
+#: the names of :data:`CHECKS`, in report order
+CHECK_NAMES: tuple[str, ...] = tuple(name for name, _, _ in CHECKS)
+
+
+def verify(x_pos: Any, x_neg: Any = None, lam: float | None = None, margin: float | None = None,
+           a: Any = None, b: Any = None, p: float | None = None, *, model: Any = None,
+           train_kwargs: dict | None = None, seed: int = 0, neural: bool = True,
+           extension: str = "mcshane", tolerances: Tolerances | None = None,
+           w1_lams: tuple[float, ...] = (1e-1, 1e-2, 1e-3), n_test_points: int = 150,
+           progress: bool = False) -> Report:
     """Solve the hKR problem exactly, train a 1-Lipschitz network (or use ``model``), and check
-    the paper's properties on both (spec sections 5-7).
+    the paper's properties on both (spec sections 5-7; the list is :data:`CHECKS`).
 
-    ``model`` is anything with ``predict(points)`` and ``grad(points)`` (or a callable); with
-    ``neural=False`` and no model, only the exact solution is checked.  ``train_kwargs`` go to
-    :func:`otreg.nn.fit` (default ``epochs=300``).  Returns a :class:`Report` (``.table()``, ``.to_json()``, ``.passed``).
+    The data are those of :func:`otreg.hkr_transport` (``x_pos`` may be a
+    :class:`otreg.Problem`).  ``model`` is anything with ``predict(points)`` and
+    ``grad(points)`` (or a callable); with ``neural=False`` and no model, only the exact
+    solution is checked.  ``train_kwargs`` go to :func:`otreg.nn.fit` (default
+    ``epochs=300``).  Returns a :class:`Report` (``.table()``, ``.to_json()``, ``.passed``).
     """
-    from ..transport import hkr_transport, wasserstein1
-
     tol = tolerances or Tolerances()
-    rng = np.random.default_rng(seed)
     times = {}
     t0 = time.perf_counter()
-    pr = make_problem(x_pos, x_neg, lam=lam, margin=margin, a=a, b=b, p=p)
-    res = hkr_transport(pr.x_pos, pr.x_neg, lam=pr.lam, margin=pr.margin, a=a, b=b, p=p)
-    w1 = wasserstein1(pr.x_pos, pr.x_neg, a, b)
+    pr = as_problem(x_pos, x_neg, lam, margin, a, b, p)
+    res = hkr_transport(pr)
+    w1 = wasserstein1(pr)
     times["exact"] = time.perf_counter() - t0
 
-    net = None
     train_seconds = None
-    if model is not None:
-        net = C.as_potential(model, "network")
-    elif neural:
-        from ..nn import fit
-
-        kw = dict(seed=seed, progress=progress, epochs=DEFAULT_EPOCHS)
-        kw.update(train_kwargs or {})
+    if model is None and neural:
         t1 = time.perf_counter()
-        tr = fit(pr.x_pos, pr.x_neg, lam=pr.lam, margin=pr.margin, a=a, b=b, p=p, **kw)
-        train_seconds = float(tr.seconds)
-        model = tr.model
-        net = C.as_potential(model, "network")
+        tr = fit(pr, **{"seed": seed, "progress": progress, "epochs": DEFAULT_EPOCHS,
+                        **(train_kwargs or {})})
+        model, train_seconds = tr.model, float(tr.seconds)
         times["train"] = time.perf_counter() - t1
-    if net is not None:
+    exact = res.extension(extension)
+    potentials: dict[str, Potential] = {"exact": exact}
+    net = None
+    if model is not None:
+        net = as_potential(model, "network")
         net.name = "network"
+        potentials["network"] = net
 
     t2 = time.perf_counter()
-    sol = C.Solution.from_result(res)
-    exact = C.fast_exact_potential(res, extension)
-    pots = {"exact": exact}
-    if net is not None:
-        pots["network"] = net
-    out = [
-        C.check_strong_duality(sol, tol.lp),
-        C.check_complementary_slackness(sol, tol.lp),
-        C.check_marginal_bounds(sol, tol.lp),
-        C.check_hinge_slackness(sol, tol.hinge),
-    ]
-    lip = C.check_lipschitz(sol, pots, rng, tol.lp,
-                            {"exact": tol.exact_lipschitz, "network": tol.net_lipschitz})
-    out.append(lip)
+    run = _Run(res, w1, potentials, tol, seed, tuple(w1_lams), n_test_points)
+    checks = [fn(run) for name, fn, needs_net in CHECKS if net is not None or not needs_net]
     net_lip = None
     if net is not None:
-        est = C.lipschitz_estimate(net, pr, np.random.default_rng(seed + 1))
+        est = next(p for p in checks[CHECK_NAMES.index("lipschitz")].parts
+                   if p.name == "network").data
         net_lip = {"max_pair_ratio": est["pairs"], "max_sample_pair_ratio": est["sample_pairs"],
                    "max_random_pair_ratio": est["random_pairs"], "max_grad_norm": est["grad"]}
-    out.append(C.check_invariance(pr.x_pos, pr.x_neg, pr.lam, pr.margin, res.loss, a, b, p,
-                                  seed=seed, tol=tol.lp))
-    out.append(C.check_w1_limit(pr.x_pos, pr.x_neg, pr.margin, a, b, p, lams=w1_lams, w1=w1,
-                                tol=tol.lp))
-
-    # geometry
-    rays, *_ = C.ray_points(sol, rng, k=400)
-    cross, *_ = C.ray_points(sol, rng, k=max(40, n_test_points), crossing=True)
-    cert_pts = C.certificate_points(pr, rng, k=n_test_points)
-    grad_parts, cert_parts, tight_parts = [], [], []
-    for name, pot in pots.items():
-        is_net = name == "network"
-        g = C.check_gradient_norm(pot, rays,
-                                  min_norm=tol.net_grad_min_norm if is_net else 1 - 1e-6,
-                                  min_fraction=tol.net_grad_fraction if is_net else 0.99,
-                                  name=name)
-        grad_parts.append(g)
-        c, _ = C.check_certificate(pot, cert_pts, rng, tol=tol.certificate, name=name)
-        cert_parts.append(c)
-        ft = tol.net_tight_f if is_net else tol.exact_tightness
-        dt = tol.net_tight_dist if is_net else tol.exact_tightness
-        t = C.check_adversarial_tightness(pot, cross, None, rng, f_tol=ft, dist_tol=dt,
-                                          min_abs_f=pr.margin / 2, name=name,
-                                          median_tol=tol.net_tight_median if is_net else None)
-        tight_parts.append(t)
-    out.append(C._combine("gradient_norm", grad_parts,
-                          "|grad f| on points of the exact transport rays."))
-    out.append(C._combine("certificate", cert_parts))
-    out.append(C._combine("adversarial_tightness", _flatten(tight_parts)))
-    if net is not None:
-        fp, fn = net(pr.x_pos), net(pr.x_neg)
-        out.append(C.check_neural_gap(pr, res.loss, fp, fn, tol.neural_gap, tol.neural_below))
-        out.append(C.check_potential_agreement(pr, res.f_pos, res.f_neg, fp, fn,
-                                               tol.agreement_rms, tol.agreement_sign))
     times["checks"] = time.perf_counter() - t2
     times["total"] = time.perf_counter() - t0
-    return Report(problem=pr, result=res, w1=w1, checks=out, exact=exact, network=net,
+    return Report(problem=pr, result=res, w1=w1, checks=checks, exact=exact, network=net,
                   model=model, train_seconds=train_seconds, net_lipschitz=net_lip,
                   seconds=times, extension=extension)
-
-
-def _flatten(parts):
-    """Sub-checks of per-potential tightness checks, named 'potential: quantity'."""
-    flat = []
-    for p in parts:
-        if p.parts:
-            for q in p.parts:
-                flat.append(C.Check(f"{'net' if p.name == 'network' else p.name}: {q.name}", q.passed, q.value, q.tolerance,
-                                    q.detail))
-        else:
-            flat.append(p)
-    return flat

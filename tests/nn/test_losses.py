@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from otreg.errors import InputError
-from otreg.nn import (Tensor, hinge_loss, hkr_loss, hkr_loss_numpy, kr_loss,
-                      multiclass_hkr_loss)
+from otreg import Problem
+from otreg.nn import Tensor, hinge_loss, hkr_loss, kr_loss, multiclass_hkr_loss
 
 from nn_gradcheck import check_grads
 
@@ -46,25 +46,28 @@ def test_hkr_loss_equals_spec(weighted, lam, margin):
     assert kr_loss(Tensor(f), y, weights=w).item() == pytest.approx(kr, abs=1e-14)
     assert hinge_loss(Tensor(f), y, margin=margin, weights=w).item() == pytest.approx(hinge,
                                                                                      abs=1e-14)
-    assert hkr_loss_numpy(f_pos, f_neg, a, b, None, lam, margin) == pytest.approx(expected,
-                                                                                  abs=1e-14)
+    xp, xn = rng.normal(size=(7, 2)), rng.normal(size=(5, 2))   # Problem.loss: same formula
+    pr = Problem(xp, xn, lam, margin, a, b)
+    assert pr.loss(f_pos, f_neg) == pytest.approx(expected, abs=1e-14)
     # explicit prior
     exp_p, _, _ = spec_loss(f_pos, f_neg, a, b, 0.3, lam, margin)
     assert hkr_loss(Tensor(f), y, lam, margin, p=0.3, weights=w).item() == pytest.approx(
         exp_p, abs=1e-14)
-    assert hkr_loss_numpy(f_pos, f_neg, a, b, 0.3, lam, margin) == pytest.approx(exp_p, abs=1e-14)
+    assert pr.with_params(p=0.3).loss(f_pos, f_neg) == pytest.approx(exp_p, abs=1e-14)
 
 
 def test_uniform_default_prior_is_n_over_n_plus_m():
     f_pos, f_neg, _, _ = data(9, 3, weighted=False)
     expected, _, _ = spec_loss(f_pos, f_neg, np.ones(9), np.ones(3), 9 / 12, 2.0, 0.1)
-    assert hkr_loss_numpy(f_pos, f_neg, lam=2.0, margin=0.1) == pytest.approx(expected, abs=1e-14)
+    pr = Problem(np.zeros((9, 1)), np.ones((3, 1)), lam=2.0, margin=0.1)
+    assert pr.p == 9 / 12
+    assert pr.loss(f_pos, f_neg) == pytest.approx(expected, abs=1e-14)
 
 
 def test_lam_zero_is_mean_difference():
     f_pos, f_neg, _, _ = data(weighted=False)
-    assert hkr_loss_numpy(f_pos, f_neg, lam=0.0) == pytest.approx(f_neg.mean() - f_pos.mean(),
-                                                                  abs=1e-15)
+    pr = Problem(np.zeros((len(f_pos), 1)), np.ones((len(f_neg), 1)), lam=0.0)
+    assert pr.loss(f_pos, f_neg) == pytest.approx(f_neg.mean() - f_pos.mean(), abs=1e-15)
 
 
 def test_column_shape_and_unnormalised_weights():
@@ -136,4 +139,4 @@ def test_loss_input_errors():
     with pytest.raises(InputError, match="^labels"):
         multiclass_hkr_loss(Tensor(np.zeros((3, 2))), [0, 1, 2])
     with pytest.raises(InputError, match="^a"):
-        hkr_loss_numpy([0.0], [0.0], a=[-1.0])
+        Problem([[0.0]], [[0.0]], a=[-1.0])

@@ -4,7 +4,7 @@ import pytest
 
 from otreg.data.io import load_dataset, load_points, save_dataset
 from otreg.errors import InputError
-from otreg.nn import lipschitz_mlp, load_model
+from otreg.nn import lipschitz_mlp, load_model, save_model
 
 rng = np.random.default_rng(3)
 
@@ -24,7 +24,7 @@ def test_model_round_trip_identical_predictions(tmp_path, frozen, activation):
     if frozen:
         model.freeze()
     path = tmp_path / "m.npz"
-    model.save(path)
+    save_model(model, path)
     loaded = load_model(path)
     x = rng.standard_normal((50, 2))
     assert np.array_equal(model.predict(x), loaded.predict(x))
@@ -39,7 +39,7 @@ def test_model_round_trip_identical_predictions(tmp_path, frozen, activation):
 def test_model_saved_under_any_name(tmp_path):
     model = perturbed_model().freeze()
     path = tmp_path / "model.bin"
-    model.save(path)
+    save_model(model, path)
     assert path.exists() and not (tmp_path / "model.bin.npz").exists()
     assert np.array_equal(load_model(path).predict(np.ones((1, 2))), model.predict(np.ones((1, 2))))
 
@@ -56,7 +56,7 @@ def test_bad_model_files(tmp_path):
     with pytest.raises(InputError, match="architecture"):
         load_model(data)
     good = tmp_path / "good.npz"
-    perturbed_model().save(good)
+    save_model(perturbed_model(), good)
     with np.load(good) as z:
         arrays = {k: z[k] for k in z.files}
     bad = dict(arrays)

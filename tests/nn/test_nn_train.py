@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from otreg.data.toys import circles, gaussians, two_moons
-from otreg.data.validate import make_problem
+from otreg import Problem
 from otreg.errors import InputError
-from otreg.nn import fit, full_loss, hkr_loss_numpy, lipschitz_mlp
+from otreg.nn import fit, full_loss, lipschitz_mlp, save_model
 from otreg.transport import hkr_transport, wasserstein1
 
 
@@ -50,7 +50,7 @@ def test_loss_within_2_percent_of_exact_minimum(trained, name):
     xp, xn, lam, margin, res = trained[name]
     exact = hkr_transport(xp, xn, lam=lam, margin=margin).loss
     # the loss reported by fit is the frozen network's full-data loss, recomputed here
-    mine = hkr_loss_numpy(res.model.predict(xp), res.model.predict(xn), lam=lam, margin=margin)
+    mine = Problem(xp, xn, lam, margin).loss(res.model.predict(xp), res.model.predict(xn))
     assert mine == pytest.approx(res.loss, abs=1e-12)
     print(f"{name}: lam={lam} margin={margin} exact={exact:.6f} net={mine:.6f} "
           f"gap={100 * gap(mine, exact):.3f}% time={res.seconds:.1f}s epochs={res.epochs_run}")
@@ -150,8 +150,8 @@ def test_fit_respects_weights_prior_and_reports_loss():
     xp, xn = two_moons(40, 30, 0.1, 2)
     a, b = rng.uniform(0.5, 2, 40), rng.uniform(0.5, 2, 30)
     res = fit(xp, xn, lam=3.0, margin=0.2, a=a, b=b, p=0.3, epochs=3, width=8, progress=False)
-    prob = make_problem(xp, xn, 3.0, 0.2, a, b, 0.3)
-    expected = hkr_loss_numpy(res.model.predict(xp), res.model.predict(xn), a, b, 0.3, 3.0, 0.2)
+    prob = Problem(xp, xn, 3.0, 0.2, a, b, 0.3)
+    expected = prob.loss(res.model.predict(xp), res.model.predict(xn))
     assert res.loss == pytest.approx(expected, abs=1e-13)
     assert full_loss(res.model, prob) == pytest.approx(expected, abs=1e-13)
     assert res.seconds > 0 and res.model.frozen
@@ -236,7 +236,7 @@ def test_fit_multiclass_one_vs_all(tmp_path):
                                                                               axis=1)[:, None]
     assert ratio.max() <= 1 + 1e-9
     assert max(res.model.spectral_norms()) <= 1 + 1e-12
-    res.model.save(tmp_path / "mc.npz")
+    save_model(res.model, tmp_path / "mc.npz")
     assert np.array_equal(load_model(tmp_path / "mc.npz").predict(u), res.model.predict(u))
     with pytest.raises(InputError, match="^labels"):
         fit_multiclass(x, np.zeros(450, dtype=int), progress=False)

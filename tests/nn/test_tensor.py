@@ -1,4 +1,6 @@
 """Autodiff core: every op against central finite differences (float64)."""
+import threading
+
 import numpy as np
 import pytest
 
@@ -204,3 +206,28 @@ def test_broadcasting_gradients_property(data):
     a = g.standard_normal(shape_a)
     b = g.uniform(0.5, 2.0, shape_b) * g.choice([-1.0, 1.0], shape_b)
     check_grads(lambda x, y: x * y + x / y - y, a, b)
+
+
+def test_grad_mode_is_per_thread():
+    """One thread inside no_grad() (evaluating, say) must not stop another from recording."""
+    inside, release = threading.Event(), threading.Event()
+
+    def evaluator():
+        with no_grad():
+            inside.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=evaluator)
+    worker.start()
+    assert inside.wait(10)
+    try:
+        x = Tensor([1.0, 2.0], requires_grad=True)
+        y = (x * x).sum()
+        assert y.requires_grad
+        y.backward()
+        assert np.allclose(x.grad, [2.0, 4.0])
+    finally:
+        release.set()
+        worker.join()
+    with no_grad():
+        assert not (Tensor([1.0], requires_grad=True) * 2.0).requires_grad
