@@ -227,7 +227,21 @@ def test_bad_input_names_the_argument(override, name):
 def test_memory_guard_raises_before_allocating(monkeypatch):
     monkeypatch.setattr(objective, "MAX_DENSE_BYTES", 10_000)
     with pytest.raises(MemoryLimitError, match="n=100, m=100"):
-        hkr_transport(np.zeros((100, 2)), np.ones((100, 2)))
+        hkr_transport(np.zeros((100, 2)), np.ones((100, 2)), method="netsimplex")
+    with pytest.raises(MemoryLimitError, match="n=100, m=100"):
+        wasserstein1(np.zeros((100, 2)), np.ones((100, 2)), method="pot")
+
+
+def test_auto_goes_sparse_beyond_the_memory_limit(monkeypatch):
+    """Above the dense limit ``method="auto"`` solves by column generation (same answer)."""
+    x, z = np.random.default_rng(3).normal(size=(2, 60, 2))
+    ref = hkr_transport(x, z + 1.0, method="netsimplex")
+    w1 = wasserstein1(x, z + 1.0)
+    monkeypatch.setattr(objective, "MAX_DENSE_BYTES", 10_000)
+    res = hkr_transport(x, z + 1.0)
+    assert res.method == "sparse" and res.distances is None
+    assert res.loss == pytest.approx(ref.loss, rel=1e-12)
+    assert wasserstein1(x, z + 1.0) == pytest.approx(w1, rel=1e-12)
 
 
 def test_default_prior_follows_sample_mass():

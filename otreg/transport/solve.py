@@ -12,16 +12,19 @@ from typing import Any, Callable
 
 import numpy as np
 import ot
+import scipy.sparse as sp
 
-from ..errors import InputError, SolverError
+from ..errors import InputError, MemoryLimitError, SolverError
 from ..problem import Problem, as_problem
 from .extension import ExtensionPotential, c_transform_clean
 from .highs_solver import solve_bounded_highs
 from .netsimplex import bounded_transport  # numba: compiled on first call, then cached
 from .objective import check_dense_size, pairwise_distances
 from .pot_solver import solve_bounded_pot
+from .sparse import SparseSolution, solve_sparse
 
-METHODS = ("auto", "netsimplex", "pot", "highs")
+METHODS = ("auto", "netsimplex", "pot", "highs", "sparse")
+W1_METHODS = ("auto", "pot", "sparse")
 #: relative tolerance of the optimality certificate (values and feasibility, scaled by the data)
 CERT_TOL = 1e-9
 
@@ -49,8 +52,9 @@ class HKRResult:
     loss : float
         min of the empirical hKR loss L over 1-Lipschitz f (spec section 1); equals
         ``-2 margin - primal_value``.
-    plan : ndarray (n, m)
-        An optimal transport plan of the bounded-marginal primal (spec section 3).
+    plan : ndarray (n, m) or scipy.sparse.csr_array
+        An optimal transport plan of the bounded-marginal primal (spec section 3); sparse
+        (at most n + m nonzeros) when ``method == "sparse"``.
     f_pos, f_neg : ndarray
         The optimal dual potential on the positives and negatives: 1-Lipschitz on all samples,
         ``f_pos_i - f_neg_j <= d_ij`` with equality on the plan's support.
@@ -64,6 +68,11 @@ class HKRResult:
         ``|(-2 margin - primal_value) - dual_value|``, the certified duality gap.
     method, seconds : str, float
         The solver that produced the plan and the wall time of the whole call.
+    distances : ndarray (n, m) or None
+        The cost matrix d_ij; None for ``method == "sparse"`` (never stored).
+    info : dict
+        Solver details; for ``"sparse"``: pricing rounds, arcs, pivots, the pricing tolerance
+        and the per-round history.
     """
 
     loss: float
@@ -76,7 +85,8 @@ class HKRResult:
     method: str
     seconds: float
     problem: Problem
-    distances: np.ndarray = field(repr=False)
+    distances: np.ndarray | None = field(default=None, repr=False)
+    info: dict = field(default_factory=dict, repr=False)
 
     @property
     def mass(self) -> float:
@@ -84,11 +94,11 @@ class HKRResult:
 
     @property
     def row_marginal(self) -> np.ndarray:
-        return self.plan.sum(axis=1)
+        return np.asarray(self.plan.sum(axis=1)).reshape(-1)
 
     @property
     def col_marginal(self) -> np.ndarray:
-        return self.plan.sum(axis=0)
+        return np.asarray(self.plan.sum(axis=0)).reshape(-1)
 
     @property
     def extra_mass(self) -> float:
@@ -162,6 +172,30 @@ def _certify(pr: Problem, dist: np.ndarray, plan: np.ndarray, f_pos: np.ndarray,
     return primal, dual, gap, violation / scale
 
 
+def _dense_fits(n: int, m: int) -> bool:
+    """Whether the dense solvers' n x m arrays fit under the memory limit."""
+    try:
+        check_dense_size(n, m, copies=3)
+    except MemoryLimitError:
+        return False
+    return True
+
+
+def _sparse_result(pr: Problem, t0: float, sol: SparseSolution) -> HKRResult:
+    """The :class:`HKRResult` of a column-generation solution, certified like the others."""
+    shift = optimal_shift(pr, sol.f_pos, sol.f_neg)
+    f_pos, f_neg = sol.f_pos + shift, sol.f_neg + shift
+    dual = pr.loss(f_pos, f_neg)
+    gap = abs((-2.0 * pr.margin - sol.primal) - dual)
+    if gap > CERT_TOL * sol.scale * (1.0 + pr.lam) or sol.violation > CERT_TOL:
+        raise SolverError(f"sparse: certificate failed (gap {gap:.2e}, violation "
+                          f"{sol.violation:.2e})")
+    return HKRResult(loss=-2.0 * pr.margin - sol.primal, plan=sol.plan, f_pos=f_pos,
+                     f_neg=f_neg, primal_value=sol.primal, dual_value=dual, gap=gap,
+                     method="sparse", seconds=time.perf_counter() - t0, problem=pr,
+                     info=sol.info())
+
+
 def _choose_method(n: int, m: int) -> list[str]:
     """Solvers tried by ``method="auto"``, fastest first; later ones are fall-backs."""
     return ["netsimplex"] + (["pot", "highs"] if n * m > 400 else ["highs", "pot"])
@@ -169,7 +203,8 @@ def _choose_method(n: int, m: int) -> list[str]:
 
 def hkr_transport(x_pos: Any, x_neg: Any = None, lam: float | None = None,
                   margin: float | None = None, a: Any = None, b: Any = None,
-                  p: float | None = None, method: str = "auto") -> HKRResult:
+                  p: float | None = None, method: str = "auto", *, progress: bool = False,
+                  scheduler: Any = None) -> HKRResult:
     """Solve the hinge-regularized optimal transport problem exactly.
 
     Parameters
@@ -188,9 +223,16 @@ def hkr_transport(x_pos: Any, x_neg: Any = None, lam: float | None = None,
     p : float in (0, 1), optional
         Positive-class prior.  Default: the positive share of the total sample mass before
         normalisation, i.e. n / (n + m) without weights, ``sum(a) / (sum(a) + sum(b))`` with.
-    method : {"auto", "netsimplex", "pot", "highs"}
+    method : {"auto", "netsimplex", "pot", "highs", "sparse"}
         Exact solver.  ``"auto"`` takes the fastest available and falls back to the next one if
-        its answer fails the optimality certificate.
+        its answer fails the optimality certificate; it takes ``"sparse"`` (column generation,
+        memory linear in n + m, see docs/sparse.md) when the dense problem would exceed
+        :data:`otreg.transport.objective.MAX_DENSE_BYTES`.
+    progress : bool
+        ``"sparse"`` only: a progress bar over the pricing rounds.
+    scheduler : dask.distributed.Client or str, optional
+        ``"sparse"`` only: run the pricing passes on this Dask cluster (a Client or a scheduler
+        address); by default they run in this process, on all cores.
 
     Returns
     -------
@@ -211,6 +253,8 @@ def hkr_transport(x_pos: Any, x_neg: Any = None, lam: float | None = None,
     if method not in METHODS:
         raise InputError(f"method: expected one of {METHODS}, got {method!r}")
     pr = as_problem(x_pos, x_neg, lam, margin, a, b, p)
+    if method == "sparse" or (method == "auto" and not _dense_fits(pr.n, pr.m)):
+        return _sparse_result(pr, t0, solve_sparse(pr, progress=progress, scheduler=scheduler))
     check_dense_size(pr.n, pr.m, copies=3, what="the dense hKR problem (costs, plan)")
     dist = pairwise_distances(pr.x_pos, pr.x_neg)
     C = dist - 2.0 * pr.margin
@@ -237,11 +281,25 @@ def hkr_transport(x_pos: Any, x_neg: Any = None, lam: float | None = None,
     raise SolverError("no exact solver certified an optimum: " + "; ".join(failures))
 
 
-def wasserstein1(x_pos: Any, x_neg: Any = None, a: Any = None, b: Any = None) -> float:
-    """Exact Wasserstein-1 distance (Euclidean ground cost) between the weighted clouds, by
-    POT's ``ot.emd2``.  Weights are normalised per class (uniform by default); ``x_pos`` may
-    be a :class:`otreg.Problem` (its clouds and weights are used)."""
+def wasserstein1(x_pos: Any, x_neg: Any = None, a: Any = None, b: Any = None,
+                 method: str = "auto", *, progress: bool = False, scheduler: Any = None) -> float:
+    """Exact Wasserstein-1 distance (Euclidean ground cost) between the weighted clouds.
+    Weights are normalised per class (uniform by default); ``x_pos`` may be a
+    :class:`otreg.Problem` (its clouds and weights are used).
+
+    ``method``: ``"pot"`` (POT's ``ot.emd2`` on the dense cost matrix), ``"sparse"`` (column
+    generation, memory linear in n + m, certified like :func:`hkr_transport`) or ``"auto"``
+    (``"pot"`` when the dense matrix fits under the memory limit, else ``"sparse"``);
+    ``progress`` and ``scheduler`` as in :func:`hkr_transport`.
+    """
+    if method not in W1_METHODS:
+        raise InputError(f"method: expected one of {W1_METHODS}, got {method!r}")
     pr = as_problem(x_pos, x_neg, a=a, b=b)
+    if method == "sparse" or (method == "auto" and not _dense_fits(pr.n, pr.m)):
+        kr = pr.with_params(lam=0.0)
+        res = _sparse_result(kr, time.perf_counter(),
+                             solve_sparse(kr, progress=progress, scheduler=scheduler))
+        return -res.loss
     wb = pr.b * (pr.a.sum() / pr.b.sum())
     dist = pairwise_distances(pr.x_pos, pr.x_neg)
     return float(ot.emd2(pr.a, wb, dist, numItermax=10**9))

@@ -1,0 +1,343 @@
+"""The network simplex of :mod:`otreg.transport.netsimplex` on an explicit, growing arc list.
+
+Column generation (:mod:`otreg.transport.sparse`) solves a sequence of restricted problems: the
+bounded transport problem of netsimplex with only some of the n*m transport arcs i -> j.  Each
+round adds arcs and continues from the previous optimal spanning tree (the basis stays primal
+feasible: a new arc enters the arc list at its lower bound, flow 0).
+
+The spanning tree, its initial artificial form, the pivots (join node, leaving arc, flow push,
+tree update, potential update) and the potential refresh are netsimplex's own compiled helpers;
+only the arc store and the pricing are new.  The store is netsimplex's ``_Arcs`` record with no
+dense arcs (``nm = 0``, an empty ``C``), holding in its stored-arc arrays::
+
+    x in [0, n + m)              the hub arcs h -> i and j -> h   (as in netsimplex)
+    x in [n + m, 2 (n + m) + 1)  the artificial arcs of the initial tree (as in netsimplex)
+    x >= 2 (n + m) + 1           the transport arcs i -> n + j, cost d_ij - 2 margin, capacity inf
+
+so that an arc id is its index in these arrays and netsimplex's ``_arc``, ``_enter_tree``,
+``_flip_bound``, ``_price_hub_arcs``, ``_initial_tree`` and ``_flip_artificial`` apply as they
+are.
+"""
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+
+import numpy as np
+from numba import njit
+
+from ..errors import SolverError
+
+from .netsimplex import (_BOUND_FLIP, _LOWER, _TREE, _UNBOUNDED, _Arcs, Status, _arc,
+                         _borrowing, _enter_tree, _flip_artificial, _flip_bound, _initial_tree,
+                         _is_tree_arc, _leave_tree, _pivot, _price_hub_arcs, _refresh_potentials,
+                         _supplies)
+
+__all__ = ["SparseNetwork"]
+
+# Options of the kernel: pivot limit, pivots between two exact potential refreshes, hub arcs
+# priced at each pivot, block size / sqrt(#arcs).
+_Options = namedtuple("_Options", ["max_iter", "refresh_every", "hub_block", "block_factor"])
+
+
+def _first_transport(n: int, m: int) -> int:
+    """Index of the first transport arc in the store."""
+    return 2 * (n + m) + 1
+
+
+@njit(cache=True)
+def _make_store(n, m, a_lo, a_hi, b_lo, b_hi, rows, cols, cost):
+    """The arc store: hub arcs (at their lower bound, fixed if of capacity 0), room for the
+    artificial arcs (set by netsimplex's ``_initial_tree``) and the transport arcs."""
+    nh = n + m
+    t0 = 2 * nh + 1
+    K = t0 + rows.shape[0]
+    src = np.zeros(K, np.int64)
+    tgt = np.zeros(K, np.int64)
+    cst = np.zeros(K)
+    cap = np.zeros(K)
+    state = np.zeros(K, np.int8)
+    for i in range(n):
+        src[i] = nh
+        tgt[i] = i
+        cap[i] = a_hi[i] - a_lo[i]
+        state[i] = _LOWER if cap[i] > 0 else _TREE
+    for j in range(m):
+        src[n + j] = n + j
+        tgt[n + j] = nh
+        cap[n + j] = b_hi[j] - b_lo[j]
+        state[n + j] = _LOWER if cap[n + j] > 0 else _TREE
+    for k in range(rows.shape[0]):
+        src[t0 + k] = rows[k]
+        tgt[t0 + k] = n + cols[k]
+        cst[t0 + k] = cost[k]
+        cap[t0 + k] = np.inf
+        state[t0 + k] = _LOWER
+    return _Arcs(np.empty(0), n, m, 0, src, tgt, cst, cap, state, np.zeros(K))
+
+
+@njit(cache=True)
+def _grow_store(arcs, rows, cols, cost):
+    """A copy of the store with transport arcs appended at their lower bound (ids unchanged)."""
+    K0 = arcs.src.shape[0]
+    K = K0 + rows.shape[0]
+    src = np.empty(K, np.int64)
+    tgt = np.empty(K, np.int64)
+    cst = np.empty(K)
+    cap = np.empty(K)
+    state = np.empty(K, np.int8)
+    flow = np.zeros(K)
+    src[:K0] = arcs.src
+    tgt[:K0] = arcs.tgt
+    cst[:K0] = arcs.cost
+    cap[:K0] = arcs.cap
+    state[:K0] = arcs.state
+    flow[:K0] = arcs.flow
+    for k in range(rows.shape[0]):
+        src[K0 + k] = rows[k]
+        tgt[K0 + k] = arcs.n + cols[k]
+        cst[K0 + k] = cost[k]
+        cap[K0 + k] = np.inf
+        state[K0 + k] = _LOWER
+    return _Arcs(arcs.C, arcs.n, arcs.m, 0, src, tgt, cst, cap, state, flow)
+
+
+@_borrowing
+def _leave_tree_sparse(arcs, e, flow):
+    """Arc e left the tree: a transport arc (capacity inf) leaves at flow 0; hub and artificial
+    arcs as in netsimplex."""
+    if e >= 2 * (arcs.n + arcs.m) + 1:
+        arcs.state[e] = _LOWER
+        arcs.flow[e] = 0.0
+    else:
+        _leave_tree(arcs, e, flow)
+
+
+@_borrowing
+def _artificial_flow_left(arcs, tree, tol):
+    lo = arcs.n + arcs.m
+    hi = 2 * lo + 1
+    for u in range(tree.P.shape[0] - 1):
+        if lo <= tree.pred[u] < hi and tree.flow[u] > tol:
+            return True
+    return False
+
+
+@_borrowing
+def _find_entering_sparse(arcs, P, cursor, block, hub_block, eps):
+    """LEMON block search over the transport arcs (after a rolling block of ``hub_block`` hub
+    arcs, as in netsimplex): the most negative reduced cost below -eps in the first block of
+    ``block`` transport arcs from ``cursor[0]`` on that has one; if none has, all hub arcs.
+    Returns (entering arc or -1, arcs priced)."""
+    nh = arcs.n + arcs.m
+    t0 = 2 * nh + 1
+    ntr = arcs.src.shape[0] - t0
+    minc = -eps
+    in_arc = -1
+    if hub_block > 0:
+        minc, in_arc = _price_hub_arcs(arcs, P, cursor, hub_block, minc)
+    src, tgt, cost, state = arcs.src, arcs.tgt, arcs.cost, arcs.state
+    q = cursor[0]
+    cnt = block
+    for scanned in range(ntr):
+        x = t0 + q
+        if state[x] != _TREE:
+            c = cost[x] + P[src[x]] - P[tgt[x]]
+            if c < minc:
+                minc = c
+                in_arc = x
+        q += 1
+        if q == ntr:
+            q = 0
+        cnt -= 1
+        if cnt == 0:
+            if in_arc >= 0:
+                cursor[0] = q
+                return in_arc, scanned + 1
+            cnt = block
+    if in_arc >= 0:
+        cursor[0] = q
+        return in_arc, ntr
+    minc, in_arc = _price_hub_arcs(arcs, P, cursor, nh, minc)
+    return in_arc, ntr + nh
+
+
+@njit(cache=True)
+def _restricted_simplex(arcs, tree, S, feps, opts, stats, floor):
+    """Optimise the restricted problem from the tree ``tree`` (netsimplex's driver loop with the
+    sparse pricing), to the pricing tolerance of the potentials or ``floor`` if larger.
+    Returns (status, pivots, pricing tolerance at the end)."""
+    hub = arcs.n + arcs.m
+    eps = max(_refresh_potentials(tree, hub, S), floor)
+    ntr = arcs.src.shape[0] - (2 * hub + 1)
+    block = max(10, int(opts.block_factor * math.sqrt(ntr + hub)))
+    hub_block = opts.hub_block if np.any(arcs.cap[:hub] > 0) else 0
+    cursor = np.zeros(2, np.int64)
+    status = Status.OPTIMAL
+    it = 0
+    since_refresh = 0
+    fresh = True
+    while True:
+        e, priced = _find_entering_sparse(arcs, tree.P, cursor, block, hub_block, eps)
+        stats[0] += priced
+        if e < 0:  # optimal at this tolerance: confirm with exact potentials
+            if not fresh:
+                eps = max(_refresh_potentials(tree, hub, S), floor)
+                fresh = True
+                since_refresh = 0
+            elif _flip_artificial(arcs, tree, 1e3 * feps):
+                eps = max(_refresh_potentials(tree, hub, S), floor)
+            else:
+                break
+            continue
+        arc = _arc(arcs, e)
+        if _is_tree_arc(tree, arc):  # only if potentials drifted: refresh and retry
+            if fresh:
+                eps *= 4.0
+            else:
+                eps = max(_refresh_potentials(tree, hub, S), floor)
+                fresh = True
+                since_refresh = 0
+            continue
+        if it >= opts.max_iter:
+            status = Status.MAX_ITER
+            break
+        it += 1
+        fresh = False
+        change, out_arc, out_flow = _pivot(tree, arc, feps, stats)
+        if change == _UNBOUNDED:
+            status = Status.UNBOUNDED
+            break
+        if change == _BOUND_FLIP:
+            _flip_bound(arcs, e)
+            continue
+        _leave_tree_sparse(arcs, out_arc, out_flow)
+        _enter_tree(arcs, e)
+        since_refresh += 1
+        if since_refresh >= opts.refresh_every:
+            eps = max(_refresh_potentials(tree, hub, S), floor)
+            since_refresh = 0
+    if status == Status.OPTIMAL and _artificial_flow_left(arcs, tree, 1e3 * feps):
+        status = Status.INFEASIBLE
+    return status, it, eps
+
+
+@njit(cache=True)
+def _tree_flows(arcs, tree):
+    """The transport arcs of the tree with positive flow: (rows, cols, flows)."""
+    t0 = 2 * (arcs.n + arcs.m) + 1
+    N = tree.P.shape[0] - 1
+    k = 0
+    for u in range(N):
+        if tree.pred[u] >= t0 and tree.flow[u] > 0.0:
+            k += 1
+    rows = np.empty(k, np.int64)
+    cols = np.empty(k, np.int64)
+    flows = np.empty(k)
+    k = 0
+    for u in range(N):
+        e = tree.pred[u]
+        if e >= t0 and tree.flow[u] > 0.0:
+            rows[k] = arcs.src[e]
+            cols[k] = arcs.tgt[e] - arcs.n
+            flows[k] = tree.flow[u]
+            k += 1
+    return rows, cols, flows
+
+
+@njit(cache=True)
+def _hub_flows(arcs, tree):
+    """Flow on each hub arc (extra mass of each positive, then of each negative)."""
+    nh = arcs.n + arcs.m
+    out = np.zeros(nh)
+    for x in range(nh):
+        if arcs.state[x] != _TREE:
+            out[x] = arcs.flow[x]
+    for u in range(tree.P.shape[0] - 1):
+        e = tree.pred[u]
+        if e < nh:
+            out[e] = tree.flow[u]
+    return out
+
+
+class SparseNetwork:
+    """The bounded transport problem (netsimplex's network) on a growing list of transport arcs,
+    solved by the network simplex warm-started from its last optimal tree.
+
+    Parameters
+    ----------
+    a_lo, a_hi, b_lo, b_hi : arrays (n,), (n,), (m,), (m,)
+        Marginal bounds of the rows (positives) and columns (negatives).
+    cost_bound : float
+        An upper bound of |cost| over ALL n*m arcs (not only those stored): it sets the big M
+        of the initial tree's artificial arcs, so that they leave the tree for any arc set whose
+        restricted problem is feasible.
+    max_iter : int, optional
+        Pivot limit of each :meth:`solve`.
+    """
+
+    def __init__(self, a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.ndarray, b_hi: np.ndarray,
+                 cost_bound: float, max_iter: int | None = None) -> None:
+        self.n, self.m = a_lo.shape[0], b_lo.shape[0]
+        self.bounds = tuple(np.ascontiguousarray(v, dtype=np.float64)
+                            for v in (a_lo, a_hi, b_lo, b_hi))
+        self.S = max(float(cost_bound), 1e-300) if cost_bound > 0 else 1.0
+        fmax = max(float(a_hi.max()), float(b_hi.max()), 0.0) or 1.0
+        self.feps = 1e-14 * fmax
+        N = self.n + self.m + 1
+        self.opts = _Options(np.iinfo(np.int64).max if max_iter is None else int(max_iter),
+                             max(1000, N // 4), max(32, 2 * math.isqrt(self.n + self.m)), 0.5)
+        self.arcs = None
+        self.tree = None
+        self.stats = np.zeros(3, np.int64)
+        self.pivots = 0
+        self.eps = 0.0
+
+    @property
+    def num_arcs(self) -> int:
+        """Number of transport arcs stored."""
+        return 0 if self.arcs is None else self.arcs.src.shape[0] - _first_transport(self.n,
+                                                                                      self.m)
+
+    def add_arcs(self, rows: np.ndarray, cols: np.ndarray, cost: np.ndarray) -> None:
+        """Append transport arcs rows[k] -> cols[k] of cost ``cost[k]`` (at flow 0)."""
+        rows = np.ascontiguousarray(rows, dtype=np.int64)
+        cols = np.ascontiguousarray(cols, dtype=np.int64)
+        cost = np.ascontiguousarray(cost, dtype=np.float64)
+        if self.arcs is None:
+            self.arcs = _make_store(self.n, self.m, *self.bounds, rows, cols, cost)
+            supply = _supplies(self.bounds[0], self.bounds[2], self.feps)
+            big_m = (self.n + self.m + 3) * self.S
+            self.tree = _initial_tree(self.arcs, supply, big_m)
+        else:
+            self.arcs = _grow_store(self.arcs, rows, cols, cost)
+
+    def solve(self, floor: float = 0.0) -> int:
+        """Optimise over the stored arcs from the current tree; returns the pivots taken.
+        With ``floor`` > 0, stop as soon as no stored arc has a reduced cost below -floor.
+
+        Raises ``SolverError`` (naming "sparse") if the pivot limit is reached or the problem
+        is unbounded; an infeasible restricted problem is not an error (the artificial arcs
+        keep the flow, :attr:`feasible` is False)."""
+        status, it, self.eps = _restricted_simplex(self.arcs, self.tree, self.S, self.feps,
+                                                   self.opts, self.stats, float(floor))
+        self.pivots += it
+        self.feasible = status != Status.INFEASIBLE
+        if status == Status.MAX_ITER:
+            raise SolverError(f"sparse: max_iter={self.opts.max_iter} pivots reached")
+        if status == Status.UNBOUNDED:
+            raise SolverError("sparse: unbounded restricted problem (check the inputs)")
+        return it
+
+    def potentials(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """Node potentials (LEMON convention) of the positives, the negatives and the hub."""
+        P = self.tree.P
+        return P[:self.n].copy(), P[self.n:self.n + self.m].copy(), float(P[self.n + self.m])
+
+    def plan(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The current plan's nonzero entries (rows, cols, flows)."""
+        return _tree_flows(self.arcs, self.tree)
+
+    def hub_flows(self) -> np.ndarray:
+        """Extra mass above the lower bound at each positive, then each negative."""
+        return _hub_flows(self.arcs, self.tree)
