@@ -62,7 +62,7 @@ class SparseOptions:
     k_add: int = 4
     chunk: int = 4
     coarsest: int = 2000
-    leaf: int = 32
+    leaf: int = 64
     max_rounds: int = 500
 
     def __post_init__(self) -> None:

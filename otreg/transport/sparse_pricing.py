@@ -102,6 +102,21 @@ def _box_gap(alo, ahi, blo, bhi):
 
 
 @njit(cache=True, nogil=True)
+def _point_gap(x, i, lo, hi, q):
+    """Distance from point x[i] to box q of (lo, hi), as :func:`_box_gap` (no slicing)."""
+    s = 0.0
+    for c in range(x.shape[1]):
+        xc = x[i, c]
+        g = lo[q, c] - xc
+        h = xc - hi[q, c]
+        if h > g:
+            g = h
+        if g > 0.0:
+            s += g * g
+    return math.sqrt(s)
+
+
+@njit(cache=True, nogil=True)
 def _dist(xr, i, xc, j):
     s = 0.0
     for c in range(xr.shape[1]):
@@ -202,15 +217,111 @@ def _row_bound(top_v, i, found, thr, k):
     return top_v[i, 0] if top_v[i, 0] > lim else lim
 
 
+#: directions of the 2-D directional bound: u_k = (cos, sin)(2 pi k / _NDIR)
+_NDIR = 32
+
+
+@njit(cache=True, nogil=True)
+def _block_directions(cT, W, c_start):
+    """For each column block, the index k of the direction u_k nearest to the one along which
+    W decreases (least-squares slope over the block's points), or -1 (not 2-D, fewer than 3
+    points, degenerate or nearly flat: the box bound alone is used there)."""
+    ncb = c_start.shape[0] - 1
+    kdir = np.full(ncb, -1, np.int64)
+    if cT.shape[0] != 2:
+        return kdir
+    for q in range(ncb):
+        j0, j1 = c_start[q], c_start[q + 1]
+        if j1 - j0 < 3:
+            continue
+        mx = my = mw = 0.0
+        for j in range(j0, j1):
+            mx += cT[0, j]
+            my += cT[1, j]
+            mw += W[j]
+        mx /= j1 - j0
+        my /= j1 - j0
+        mw /= j1 - j0
+        sxx = sxy = syy = sxw = syw = 0.0
+        for j in range(j0, j1):
+            dx, dy, dw = cT[0, j] - mx, cT[1, j] - my, W[j] - mw
+            sxx += dx * dx
+            sxy += dx * dy
+            syy += dy * dy
+            sxw += dx * dw
+            syw += dy * dw
+        det = sxx * syy - sxy * sxy
+        if not det > 1e-9 * sxx * syy:
+            continue
+        bx = (syy * sxw - sxy * syw) / det
+        by = (sxx * syw - sxy * sxw) / det
+        if bx * bx + by * by < 0.25:
+            continue
+        k = int(round(math.atan2(-by, -bx) / (2.0 * math.pi) * _NDIR)) % _NDIR
+        kdir[q] = k
+    return kdir
+
+
+@njit(cache=True, nogil=True)
+def _directional_data(cT, W, c_start, c_lo, c_hi, kdir, ux, uy):
+    """Per column block with a direction u = u_k (normal nv = (-uy, ux)):
+    h = min_c (W_c + x_c . u), and the box's projection on nv, centre pc and half-width pr."""
+    ncb = c_start.shape[0] - 1
+    h = np.full(ncb, np.inf)
+    pc = np.zeros(ncb)
+    pr = np.zeros(ncb)
+    for q in range(ncb):
+        k = kdir[q]
+        if k < 0:
+            continue
+        for j in range(c_start[q], c_start[q + 1]):
+            v = W[j] + (cT[0, j] * ux[k] + cT[1, j] * uy[k])
+            if v < h[q]:
+                h[q] = v
+        cx, cy = 0.5 * (c_lo[q, 0] + c_hi[q, 0]), 0.5 * (c_lo[q, 1] + c_hi[q, 1])
+        pc[q] = -uy[k] * cx + ux[k] * cy
+        pr[q] = abs(uy[k]) * 0.5 * (c_hi[q, 0] - c_lo[q, 0]) + abs(ux[k]) * 0.5 * (
+            c_hi[q, 1] - c_lo[q, 1])
+    return h, pc, pr
+
+
+@njit(cache=True, nogil=True)
+def _directional_bound(lin, t, pr, far2):
+    """lin + P^2 / (2 D): ``lin`` = min (W_c + x_c . u) - x . u over the block, P = the
+    smallest distance |y_perp| of the block from the line x + R u (``t`` = distance of the
+    projections' centres on the normal, ``pr`` = the sum of their half-widths), D^2 = ``far2``
+    the largest squared distance: |y| - y . u = |y_perp|^2 / (|y| + y . u) >= P^2 / (2 D)."""
+    P = abs(t) - pr
+    if P > 0.0 and far2 > 0.0:
+        return lin + P * P / (2.0 * math.sqrt(far2))
+    return lin
+
+
+@njit(cache=True, nogil=True)
+def _far2(alo, ahi, blo, bhi):
+    """Squared largest distance between two points of two boxes (a point: alo = ahi)."""
+    s = 0.0
+    for c in range(alo.shape[0]):
+        g = max(bhi[c] - alo[c], ahi[c] - blo[c])
+        s += g * g
+    return s
+
+
 @njit(parallel=True, cache=True)
 def _pass_kernel(xr, V, r_start, r_lo, r_hi, cT, W, c_start, c_lo, c_hi, thr, k, slack, rb0,
                  rb1):
     """For the rows of row blocks rb0 .. rb1: the exact minimum over all columns of
     ``(W_c + d_rc) - V_r`` and, after it, the smallest values below ``thr`` (up to k in all,
     sorted; column -1 pads).  Branch and bound: each row first scans the column block of
-    smallest lower bound, then the blocks whose bound can still beat the row's bound."""
+    smallest lower bound, then the blocks whose bounds (box, and in 2-D directional) can
+    still beat the row's bound."""
     ncb = c_start.shape[0] - 1
     wmin = _block_wmin(W, c_start)
+    kdir = _block_directions(cT, W, c_start)
+    ang = 2.0 * math.pi * np.arange(_NDIR) / _NDIR
+    ux, uy = np.cos(ang), np.sin(ang)
+    h, pc, pr = _directional_data(cT, W, c_start, c_lo, c_hi, kdir, ux, uy)
+    directional = cT.shape[0] == 2
     r0 = r_start[rb0]
     nrows = r_start[rb1] - r0
     top_j = np.full((nrows, k), -1, np.int64)
@@ -221,28 +332,55 @@ def _pass_kernel(xr, V, r_start, r_lo, r_hi, cT, W, c_start, c_lo, c_hi, thr, k,
     for rb in prange(rb0, rb1):
         i0, i1 = r_start[rb], r_start[rb + 1]
         buf = np.empty(lmax)
-        cand = np.empty(ncb, np.int64)
-        lbs = np.empty(ncb)
-        nc = _candidate_blocks(rb, r_lo, r_hi, c_lo, c_hi, wmin, 0.0, np.inf, cand, lbs)
-        qbest = cand[np.argmin(lbs[:nc])]
+        lo, hi = r_lo[rb], r_hi[rb]
+        # max over the rows of V + x . u_k, for the directional bound of the whole row block
+        tmax = np.full(_NDIR, -np.inf)
+        vmax = -np.inf
+        for i in range(i0, i1):
+            vmax = max(vmax, V[i])
+            if directional:
+                for kk in range(_NDIR):
+                    tmax[kk] = max(tmax[kk], V[i] + (xr[i, 0] * ux[kk] + xr[i, 1] * uy[kk]))
+        lbb = np.empty(ncb)  # box bound without V, and directional bound, of the row block
+        lbd = np.full(ncb, -np.inf)
+        qbest, sbest = 0, np.inf
+        for q in range(ncb):
+            lbb[q] = wmin[q] + _box_gap(lo, hi, c_lo[q], c_hi[q])
+            kq = kdir[q]
+            if kq >= 0:
+                t = (-uy[kq] * 0.5 * (lo[0] + hi[0]) + ux[kq] * 0.5 * (lo[1] + hi[1])) - pc[q]
+                prr = pr[q] + abs(uy[kq]) * 0.5 * (hi[0] - lo[0]) + abs(ux[kq]) * 0.5 * (
+                    hi[1] - lo[1])
+                lbd[q] = _directional_bound(h[q] - tmax[kq], t, prr,
+                                            _far2(lo, hi, c_lo[q], c_hi[q]))
+            score = max(lbb[q] - vmax, lbd[q])
+            if score < sbest:
+                qbest, sbest = q, score
         found = np.zeros(i1 - i0, np.int64)
         bound = np.full(i1 - i0, np.inf)
         ub = -np.inf
+        bmax = -np.inf
         for i in range(i0, i1):
-            r = i - r0
             found[i - i0], bound[i - i0] = _scan_block(
-                xr, i, V[i], cT, W, c_start[qbest], c_start[qbest + 1], top_j, top_v, r,
+                xr, i, V[i], cT, W, c_start[qbest], c_start[qbest + 1], top_j, top_v, i - r0,
                 0, np.inf, thr, k, slack, buf)
             ub = max(ub, bound[i - i0] + V[i])
-        ub += slack
-        for t in range(nc):
-            q = cand[t]
-            if q == qbest or lbs[t] >= ub:
+            bmax = max(bmax, bound[i - i0])
+        for q in range(ncb):
+            if q == qbest or lbb[q] >= ub + slack or lbd[q] - slack >= bmax:
                 continue
+            kq = kdir[q]
             for i in range(i0, i1):
                 b = bound[i - i0]
-                if (wmin[q] + _box_gap(xr[i], xr[i], c_lo[q], c_hi[q])) - V[i] >= b:
+                if (wmin[q] + _point_gap(xr, i, c_lo, c_hi, q)) - V[i] >= b:
                     continue
+                if kq >= 0:
+                    x0, x1 = xr[i, 0], xr[i, 1]
+                    lin = h[q] - (x0 * ux[kq] + x1 * uy[kq])
+                    t = (-uy[kq] * x0 + ux[kq] * x1) - pc[q]
+                    if _directional_bound(lin, t, pr[q], _far2(xr[i], xr[i], c_lo[q], c_hi[q])
+                                          ) - V[i] - slack >= b:
+                        continue
                 found[i - i0], bound[i - i0] = _scan_block(
                     xr, i, V[i], cT, W, c_start[q], c_start[q + 1], top_j, top_v,
                     i - r0, found[i - i0], b, thr, k, slack, buf)

@@ -28,16 +28,17 @@ from numba import njit
 
 from ..errors import SolverError
 
-from .netsimplex import (_BOUND_FLIP, _LOWER, _TREE, _UNBOUNDED, _Arcs, Status, _arc,
+from .netsimplex import (_BOUND_FLIP, _LOWER, _TREE, _UNBOUNDED, _UP, _UPPER, _Arcs, Status, _arc,
                          _borrowing, _enter_tree, _flip_artificial, _flip_bound, _initial_tree,
-                         _is_tree_arc, _leave_tree, _pivot, _price_hub_arcs, _refresh_potentials,
-                         _supplies)
+                         _is_tree_arc, _leave_tree, _pivot, _price_hub_arcs, _refresh_potentials)
 
 __all__ = ["SparseNetwork"]
 
 # Options of the kernel: pivot limit, pivots between two exact potential refreshes, hub arcs
-# priced at each pivot, block size / sqrt(#arcs).
-_Options = namedtuple("_Options", ["max_iter", "refresh_every", "hub_block", "block_factor"])
+# priced at each pivot, block size / sqrt(#arcs), pivots between two renumberings of the nodes
+# (0: never).
+_Options = namedtuple("_Options", ["max_iter", "refresh_every", "hub_block", "block_factor",
+                                   "renumber_every"])
 
 
 def _first_transport(n: int, m: int) -> int:
@@ -113,14 +114,36 @@ def _leave_tree_sparse(arcs, e, flow):
         _leave_tree(arcs, e, flow)
 
 
-@_borrowing
-def _artificial_flow_left(arcs, tree, tol):
+@njit(cache=True)
+def _exact_flows(arcs, tree, supply):
+    """Recompute the tree arcs' flows from the supplies (``supply`` indexed by the current node
+    ids), children before parents, without the rounding accumulated by the pivots; then zero
+    the artificial arcs' flows and clamp the others into their bounds.  Returns the largest
+    flow taken off an artificial arc."""
+    N1 = tree.P.shape[0]
+    root = N1 - 1
+    excess = np.zeros(N1)
+    excess[:root] = supply
+    for x in range(arcs.n + arcs.m):  # hub arcs at their upper bound
+        if arcs.state[x] == _UPPER:
+            excess[arcs.src[x]] -= arcs.cap[x]
+            excess[arcs.tgt[x]] += arcs.cap[x]
+    u = tree.rev_thread[root]
+    while u != root:
+        e = excess[u]
+        tree.flow[u] = e if tree.pred_dir[u] == _UP else -e
+        excess[tree.parent[u]] += e
+        u = tree.rev_thread[u]
     lo = arcs.n + arcs.m
     hi = 2 * lo + 1
-    for u in range(tree.P.shape[0] - 1):
-        if lo <= tree.pred[u] < hi and tree.flow[u] > tol:
-            return True
-    return False
+    worst = 0.0
+    for u in range(root):
+        f = tree.flow[u]
+        if lo <= tree.pred[u] < hi:
+            worst = max(worst, abs(f))
+            f = 0.0
+        tree.flow[u] = min(max(f, 0.0), tree.cap[u])
+    return worst
 
 
 @_borrowing
@@ -163,15 +186,57 @@ def _find_entering_sparse(arcs, P, cursor, block, hub_block, eps):
 
 
 @njit(cache=True)
-def _restricted_simplex(arcs, tree, S, feps, opts, stats, floor):
+def _renumber(arcs, tree, node):
+    """Renumber the nodes (the root keeps the last id) in the order of the tree's thread, so
+    that the subtrees a pivot walks (potential updates) lie in consecutive memory; the tree
+    arrays, the arcs' end nodes and ``node`` (current id of each original node) follow."""
+    N1 = tree.P.shape[0]
+    root = N1 - 1
+    new_id = np.empty(N1, np.int64)
+    new_id[root] = root
+    u = tree.thread[root]
+    k = 0
+    while u != root:
+        new_id[u] = k
+        k += 1
+        u = tree.thread[u]
+    for a in (tree.parent, tree.thread, tree.rev_thread, tree.last_succ):
+        tmp = a.copy()
+        for v in range(N1):
+            w = tmp[v]
+            a[new_id[v]] = new_id[w] if w >= 0 else w
+    for a in (tree.pred, tree.succ_num):
+        tmp = a.copy()
+        for v in range(N1):
+            a[new_id[v]] = tmp[v]
+    for a in (tree.flow, tree.cost, tree.cap, tree.P):
+        tmp = a.copy()
+        for v in range(N1):
+            a[new_id[v]] = tmp[v]
+    tmp8 = tree.pred_dir.copy()
+    for v in range(N1):
+        tree.pred_dir[new_id[v]] = tmp8[v]
+    for x in range(arcs.src.shape[0]):
+        arcs.src[x] = new_id[arcs.src[x]]
+        arcs.tgt[x] = new_id[arcs.tgt[x]]
+    for k in range(node.shape[0]):
+        node[k] = new_id[node[k]]
+
+
+@njit(cache=True)
+def _restricted_simplex(arcs, tree, node, S, feps, opts, stats):
     """Optimise the restricted problem from the tree ``tree`` (netsimplex's driver loop with the
-    sparse pricing), to the pricing tolerance of the potentials or ``floor`` if larger.
-    Returns (status, pivots, pricing tolerance at the end)."""
-    hub = arcs.n + arcs.m
-    eps = max(_refresh_potentials(tree, hub, S), floor)
+    sparse pricing).  ``node`` maps the original node ids to the current ones (the nodes are
+    renumbered every ``opts.renumber_every`` pivots).  Returns (status, pivots, pricing
+    tolerance at the end)."""
+    if opts.renumber_every > 0:
+        _renumber(arcs, tree, node)
+    hub = node[arcs.n + arcs.m]
+    eps = _refresh_potentials(tree, hub, S)
     ntr = arcs.src.shape[0] - (2 * hub + 1)
     block = max(10, int(opts.block_factor * math.sqrt(ntr + hub)))
-    hub_block = opts.hub_block if np.any(arcs.cap[:hub] > 0) else 0
+    hub_block = opts.hub_block if np.any(arcs.cap[:arcs.n + arcs.m] > 0) else 0
+    since_renumber = 0
     cursor = np.zeros(2, np.int64)
     status = Status.OPTIMAL
     it = 0
@@ -182,11 +247,11 @@ def _restricted_simplex(arcs, tree, S, feps, opts, stats, floor):
         stats[0] += priced
         if e < 0:  # optimal at this tolerance: confirm with exact potentials
             if not fresh:
-                eps = max(_refresh_potentials(tree, hub, S), floor)
+                eps = _refresh_potentials(tree, hub, S)
                 fresh = True
                 since_refresh = 0
             elif _flip_artificial(arcs, tree, 1e3 * feps):
-                eps = max(_refresh_potentials(tree, hub, S), floor)
+                eps = _refresh_potentials(tree, hub, S)
             else:
                 break
             continue
@@ -195,7 +260,7 @@ def _restricted_simplex(arcs, tree, S, feps, opts, stats, floor):
             if fresh:
                 eps *= 4.0
             else:
-                eps = max(_refresh_potentials(tree, hub, S), floor)
+                eps = _refresh_potentials(tree, hub, S)
                 fresh = True
                 since_refresh = 0
             continue
@@ -214,17 +279,21 @@ def _restricted_simplex(arcs, tree, S, feps, opts, stats, floor):
         _leave_tree_sparse(arcs, out_arc, out_flow)
         _enter_tree(arcs, e)
         since_refresh += 1
+        since_renumber += 1
+        if opts.renumber_every > 0 and since_renumber >= opts.renumber_every:
+            _renumber(arcs, tree, node)
+            hub = node[arcs.n + arcs.m]
+            since_renumber = 0
         if since_refresh >= opts.refresh_every:
-            eps = max(_refresh_potentials(tree, hub, S), floor)
+            eps = _refresh_potentials(tree, hub, S)
             since_refresh = 0
-    if status == Status.OPTIMAL and _artificial_flow_left(arcs, tree, 1e3 * feps):
-        status = Status.INFEASIBLE
     return status, it, eps
 
 
 @njit(cache=True)
-def _tree_flows(arcs, tree):
-    """The transport arcs of the tree with positive flow: (rows, cols, flows)."""
+def _tree_flows(arcs, tree, orig):
+    """The transport arcs of the tree with positive flow: (rows, cols, flows); ``orig`` maps
+    current node ids to the original ones."""
     t0 = 2 * (arcs.n + arcs.m) + 1
     N = tree.P.shape[0] - 1
     k = 0
@@ -238,8 +307,8 @@ def _tree_flows(arcs, tree):
     for u in range(N):
         e = tree.pred[u]
         if e >= t0 and tree.flow[u] > 0.0:
-            rows[k] = arcs.src[e]
-            cols[k] = arcs.tgt[e] - arcs.n
+            rows[k] = orig[arcs.src[e]]
+            cols[k] = orig[arcs.tgt[e]] - arcs.n
             flows[k] = tree.flow[u]
             k += 1
     return rows, cols, flows
@@ -286,7 +355,16 @@ class SparseNetwork:
         self.feps = 1e-14 * fmax
         N = self.n + self.m + 1
         self.opts = _Options(np.iinfo(np.int64).max if max_iter is None else int(max_iter),
-                             max(1000, N // 4), max(32, 2 * math.isqrt(self.n + self.m)), 0.5)
+                             max(1000, N // 4), max(32, 2 * math.isqrt(self.n + self.m)), 0.5,
+                             N)
+        self.node = np.arange(N, dtype=np.int64)  # current id of each original node
+        # supplies: +a_lo at the positives, -b_lo at the negatives, the balance at the hub
+        # (exact sums; rounding dust at the hub would keep an artificial arc of cost M)
+        a_lo, b_lo = self.bounds[0], self.bounds[2]
+        hub = math.fsum(b_lo) - math.fsum(a_lo)
+        self.supply = np.concatenate([a_lo, -b_lo, [hub]])
+        self.supply[np.abs(self.supply) < self.feps] = 0.0
+        self.mass = max(math.fsum(a_lo), math.fsum(b_lo), 1e-300)
         self.arcs = None
         self.tree = None
         self.stats = np.zeros(3, np.int64)
@@ -306,23 +384,28 @@ class SparseNetwork:
         cost = np.ascontiguousarray(cost, dtype=np.float64)
         if self.arcs is None:
             self.arcs = _make_store(self.n, self.m, *self.bounds, rows, cols, cost)
-            supply = _supplies(self.bounds[0], self.bounds[2], self.feps)
+            supply = self.supply
             big_m = (self.n + self.m + 3) * self.S
             self.tree = _initial_tree(self.arcs, supply, big_m)
-        else:
-            self.arcs = _grow_store(self.arcs, rows, cols, cost)
+        else:  # the nodes may have been renumbered: current ids
+            self.arcs = _grow_store(self.arcs, self.node[rows], self.node[self.n + cols] - self.n,
+                                    cost)
 
-    def solve(self, floor: float = 0.0) -> int:
+    def solve(self) -> int:
         """Optimise over the stored arcs from the current tree; returns the pivots taken.
-        With ``floor`` > 0, stop as soon as no stored arc has a reduced cost below -floor.
 
         Raises ``SolverError`` (naming "sparse") if the pivot limit is reached or the problem
         is unbounded; an infeasible restricted problem is not an error (the artificial arcs
         keep the flow, :attr:`feasible` is False)."""
-        status, it, self.eps = _restricted_simplex(self.arcs, self.tree, self.S, self.feps,
-                                                   self.opts, self.stats, float(floor))
+        status, it, self.eps = _restricted_simplex(self.arcs, self.tree, self.node, self.S,
+                                                   self.feps, self.opts, self.stats)
         self.pivots += it
-        self.feasible = status != Status.INFEASIBLE
+        if status == Status.OPTIMAL:
+            # exact flows of the final basis; the artificial arcs must be empty up to rounding
+            excess = np.empty_like(self.supply)
+            excess[self.node] = self.supply
+            left = _exact_flows(self.arcs, self.tree, excess)
+            self.feasible = left <= 1e-12 * self.mass
         if status == Status.MAX_ITER:
             raise SolverError(f"sparse: max_iter={self.opts.max_iter} pivots reached")
         if status == Status.UNBOUNDED:
@@ -331,12 +414,15 @@ class SparseNetwork:
 
     def potentials(self) -> tuple[np.ndarray, np.ndarray, float]:
         """Node potentials (LEMON convention) of the positives, the negatives and the hub."""
-        P = self.tree.P
-        return P[:self.n].copy(), P[self.n:self.n + self.m].copy(), float(P[self.n + self.m])
+        P = self.tree.P[self.node]
+        return P[:self.n], P[self.n:self.n + self.m], float(P[self.n + self.m])
 
     def plan(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The current plan's nonzero entries (rows, cols, flows)."""
-        return _tree_flows(self.arcs, self.tree)
+        orig = np.empty(self.node.shape[0] + 1, np.int64)
+        orig[self.node] = np.arange(self.node.shape[0])
+        orig[-1] = -1
+        return _tree_flows(self.arcs, self.tree, orig)
 
     def hub_flows(self) -> np.ndarray:
         """Extra mass above the lower bound at each positive, then each negative."""
