@@ -7,21 +7,51 @@ name, so that bad input never reaches a solver as a silent NaN.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
 from ..errors import InputError
 
 
+#: dtype kinds that NumPy would silently turn into floats with a wrong meaning: complex
+#: (imaginary part dropped), booleans, strings, dates, structured records
+_NOT_REAL = {"c": "complex", "b": "boolean", "U": "string", "S": "bytes", "M": "datetime",
+             "m": "timedelta", "V": "structured"}
+_ComplexWarning = (np.exceptions.ComplexWarning if hasattr(np, "exceptions")
+                   else np.ComplexWarning)  # numpy < 1.25
+
+
+def as_float_array(x: object, name: str) -> np.ndarray:
+    """``x`` as a float64 array; complex, boolean, string, date and record input is refused
+    (NumPy would drop an imaginary part or read ``True`` as 1 without a word)."""
+    kind = getattr(getattr(x, "dtype", None), "kind", None)
+    if kind is None and not isinstance(x, (int, float, np.number)):
+        try:  # lists, tuples, scalars: look at what NumPy infers before casting
+            kind = np.asarray(x).dtype.kind
+        except (TypeError, ValueError):
+            kind = None
+    if kind in _NOT_REAL:
+        hint = "; pass x.real (or abs(x)) explicitly" if kind == "c" else ""
+        raise InputError(f"{name}: expected real numbers, got {_NOT_REAL[kind]} values{hint}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", _ComplexWarning)
+            return np.asarray(x, dtype=np.float64)
+    except _ComplexWarning:
+        raise InputError(f"{name}: expected real numbers, got complex values; pass x.real "
+                         "explicitly") from None
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InputError(f"{name}: cannot be read as a float array ({exc})") from None
+
+
 def as_points(x: object, name: str, dim: int | None = None) -> np.ndarray:
     """Return ``x`` as a finite float64 array of shape (k, d), k >= 1, d >= 1.
 
-    ``dim``, if given, is the required dimension d.
+    ``dim``, if given, is the required dimension d.  Complex, boolean and string input is
+    refused (see :func:`as_float_array`).
     """
-    try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{name}: cannot be read as a float array ({exc})") from None
+    arr = as_float_array(x, name)
     if arr.ndim != 2:
         raise InputError(
             f"{name}: expected a 2-D array of shape (k, d), got {arr.ndim}-D shape {arr.shape}"
@@ -48,10 +78,7 @@ def raw_weights(w: object, k: int, name: str) -> np.ndarray:
     """
     if w is None:
         return np.ones(k)
-    try:
-        arr = np.asarray(w, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{name}: cannot be read as a float array ({exc})") from None
+    arr = as_float_array(w, name)
     if arr.ndim != 1 or arr.shape[0] != k:
         raise InputError(f"{name}: expected shape ({k},) to match the points, got {arr.shape}")
     if not np.all(np.isfinite(arr)):
@@ -71,11 +98,11 @@ def as_weights(w: object, k: int, name: str) -> np.ndarray:
 
 def as_number(value: object, name: str, low: float | None = None, strict: bool = False) -> float:
     """A finite float, ``>= low`` (``> low`` if ``strict``) when ``low`` is given."""
-    if isinstance(value, bool):
+    if isinstance(value, (bool, np.bool_)):
         raise InputError(f"{name}: expected a number, got {value!r}")
     try:
         val = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InputError(f"{name}: expected a number, got {value!r}") from None
     if not math.isfinite(val):
         raise InputError(f"{name}: must be finite, got {value!r}")
@@ -86,11 +113,11 @@ def as_number(value: object, name: str, low: float | None = None, strict: bool =
 
 def as_int(value: object, name: str, low: int = 0) -> int:
     """An integer ``>= low``; integral floats and numeric strings ("3") are accepted."""
-    if isinstance(value, bool):
+    if isinstance(value, (bool, np.bool_)):
         raise InputError(f"{name}: expected an integer, got {value!r}")
     try:
         val = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InputError(f"{name}: expected an integer, got {value!r}") from None
     if val != value and not (isinstance(value, str) and str(val) == value.strip()):
         raise InputError(f"{name}: expected an integer, got {value!r}")
