@@ -22,14 +22,24 @@ NEG_COLOR = "#1f77b4"   # negatives (y = -1): blue
 LEVEL_CMAP = "RdBu_r"   # f > 0 red (positive side), f < 0 blue
 
 
-def _save(fig: Figure, out: Any) -> Any:
+def save_figure(fig: Figure, out: Any, dpi: int = 110, bbox_inches: str | None = "tight") -> Any:
+    """Write ``fig`` to ``out`` (creating its directory) and return the path; ``out=None``
+    returns the figure.  A path that cannot be written raises one :class:`InputError`
+    naming it."""
     if out is None:
         return fig
-    d = os.path.dirname(os.fspath(out))
-    if d:
-        os.makedirs(d, exist_ok=True)
-    fig.savefig(out, dpi=110, bbox_inches="tight")
-    return os.fspath(out)
+    out = os.fspath(out)
+    try:
+        d = os.path.dirname(out)
+        if d:
+            os.makedirs(d, exist_ok=True)
+        fig.savefig(out, dpi=dpi, bbox_inches=bbox_inches)
+    except OSError as exc:
+        raise InputError(f"out: cannot write {out!r} ({exc.strerror or exc})") from None
+    return out
+
+
+_save = save_figure
 
 
 def _need_2d(problem: Problem, what: str) -> None:
