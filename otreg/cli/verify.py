@@ -40,6 +40,7 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..nn import save_model
     from ..plot import plot_report
+    from ..plot.view import view_for
     from ..verify import verify
 
     if args.save_model and args.no_neural and not args.model:
@@ -61,9 +62,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         write_text(args.json, "json", rep.to_json() + "\n")
         print(f"wrote {args.json}")
-    if args.plots and rep.problem.dim != 2:
-        print(f"--plots: the figures need 2-D data (d={rep.problem.dim}); skipped")
-    elif args.plots:
+    if args.plots:
+        if rep.problem.dim != 2:
+            print(f"plots: {view_for(rep.problem, rep.result).note}")
         for f in plot_report(rep, args.plots, sweep=args.sweep):
             print(f"wrote {f}")
     print(f"total time {time.perf_counter() - t0:.1f}s")
