@@ -240,10 +240,10 @@ def _label_index(name: str, header: list[str] | None, width: int,
                          "labels is ambiguous")
     if not found:
         close = difflib.get_close_matches(want.lower(), [h.lower() for h in header], n=1)
-        hint = f"; did you mean {header[[h.lower() for h in header].index(close[0])]!r}?" \
-            if close else ""
+        hint = (f" Is {header[[h.lower() for h in header].index(close[0])]!r} the label "
+                "column (a typo)?" if close else "")
         raise InputError(f"{name}: no column named {want!r} holds the labels (columns: "
-                         f"{', '.join(header)}){hint} Name the label column {want!r} or pass "
+                         f"{', '.join(header)}).{hint} Name the label column {want!r} or pass "
                          "its name or number with --label-column")
     return found[0]
 

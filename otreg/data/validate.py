@@ -157,6 +157,10 @@ def check_prior(p: object, mass_pos: float, mass_neg: float) -> float:
 
 
 # ----------------------------------------------------------------------------- output paths
+#: check permissions as the effective user (who will write), where the platform can
+_EFFECTIVE = {"effective_ids": True} if os.access in os.supports_effective_ids else {}
+
+
 def _nearest_existing(path: str) -> str:
     """``path`` or its nearest existing ancestor."""
     cur = os.path.abspath(path)
@@ -172,7 +176,7 @@ def _writable_dir(option: str, path: str, directory: str) -> None:
     if not os.path.isdir(directory):
         raise InputError(f"{option}: cannot write {path!r}: {directory!r} is a file, not a "
                          "directory")
-    if not os.access(directory, os.W_OK | os.X_OK):
+    if not os.access(directory, os.W_OK | os.X_OK, **_EFFECTIVE):
         raise InputError(f"{option}: cannot write {path!r}: permission denied in directory "
                          f"{directory!r}")
 
@@ -199,7 +203,7 @@ def output_file(path: str | None, option: str, suffixes: tuple[str, ...] = (),
     if os.path.lexists(path):
         if not os.path.isfile(path):
             raise InputError(f"{option}: {path!r} exists and is not a regular file")
-        if not os.access(path, os.W_OK):
+        if not os.access(path, os.W_OK, **_EFFECTIVE):
             raise InputError(f"{option}: cannot write {path!r}: permission denied")
     parent = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(parent):

@@ -15,6 +15,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..data.validate import as_int
+from ..errors import InputError
 from ..nn import fit
 from ..potential import Potential, as_potential
 from ..problem import Problem, as_problem
@@ -332,6 +334,31 @@ CHECKS: tuple[tuple[str, Callable[[_Run], Check], bool], ...] = (
 CHECK_NAMES: tuple[str, ...] = tuple(name for name, _, _ in CHECKS)
 
 
+#: the 1-Lipschitz extensions of the exact potential (:meth:`otreg.HKRResult.extension`)
+EXTENSIONS = ("mcshane", "whitney", "mean")
+
+
+def _network_potential(model: Any, pr: Problem) -> Potential:
+    """The model as a potential, checked once on the samples: a model for other data (another
+    dimension, several outputs) or one whose values are not finite is refused here, naming
+    ``model``, rather than failing inside a check."""
+    net = as_potential(model, "network")
+    net.name = "network"
+    try:
+        vals = net(pr.x_pos[:2])
+    except InputError as exc:
+        raise InputError(f"model: cannot be evaluated on the data (d={pr.dim}): {exc}") from None
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"model: cannot be evaluated on the data (d={pr.dim}): "
+                         f"{type(exc).__name__}: {exc}") from None
+    if vals.shape != (min(2, pr.n),):
+        raise InputError(f"model: expected one value per point, got shape {vals.shape} for "
+                         f"{min(2, pr.n)} points (a multi-output network?)")
+    if not np.all(np.isfinite(vals)):
+        raise InputError("model: returns NaN or infinite values on the data")
+    return net
+
+
 def verify(x_pos: Any, x_neg: Any = None, lam: float | None = None, margin: float | None = None,
            a: Any = None, b: Any = None, p: float | None = None, *, model: Any = None,
            train_kwargs: dict | None = None, seed: int = 0, neural: bool = True,
@@ -351,6 +378,9 @@ def verify(x_pos: Any, x_neg: Any = None, lam: float | None = None, margin: floa
     times = {}
     t0 = time.perf_counter()
     pr = as_problem(x_pos, x_neg, lam, margin, a, b, p)
+    seed = as_int(seed, "seed")
+    if extension not in EXTENSIONS:
+        raise InputError(f"extension: expected one of {EXTENSIONS}, got {extension!r}")
     res = hkr_transport(pr)
     w1 = wasserstein1(pr)
     times["exact"] = time.perf_counter() - t0
@@ -366,8 +396,7 @@ def verify(x_pos: Any, x_neg: Any = None, lam: float | None = None, margin: floa
     potentials: dict[str, Potential] = {"exact": exact}
     net = None
     if model is not None:
-        net = as_potential(model, "network")
-        net.name = "network"
+        net = _network_potential(model, pr)
         potentials["network"] = net
 
     t2 = time.perf_counter()
