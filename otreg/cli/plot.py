@@ -49,11 +49,11 @@ def _network(args: argparse.Namespace, problem: Any) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    output_file(args.out, "out", suffixes=(".png",), create_parent=True)
     from .. import plot as P
     from ..study import lam_path
     from ..transport import hkr_transport
 
-    output_file(args.out, "out", suffixes=(".png",), create_parent=True)
     if args.table is not None:
         if args.kind != "sweep":
             raise InputError(f"table: only `otreg plot sweep` reads a table, not {args.kind!r}")

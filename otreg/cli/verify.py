@@ -38,17 +38,18 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..nn import save_model
-    from ..plot import plot_report
-    from ..plot.view import view_for
-    from ..verify import verify
-
     if args.save_model and args.no_neural and not args.model:
         raise InputError("save-model: there is no network to save with --no-neural")
     output_file(args.json, "json")
     output_file(args.save_model, "save-model")
     distinct(json=args.json, save_model=args.save_model)
     output_dir(args.plots, "plots")
+
+    from ..nn import save_model
+    from ..plot import plot_report
+    from ..plot.view import view_for
+    from ..verify import verify
+
     pr = problem_from_args(args)
     model = load_model_arg(args)
     t0 = time.perf_counter()

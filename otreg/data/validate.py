@@ -26,6 +26,8 @@ _ComplexWarning = (np.exceptions.ComplexWarning if hasattr(np, "exceptions")
 def as_float_array(x: object, name: str) -> np.ndarray:
     """``x`` as a float64 array; complex, boolean, string, date and record input is refused
     (NumPy would drop an imaginary part or read ``True`` as 1 without a word)."""
+    if x is None:
+        raise InputError(f"{name}: missing (got None); expected a float array")
     kind = getattr(getattr(x, "dtype", None), "kind", None)
     if kind is None and not isinstance(x, (int, float, np.number)):
         try:  # lists, tuples, scalars: look at what NumPy infers before casting

@@ -348,7 +348,7 @@ def _network_potential(model: Any, pr: Problem) -> Potential:
         vals = net(pr.x_pos[:2])
     except InputError as exc:
         raise InputError(f"model: cannot be evaluated on the data (d={pr.dim}): {exc}") from None
-    except (ValueError, TypeError) as exc:
+    except Exception as exc:  # the user's function failed on the samples (e.g. IndexError)
         raise InputError(f"model: cannot be evaluated on the data (d={pr.dim}): "
                          f"{type(exc).__name__}: {exc}") from None
     if vals.shape != (min(2, pr.n),):
