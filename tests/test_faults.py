@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
@@ -626,9 +625,12 @@ def _raise(exc):
     (ZeroDivisionError("boom"), 1, "internal error: ZeroDivisionError: boom"),
     (SystemError("CPUDispatcher(<f>) returned a result with an exception set"), 1,
      "internal error: SystemError"),
+    ("Ctrl-C inside numba", 130, "interrupted"),
 ])
 def test_every_failure_is_one_line(exc, rc, needle, monkeypatch, capsys):
-    monkeypatch.setattr("otreg.cli.solve.hkr_transport", _raise(exc))
+    monkeypatch.setattr("otreg.cli.solve.hkr_transport",
+                        _raise(exc) if isinstance(exc, BaseException)
+                        else lambda *a, **k: _hidden_interrupt())
     got, _, err = run_cli(["solve", "--data", "moons", "--n", "5"], capsys)
     assert got == rc
     one_line_error(err, needle)

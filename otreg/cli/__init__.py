@@ -10,7 +10,7 @@ import importlib
 import os
 import sys
 
-from ..errors import OtregError
+from ..errors import OtregError, caused_by_interrupt
 
 #: sub-command name -> module of this package implementing it
 COMMANDS = ("solve", "train", "predict", "verify", "plot", "sweep")
@@ -78,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{prefix}: error: {_os_error(exc)}", file=sys.stderr)
         return 2
     except Exception as exc:  # the last resort: one line, the traceback only on request
+        if caused_by_interrupt(exc):  # Ctrl-C inside compiled code (numba's SystemError)
+            print(f"{prefix}: interrupted", file=sys.stderr)
+            return 130
         if _debug(args):
             raise
         msg = " ".join(str(exc).split())[:300]

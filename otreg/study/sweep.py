@@ -54,7 +54,7 @@ from tqdm.auto import tqdm
 
 from ..data.toys import load_data
 from ..data.validate import as_int, as_number, output_file
-from ..errors import InputError
+from ..errors import InputError, caused_by_interrupt
 from ..metrics import DEFAULT_RADII, accuracies
 from ..nn import fit
 from ..problem import Problem
@@ -207,21 +207,9 @@ _SIGINT_SEEN = threading.Event()
 
 
 def _interrupted(exc: BaseException) -> bool:
-    """Whether ``exc`` is, or was caused by, a Ctrl-C.
-
-    A KeyboardInterrupt raised while compiled (numba) code runs surfaces as ``SystemError:
-    CPUDispatcher(...) returned a result with an exception set``, with the KeyboardInterrupt
-    at the end of its chain of causes; ``except Exception`` would otherwise swallow it."""
-    stack, seen = [exc], set()
-    while stack:
-        e = stack.pop()
-        if e is None or id(e) in seen:
-            continue
-        seen.add(id(e))
-        if isinstance(e, KeyboardInterrupt):
-            return True
-        stack += [e.__cause__, e.__context__]
-    return _SIGINT_SEEN.is_set()
+    """Whether ``exc`` hides a Ctrl-C (:func:`otreg.errors.caused_by_interrupt`), or one
+    arrived during the run (:func:`_watch_sigint`)."""
+    return caused_by_interrupt(exc) or _SIGINT_SEEN.is_set()
 
 
 def _reraise_interrupt(exc: Exception) -> None:
