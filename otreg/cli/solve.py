@@ -6,6 +6,7 @@ import json
 
 from ..transport import METHODS, hkr_transport, wasserstein1
 from ._args import add_data_arguments, problem_from_args
+from ._paths import output_file, write_text
 
 
 def add_parser(sub) -> None:
@@ -26,6 +27,7 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    output_file(args.json, "json")
     pr = problem_from_args(args)
     res = hkr_transport(pr, method=args.method, progress=args.progress)
     # lam = 0: the loss is -W1 already; the sparse solver's W1 avoids the dense matrix
@@ -45,7 +47,6 @@ def run(args: argparse.Namespace) -> int:
             "plan": {"rows": rows.tolist(), "cols": cols.tolist(),
                      "mass": res.plan[rows, cols].tolist()},
         }
-        with open(args.json, "w") as fh:
-            json.dump(report, fh)
+        write_text(args.json, "json", json.dumps(report))
         print(f"wrote {args.json}")
     return 0
