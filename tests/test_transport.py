@@ -233,15 +233,19 @@ def test_memory_guard_raises_before_allocating(monkeypatch):
 
 
 def test_auto_goes_sparse_beyond_the_memory_limit(monkeypatch):
-    """Above the dense limit ``method="auto"`` solves by column generation (same answer)."""
-    x, z = np.random.default_rng(3).normal(size=(2, 60, 2))
-    ref = hkr_transport(x, z + 1.0, method="netsimplex")
-    w1 = wasserstein1(x, z + 1.0)
-    monkeypatch.setattr(objective, "MAX_DENSE_BYTES", 10_000)
-    res = hkr_transport(x, z + 1.0)
-    assert res.method == "sparse" and res.distances is None
+    """Above the dense limit ``method="auto"`` solves by column generation (same answer); above
+    the sparse solver's own estimate it refuses too."""
+    x, z = two_moons(500, seed=3)
+    ref = hkr_transport(x, z, method="netsimplex")
+    w1 = wasserstein1(x, z)
+    monkeypatch.setattr(objective, "MAX_DENSE_BYTES", 5_500_000)  # dense: 6 MB, sparse: 5 MB
+    res = hkr_transport(x, z)
+    assert res.method == "sparse" and "distances" not in res.__dict__
     assert res.loss == pytest.approx(ref.loss, rel=1e-12)
-    assert wasserstein1(x, z + 1.0) == pytest.approx(w1, rel=1e-12)
+    assert wasserstein1(x, z) == pytest.approx(w1, rel=1e-12)
+    monkeypatch.setattr(objective, "MAX_DENSE_BYTES", 4_000_000)
+    with pytest.raises(MemoryLimitError, match="sparse solver needs"):
+        hkr_transport(x, z)
 
 
 def test_default_prior_follows_sample_mass():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable
 
 import numpy as np
@@ -68,8 +69,9 @@ class HKRResult:
         ``|(-2 margin - primal_value) - dual_value|``, the certified duality gap.
     method, seconds : str, float
         The solver that produced the plan and the wall time of the whole call.
-    distances : ndarray (n, m) or None
-        The cost matrix d_ij; None for ``method == "sparse"`` (never stored).
+    distances : ndarray (n, m)
+        The cost matrix d_ij (for ``method == "sparse"`` computed on first access, subject to
+        the memory limit: the solver never stores it).
     info : dict
         Solver details; for ``"sparse"``: pricing rounds, arcs, pivots, the pricing tolerance
         and the per-round history.
@@ -85,8 +87,13 @@ class HKRResult:
     method: str
     seconds: float
     problem: Problem
-    distances: np.ndarray | None = field(default=None, repr=False)
     info: dict = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def distances(self) -> np.ndarray:
+        """The (n, m) distance matrix (computed on first access if the solver did not keep
+        it; raises MemoryLimitError above the dense memory limit)."""
+        return pairwise_distances(self.problem.x_pos, self.problem.x_neg)
 
     @property
     def mass(self) -> float:
@@ -272,11 +279,13 @@ def hkr_transport(x_pos: Any, x_neg: Any = None, lam: float | None = None,
         f_pos, f_neg = f_pos + shift, f_neg + shift
         primal, dual, gap, viol = _certify(pr, dist, plan, f_pos, f_neg, bounds, scale)
         if gap <= CERT_TOL * scale * (1.0 + pr.lam) and viol <= CERT_TOL:
-            return HKRResult(
+            res = HKRResult(
                 loss=-2.0 * pr.margin - primal, plan=plan, f_pos=f_pos, f_neg=f_neg,
                 primal_value=primal, dual_value=dual, gap=gap, method=name,
-                seconds=time.perf_counter() - t0, problem=pr, distances=dist,
+                seconds=time.perf_counter() - t0, problem=pr,
             )
+            res.__dict__["distances"] = dist  # the cached property, already computed
+            return res
         failures.append(f"{name}: certificate failed (gap {gap:.2e}, violation {viol:.2e})")
     raise SolverError("no exact solver certified an optimum: " + "; ".join(failures))
 

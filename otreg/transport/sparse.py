@@ -31,8 +31,9 @@ import scipy.sparse as sp
 from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
-from ..errors import InputError, SolverError
+from ..errors import InputError, MemoryLimitError, SolverError
 from ..problem import Problem
+from . import objective
 from .sparse_pricing import Blocks, dask_pricing, row_pass, spatial_blocks
 from .sparse_simplex import SparseNetwork
 
@@ -122,6 +123,23 @@ class SparseSolution:
                                               "scale", "seconds")}
         out["history"] = self.history
         return out
+
+
+#: peak memory per point (positive or negative) of a solve, bytes: the arcs kept (~25-30 per
+#: point at 41 bytes), the tree, the blocks and the coarse levels, with a margin (measured:
+#: about 4.5 kB per point above the interpreter's ~0.25 GB, benchmarks/results/sparse.md)
+SPARSE_BYTES_PER_POINT = 5000
+
+
+def check_sparse_size(n: int, m: int) -> None:
+    """Raise :class:`MemoryLimitError` before a sparse solve whose estimated memory exceeds
+    :data:`otreg.transport.objective.MAX_DENSE_BYTES` (the limit of every solver)."""
+    need = SPARSE_BYTES_PER_POINT * (n + m)
+    if need > objective.MAX_DENSE_BYTES:
+        raise MemoryLimitError(
+            f"n={n}, m={m}: the sparse solver needs about {need / 2**30:.1f} GiB, above the "
+            f"limit of {objective.MAX_DENSE_BYTES / 2**30:.1f} GiB (otreg.transport.objective."
+            "MAX_DENSE_BYTES); subsample the clouds or raise the limit")
 
 
 # ------------------------------------------------------------------------------ starting arcs
@@ -344,6 +362,7 @@ def solve_sparse(pr: Problem, options: SparseOptions | dict | None = None, *,
                              "SparseOptions")
         options = SparseOptions(**options)
     opts = SparseOptions() if options is None else options
+    check_sparse_size(pr.n, pr.m)
     if pricing is None:
         pricing = row_pass if scheduler is None else dask_pricing(scheduler)
     return _solve(pr, opts, pricing, progress, callback)
