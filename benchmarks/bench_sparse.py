@@ -16,7 +16,7 @@ n = m = 1 000 000.  With --dask, the pricing passes of one size also run on a
 in-process pricing, interleaved, medians of --repeats runs.
 
     python benchmarks/bench_sparse.py                  # the whole table (long: ~1 h)
-    python benchmarks/bench_sparse.py --sizes 5000 20000 --lams 1
+    python benchmarks/bench_sparse.py --sizes 5000 20000 --lams 1 --dask 0
     python benchmarks/bench_sparse.py --quick          # smoke test: tiny sizes
 """
 from __future__ import annotations
@@ -137,8 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", nargs="*", default=list(DATASETS), choices=list(DATASETS))
     ap.add_argument("--dense-max", type=int, default=10000,
                     help="compare with the dense network simplex up to this n")
-    ap.add_argument("--dask", type=int, default=0, metavar="N",
-                    help="also time the pricing on a LocalCluster at this n (0: no)")
+    ap.add_argument("--dask", type=int, default=20000, metavar="N",
+                    help="also time the pricing on a LocalCluster at this n (0: no; never "
+                         "with --quick)")
     ap.add_argument("--repeats", type=int, default=3, help="repeats of the Dask comparison")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "sparse.md"))
     ap.add_argument("--one", nargs=3, metavar=("DATA", "N", "LAM"), help=argparse.SUPPRESS)
@@ -184,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
                         "scaled by (1e6 / n)^slope.\n\n"
                         + markdown_table(["data", "lam", "time", "sizes", "exponent",
                                           "n = 1e6 (extrapolated)"], g))
-    if args.dask:
+    if args.dask and not args.quick:
         d = dask_table(args.dask, args.repeats)
         sections.append("## Pricing on Dask (LocalCluster, 2 worker processes x 1 thread)\n\n"
                         f"Gaussians, lam = 1, medians of {args.repeats} interleaved runs of "

@@ -253,13 +253,16 @@ def _column_generation(net: SparseNetwork, rows_b: Blocks, cols_b: Blocks, pr: P
     try:
         for rnd in range(1, opts.max_rounds + 1):
             t0 = time.perf_counter()
+            before = net.stats.copy()
             pivots = net.solve()
             t1 = time.perf_counter()
+            work = net.stats - before
             Pp, Pn, _ = net.potentials()
             V, W = two_m - Pp, -Pn  # reduced cost of i -> j: (W_j + d_ij) - V_i
             tol = max(4.0 * net.eps, 1e-15 * scale)
             rmin, ri, cj = _violations(price, rows_b, cols_b, V, W, tol, opts.k_add)
             rec = {"n": pr.n, "m": pr.m, "round": rnd, "pivots": pivots, "arcs": net.num_arcs,
+                   "arcs_priced": int(work[0]), "potential_updates": int(work[1]),
                    "added": int(ri.size), "min_reduced_cost": float(rmin.min()),
                    "simplex_s": t1 - t0, "pricing_s": time.perf_counter() - t1}
             bar.update(1)

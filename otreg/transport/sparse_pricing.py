@@ -102,30 +102,6 @@ def _box_gap(alo, ahi, blo, bhi):
 
 
 @njit(cache=True, nogil=True)
-def _point_gap(x, i, lo, hi, q):
-    """Distance from point x[i] to box q of (lo, hi), as :func:`_box_gap` (no slicing)."""
-    s = 0.0
-    for c in range(x.shape[1]):
-        xc = x[i, c]
-        g = lo[q, c] - xc
-        h = xc - hi[q, c]
-        if h > g:
-            g = h
-        if g > 0.0:
-            s += g * g
-    return math.sqrt(s)
-
-
-@njit(cache=True, nogil=True)
-def _dist(xr, i, xc, j):
-    s = 0.0
-    for c in range(xr.shape[1]):
-        t = xr[i, c] - xc[j, c]
-        s += t * t
-    return math.sqrt(s)
-
-
-@njit(cache=True, nogil=True)
 def _block_wmin(W, start):
     out = np.empty(start.shape[0] - 1)
     for q in range(out.shape[0]):
@@ -372,7 +348,7 @@ def _pass_kernel(xr, V, r_start, r_lo, r_hi, cT, W, c_start, c_lo, c_hi, thr, k,
             kq = kdir[q]
             for i in range(i0, i1):
                 b = bound[i - i0]
-                if (wmin[q] + _point_gap(xr, i, c_lo, c_hi, q)) - V[i] >= b:
+                if (wmin[q] + _box_gap(xr[i], xr[i], c_lo[q], c_hi[q])) - V[i] >= b:
                     continue
                 if kq >= 0:
                     x0, x1 = xr[i, 0], xr[i, 1]

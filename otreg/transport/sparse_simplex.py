@@ -46,61 +46,41 @@ def _first_transport(n: int, m: int) -> int:
     return 2 * (n + m) + 1
 
 
-@njit(cache=True)
-def _make_store(n, m, a_lo, a_hi, b_lo, b_hi, rows, cols, cost):
-    """The arc store: hub arcs (at their lower bound, fixed if of capacity 0), room for the
-    artificial arcs (set by netsimplex's ``_initial_tree``) and the transport arcs."""
+def _store(n: int, m: int, src: np.ndarray, tgt: np.ndarray, cost: np.ndarray,
+           cap: np.ndarray, state: np.ndarray, flow: np.ndarray) -> _Arcs:
+    """netsimplex's ``_Arcs`` record with no dense arcs (nm = 0, an empty C, no cost offset)."""
+    fields = {"C": np.empty(0), "offset": 0.0, "n": n, "m": m, "nm": 0, "src": src,
+              "tgt": tgt, "cost": cost, "cap": cap, "state": state, "flow": flow}
+    return _Arcs(*(fields[f] for f in _Arcs._fields))
+
+
+def _make_store(a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.ndarray,
+                b_hi: np.ndarray) -> _Arcs:
+    """The hub arcs h -> i and j -> h (at their lower bound, fixed if of capacity 0) and room
+    for the artificial arcs (set by netsimplex's ``_initial_tree``)."""
+    n, m = a_lo.shape[0], b_lo.shape[0]
     nh = n + m
-    t0 = 2 * nh + 1
-    K = t0 + rows.shape[0]
+    K = 2 * nh + 1
     src = np.zeros(K, np.int64)
     tgt = np.zeros(K, np.int64)
-    cst = np.zeros(K)
+    src[:n], tgt[:n] = nh, np.arange(n)
+    src[n:nh], tgt[n:nh] = np.arange(n, nh), nh
     cap = np.zeros(K)
-    state = np.zeros(K, np.int8)
-    for i in range(n):
-        src[i] = nh
-        tgt[i] = i
-        cap[i] = a_hi[i] - a_lo[i]
-        state[i] = _LOWER if cap[i] > 0 else _TREE
-    for j in range(m):
-        src[n + j] = n + j
-        tgt[n + j] = nh
-        cap[n + j] = b_hi[j] - b_lo[j]
-        state[n + j] = _LOWER if cap[n + j] > 0 else _TREE
-    for k in range(rows.shape[0]):
-        src[t0 + k] = rows[k]
-        tgt[t0 + k] = n + cols[k]
-        cst[t0 + k] = cost[k]
-        cap[t0 + k] = np.inf
-        state[t0 + k] = _LOWER
-    return _Arcs(np.empty(0), n, m, 0, src, tgt, cst, cap, state, np.zeros(K))
+    cap[:n], cap[n:nh] = a_hi - a_lo, b_hi - b_lo
+    state = np.where(cap > 0, _LOWER, _TREE).astype(np.int8)
+    state[nh:] = _TREE
+    return _store(n, m, src, tgt, np.zeros(K), cap, state, np.zeros(K))
 
 
-@njit(cache=True)
-def _grow_store(arcs, rows, cols, cost):
-    """A copy of the store with transport arcs appended at their lower bound (ids unchanged)."""
-    K0 = arcs.src.shape[0]
-    K = K0 + rows.shape[0]
-    src = np.empty(K, np.int64)
-    tgt = np.empty(K, np.int64)
-    cst = np.empty(K)
-    cap = np.empty(K)
-    state = np.empty(K, np.int8)
-    flow = np.zeros(K)
-    src[:K0] = arcs.src
-    tgt[:K0] = arcs.tgt
-    cst[:K0] = arcs.cost
-    cap[:K0] = arcs.cap
-    state[:K0] = arcs.state
-    flow[:K0] = arcs.flow
-    for k in range(rows.shape[0]):
-        src[K0 + k] = rows[k]
-        tgt[K0 + k] = arcs.n + cols[k]
-        cst[K0 + k] = cost[k]
-        cap[K0 + k] = np.inf
-        state[K0 + k] = _LOWER
-    return _Arcs(arcs.C, arcs.n, arcs.m, 0, src, tgt, cst, cap, state, flow)
+def _grow_store(arcs: _Arcs, src: np.ndarray, tgt: np.ndarray, cost: np.ndarray) -> _Arcs:
+    """A copy of the store with arcs src -> tgt (node ids) appended at their lower bound, flow
+    0, capacity inf (the ids of the arcs already stored are unchanged)."""
+    k = src.shape[0]
+    return _store(arcs.n, arcs.m, np.concatenate([arcs.src, src]),
+                  np.concatenate([arcs.tgt, tgt]), np.concatenate([arcs.cost, cost]),
+                  np.concatenate([arcs.cap, np.full(k, np.inf)]),
+                  np.concatenate([arcs.state, np.full(k, _LOWER, np.int8)]),
+                  np.concatenate([arcs.flow, np.zeros(k)]))
 
 
 @_borrowing
@@ -224,10 +204,11 @@ def _renumber(arcs, tree, node):
 
 
 @njit(cache=True)
-def _restricted_simplex(arcs, tree, node, S, feps, opts, stats):
+def _restricted_simplex(arcs, tree, node, S, feps, opts, stats, first_new):
     """Optimise the restricted problem from the tree ``tree`` (netsimplex's driver loop with the
     sparse pricing).  ``node`` maps the original node ids to the current ones (the nodes are
-    renumbered every ``opts.renumber_every`` pivots).  Returns (status, pivots, pricing
+    renumbered every ``opts.renumber_every`` pivots); the block search starts at transport arc
+    ``first_new`` (the arcs added since the last call).  Returns (status, pivots, pricing
     tolerance at the end)."""
     if opts.renumber_every > 0:
         _renumber(arcs, tree, node)
@@ -238,6 +219,7 @@ def _restricted_simplex(arcs, tree, node, S, feps, opts, stats):
     hub_block = opts.hub_block if np.any(arcs.cap[:arcs.n + arcs.m] > 0) else 0
     since_renumber = 0
     cursor = np.zeros(2, np.int64)
+    cursor[0] = first_new if first_new < ntr else 0
     status = Status.OPTIMAL
     it = 0
     since_refresh = 0
@@ -367,6 +349,7 @@ class SparseNetwork:
         self.mass = max(math.fsum(a_lo), math.fsum(b_lo), 1e-300)
         self.arcs = None
         self.tree = None
+        self._solved_arcs = 0  # transport arcs at the last solve
         self.stats = np.zeros(3, np.int64)
         self.pivots = 0
         self.eps = 0.0
@@ -383,13 +366,11 @@ class SparseNetwork:
         cols = np.ascontiguousarray(cols, dtype=np.int64)
         cost = np.ascontiguousarray(cost, dtype=np.float64)
         if self.arcs is None:
-            self.arcs = _make_store(self.n, self.m, *self.bounds, rows, cols, cost)
-            supply = self.supply
+            self.arcs = _make_store(*self.bounds)
             big_m = (self.n + self.m + 3) * self.S
-            self.tree = _initial_tree(self.arcs, supply, big_m)
-        else:  # the nodes may have been renumbered: current ids
-            self.arcs = _grow_store(self.arcs, self.node[rows], self.node[self.n + cols] - self.n,
-                                    cost)
+            self.tree = _initial_tree(self.arcs, self.supply, big_m)
+        # the nodes may have been renumbered since: current ids
+        self.arcs = _grow_store(self.arcs, self.node[rows], self.node[self.n + cols], cost)
 
     def solve(self) -> int:
         """Optimise over the stored arcs from the current tree; returns the pivots taken.
@@ -398,7 +379,9 @@ class SparseNetwork:
         is unbounded; an infeasible restricted problem is not an error (the artificial arcs
         keep the flow, :attr:`feasible` is False)."""
         status, it, self.eps = _restricted_simplex(self.arcs, self.tree, self.node, self.S,
-                                                   self.feps, self.opts, self.stats)
+                                                   self.feps, self.opts, self.stats,
+                                                   self._solved_arcs)
+        self._solved_arcs = self.num_arcs
         self.pivots += it
         if status == Status.OPTIMAL:
             # exact flows of the final basis; the artificial arcs must be empty up to rounding
