@@ -6,30 +6,12 @@ import ot
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from scipy.optimize import linprog
-from scipy.sparse import coo_matrix, vstack
 
+from bounded_reference import lp_value
 from otreg.errors import InputError, SolverError
 from otreg.transport.netsimplex import Status, bounded_transport, certify
 
 TOL = 1e-9
-
-
-def lp_value(C, a_lo, a_hi, b_lo, b_hi):
-    """The same LP by HiGHS: min <C, pi>, pi >= 0, bounded row and column sums."""
-    n, m = C.shape
-    k = np.arange(n * m)
-    R = coo_matrix((np.ones(n * m), (k // m, k)), shape=(n, n * m))
-    K = coo_matrix((np.ones(n * m), (k % m, k)), shape=(m, n * m))
-    A = vstack([R, -R, K, -K]).tocsr()
-    rhs = np.concatenate([a_hi, -a_lo, b_hi, -b_lo])
-    # HiGHS's default feasibility tolerances (1e-7) can leave its value ~3e-9 off (shared
-    # points, lam = 0: ot.emd2 and the network simplex agree to 1e-16, HiGHS did not)
-    res = linprog(C.ravel(), A_ub=A, b_ub=rhs, bounds=(0, None), method="highs",
-                  options={"primal_feasibility_tolerance": 1e-10,
-                           "dual_feasibility_tolerance": 1e-10})
-    assert res.status == 0, res.message
-    return res.fun
 
 
 def hkr_bounds(a, b, lam, p):

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, SolverError
+from .extension import c_transform_clean
 from .netsimplex import bounded_dual_value, solve_checked
 from .objective import check_dense_size
 from .validate import check_bounded_problem, power_of_two_scale
@@ -82,6 +83,47 @@ def _finite_uppers(a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.ndarray, b_hi: n
             np.where(np.isinf(b_hi), np.maximum(b_lo, sa), b_hi))
 
 
+def best_shift(u: np.ndarray, v: np.ndarray, a_lo: np.ndarray, a_hi: np.ndarray,
+               b_lo: np.ndarray, b_hi: np.ndarray) -> float:
+    """The t maximising the dual objective of (u + t, v - t) (:func:`~otreg.transport.
+    netsimplex.bounded_dual_value`), which keeps u_i + v_j <= M_ij.
+
+    t -> sum_i phi_i(u_i + t) + sum_j psi_j(v_j - t) is concave piecewise linear with
+    breakpoints -u_i and v_j; just right of t its slope is
+    sum_{u_i + t < 0} a_hi_i + sum_{u_i + t >= 0} a_lo_i - sum_{v_j > t} b_lo_j
+    - sum_{v_j <= t} b_hi_j, non-increasing: the maximum is at the first breakpoint where it is
+    <= 0 (an infinite bound counts as an infinitely steep slope)."""
+    cand = np.concatenate([-u, v])
+    order_u, order_v = np.argsort(-u), np.argsort(v)
+    ku, kv = -u[order_u], v[order_v]
+    a_fin = np.where(np.isinf(a_hi), 0.0, a_hi - a_lo)[order_u]
+    b_fin = np.where(np.isinf(b_hi), 0.0, b_hi - b_lo)[order_v]
+    a_inf, b_inf = np.isinf(a_hi)[order_u], np.isinf(b_hi)[order_v]
+
+    def passed(keys: np.ndarray, w: np.ndarray) -> np.ndarray:  # sum of w over keys <= cand
+        return np.concatenate([[0.0], np.cumsum(w)])[np.searchsorted(keys, cand, side="right")]
+
+    slope = (float(np.where(np.isinf(a_hi), 0.0, a_hi).sum()) - passed(ku, a_fin)
+             - float(b_lo.sum()) - passed(kv, b_fin))
+    rows_inf_left = a_inf.sum() - passed(ku, a_inf.astype(float))  # rows still at slope inf
+    cols_inf_in = passed(kv, b_inf.astype(float))  # columns already at slope -inf
+    ok = (rows_inf_left == 0) & ((cols_inf_in > 0) | (slope <= 0))
+    return float(np.min(cand[ok])) if np.any(ok) else float(np.max(cand))
+
+
+def polished_duals(C: np.ndarray, u: np.ndarray, v: np.ndarray, bounds: tuple[np.ndarray, ...]
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Feasible duals (u_i + v_j <= C_ij) raised to the best the dual objective allows along
+    two c-transforms and a common shift: u_i = min_j C_ij - v_j, then v_j = min_i C_ij - u_i
+    (each step can only raise the objective, phi and psi being non-decreasing), then
+    :func:`best_shift`.  Turns the duals of the balanced POT reduction into duals of the
+    bounded problem (optimal when the reduction's are)."""
+    u, minus_v = c_transform_clean(u, -v, C)
+    v = -minus_v
+    t = best_shift(u, v, *bounds)
+    return u + t, v - t
+
+
 def _solve_dense(M: np.ndarray, a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.ndarray,
                  b_hi: np.ndarray, method: str, offset: float) -> BoundedSolution:
     """POT or HiGHS on C = (M + offset) / s, masses / w (s, w powers of two): their absolute
@@ -96,7 +138,9 @@ def _solve_dense(M: np.ndarray, a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.nda
     s = power_of_two_scale(float(np.abs(C).max()))
     C /= s
     solver = solve_bounded_pot if method == "pot" else solve_bounded_highs
-    plan, u, v = solver(C, a_lo / w, a_hi / w, b_lo / w, b_hi / w)
+    bounds = (a_lo / w, a_hi / w, b_lo / w, b_hi / w)
+    plan, u, v = solver(C, *bounds)
+    u, v = polished_duals(C, u, v, bounds)
     rows, cols = np.nonzero(plan > 0)
     flows = plan[rows, cols] * w
     value = float(np.dot(M[rows, cols] + offset, flows))

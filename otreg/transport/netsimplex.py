@@ -1134,10 +1134,14 @@ def solve_checked(C: np.ndarray, a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.nd
     arcs = pr[mask]
     rows = (arcs // m).astype(np.int64)
     cols = (arcs % m).astype(np.int64)
-    flows = pflow[:N][mask] * w
+    flows = pflow[:N][mask]
     order = np.lexsort((cols, rows))
     rows, cols, flows = rows[order], cols[order], flows[order]
-    value = float(np.dot(C[rows, cols] * s + offset, flows))
+    value = float(np.dot(C[rows, cols] + offset / s, flows)) * s * w  # overflow: inf, no warning
+    if not np.isfinite(value):
+        raise InputError("M: the optimal cost exceeds the largest float64 (the costs times the "
+                         "masses); rescale M or the bounds")
+    flows = flows * w
     return BoundedTransportSolution(rows=rows, cols=cols, flows=flows, P_pos=P[:n] * s,
                                     P_neg=P[n:n + m] * s, P_hub=float(P[n + m]) * s, value=value,
                                     iterations=int(it), status=status, shape=(n, m),

@@ -10,7 +10,8 @@ dual potentials, cleaned by a c-transform and an optimal constant shift -> certi
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Callable
 
 import numpy as np
@@ -25,9 +26,10 @@ METHODS = ("auto", "netsimplex", "pot", "highs")
 #: relative tolerance of the optimality certificate: the duality gap relative to the scale of
 #: the values, (1 + lam) (max d + 2 margin), and the marginal violations relative to the mass
 CERT_TOL = 1e-9
-#: peak resident memory of hkr_transport in dense (n, m) float64 arrays, as measured (tests/
-#: test_memory.py): the distances, plus the pages of the returned plan holding its nonzeros
-HKR_DENSE_COPIES = 1.25
+#: peak resident memory of hkr_transport in dense (n, m) float64 arrays, as measured by
+#: tests/test_memory.py: the distances during the solve, then the returned plan (the distances
+#: are freed first; HKRResult.distances recomputes them on demand)
+HKR_DENSE_COPIES = 1.05
 
 Bounds = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 #: a bounded-transport solver: (D, bounds, offset) -> BoundedSolution of min <pi, D + offset>
@@ -80,7 +82,13 @@ class HKRResult:
     method: str
     seconds: float
     problem: Problem
-    distances: np.ndarray = field(repr=False)
+
+    @cached_property
+    def distances(self) -> np.ndarray:
+        """The (n, m) distance matrix |x_i - z_j| (computed on first access: the solve frees
+        its own copy before building the plan, so that a call holds one dense array at a
+        time)."""
+        return distance_matrix(self.problem)
 
     @property
     def mass(self) -> float:
@@ -235,25 +243,35 @@ def hkr_transport(x_pos: Any, x_neg: Any = None, lam: float | None = None,
         f_pos, f_neg = f_pos + shift, f_neg + shift
         primal, dual, gap, viol = _certify(unit, D, sol, f_pos, f_neg, bounds, big)
         if gap <= CERT_TOL and viol <= CERT_TOL:
-            return _result(pr, sol, D, s, f_pos, f_neg, primal, dual, gap, name, t0)
+            del D  # before the dense plan is built: one (n, m) array at a time
+            return _result(pr, sol, s, big, f_pos, f_neg, primal, dual, gap, name, t0)
         failures.append(f"{name}: certificate failed (relative gap {gap:.2e}, violation "
                         f"{viol:.2e})")
     raise SolverError("no exact solver certified an optimum: " + "; ".join(failures))
 
 
-def _result(pr: Problem, sol: BoundedSolution, D: np.ndarray, s: float, f_pos: np.ndarray,
+def _result(pr: Problem, sol: BoundedSolution, s: float, big: float, f_pos: np.ndarray,
             f_neg: np.ndarray, primal: float, dual: float, gap: float, method: str,
             t0: float) -> HKRResult:
-    """The certified solution in the data's units: values and distances times s (exact)."""
-    if s != 1.0:
-        D *= s
-        if not np.isfinite(D.max()):
-            raise InputError("x_pos, x_neg: some distances exceed the largest float64 "
-                             f"({np.finfo(float).max:.3g}); rescale the data")
+    """The certified solution in the data's units (values times s, exact)."""
+    if not np.isfinite(big * s):
+        raise InputError("x_pos, x_neg: some distances exceed the largest float64 "
+                         f"({np.finfo(float).max:.3g}); rescale the data")
     return HKRResult(loss=(-2.0 * pr.margin / s - primal) * s, plan=sol.plan(), f_pos=f_pos * s,
                      f_neg=f_neg * s, primal_value=primal * s, dual_value=dual * s, gap=gap,
-                     method=method, seconds=time.perf_counter() - t0, problem=pr,
-                     distances=D)
+                     method=method, seconds=time.perf_counter() - t0, problem=pr)
+
+
+def distance_matrix(pr: Problem) -> np.ndarray:
+    """The problem's distances |x_i - z_j| in its own units (computed in normalised units and
+    scaled back, so that neither the squares nor the sums over- or underflow)."""
+    D, s, big = scaled_distances(pr.x_pos, pr.x_neg)
+    if not np.isfinite(big * s):
+        raise InputError("x_pos, x_neg: some distances exceed the largest float64 "
+                         f"({np.finfo(float).max:.3g}); rescale the data")
+    if s != 1.0:
+        D *= s
+    return D
 
 
 def wasserstein1(x_pos: Any, x_neg: Any = None, a: Any = None, b: Any = None) -> float:

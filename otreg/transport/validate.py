@@ -30,11 +30,10 @@ def power_of_two_scale(value: float) -> float:
 
 def _bound_vector(v: Any, name: str, size: int, upper: bool) -> np.ndarray:
     try:
-        out = np.ascontiguousarray(v, dtype=np.float64)
+        out = np.asarray(v, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise InputError(f"{name}: expected a vector of {size} numbers ({exc})") from None
-    if out.ndim == 0:
-        out = np.full(size, float(out))
+    out = np.full(size, float(out)) if out.ndim == 0 else np.ascontiguousarray(out)
     if out.shape != (size,):
         raise InputError(f"{name}: expected shape ({size},), got {out.shape}")
     if np.any(np.isnan(out)):
