@@ -20,6 +20,7 @@ from numba import njit
 
 from ..errors import InputError
 from ..potential import Potential
+from ._aot import kernel
 
 KINDS = ("mcshane", "whitney", "mean")
 _KIND_CODE = {"mcshane": 0, "whitney": 1, "mean": 2}
@@ -58,7 +59,8 @@ def c_transform_clean(f_pos: np.ndarray, f_neg: np.ndarray,
     used: the first step recomputes it.)  Two compiled passes over ``dist``, no temporary.
     """
     dist = np.ascontiguousarray(dist, dtype=np.float64)
-    return _c_transform_kernel(np.ascontiguousarray(f_neg, dtype=np.float64), dist)
+    fn = kernel("c_transform") or _c_transform_kernel
+    return fn(np.ascontiguousarray(f_neg, dtype=np.float64), dist)
 
 
 @njit(cache=True, nogil=True)
@@ -113,7 +115,8 @@ def extend_with_grad(points: object, samples: np.ndarray, values: np.ndarray,
         )
     if not np.all(np.isfinite(pts)):
         raise InputError("points: contains NaN or infinite values")
-    return _extension_kernel(np.ascontiguousarray(pts), np.ascontiguousarray(samples),
+    fn = kernel("extension") or _extension_kernel
+    return fn(np.ascontiguousarray(pts), np.ascontiguousarray(samples),
                              np.ascontiguousarray(values, dtype=np.float64), _KIND_CODE[kind])
 
 

@@ -36,6 +36,7 @@ from numba import njit
 from numpy.typing import ArrayLike
 
 from ..errors import InputError, SolverError
+from ._aot import kernel
 from .validate import check_bounded_problem, power_of_two_scale
 
 __all__ = ["BoundedTransportSolution", "SolveStats", "Status", "bounded_dual_value",
@@ -1115,6 +1116,17 @@ def _network_simplex(C, offset, a_lo, a_hi, b_lo, b_hi, opts):
 _COST_RANGE = (2.0**-200, 2.0**200)
 
 
+def _run_kernel(C: np.ndarray, offset: float, a_lo: np.ndarray, a_hi: np.ndarray,
+                b_lo: np.ndarray, b_hi: np.ndarray, opts: _Options) -> tuple:
+    """:func:`_network_simplex`, compiled ahead of time if the install built it (otreg.transport.
+    _aot), else by numba on first use."""
+    aot = kernel("network_simplex")
+    if aot is None:
+        return _network_simplex(C, offset, a_lo, a_hi, b_lo, b_hi, opts)
+    status, *rest = aot(C, offset, a_lo, a_hi, b_lo, b_hi, *opts)
+    return (Status(status), *rest)
+
+
 def _default_hub_block(n: int, m: int) -> int:
     return max(32, 2 * math.isqrt(n + m))
 
@@ -1164,7 +1176,7 @@ def solve_checked(C: np.ndarray, a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.nd
                     max(1000, N // 4), init == "greedy",
                     int(hub_block) if hub_block is not None else _default_hub_block(n, m),
                     float(block_factor), int(candidates))
-    status, it, pred, pflow, P, stats = _network_simplex(
+    status, it, pred, pflow, P, stats = _run_kernel(
         C.reshape(-1), offset / s, a_lo / w, a_hi / w, b_lo / w, b_hi / w, opts)
     if status is Status.MAX_ITER:
         raise SolverError(f"netsimplex: max_iter={max_iter} pivots reached before optimality")

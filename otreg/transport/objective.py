@@ -13,6 +13,7 @@ import numpy as np
 from numba import njit
 
 from ..errors import InputError, MemoryLimitError
+from ._aot import kernel
 from .validate import power_of_two_scale
 
 #: Largest dense n x m float64 block (bytes) a solver may allocate; about a third of the machine
@@ -66,8 +67,9 @@ def pairwise_distances(x: np.ndarray, z: np.ndarray) -> np.ndarray:
     """
     check_dense_size(x.shape[0], z.shape[0], copies=1, what="the distance matrix")
     out = np.empty((x.shape[0], z.shape[0]))
-    _distances_into(np.ascontiguousarray(x, dtype=np.float64),
-                    np.ascontiguousarray(np.asarray(z, dtype=np.float64).T), out)
+    fn = kernel("distances_into") or _distances_into
+    fn(np.ascontiguousarray(x, dtype=np.float64),
+       np.ascontiguousarray(np.asarray(z, dtype=np.float64).T), out)
     return out
 
 
@@ -95,5 +97,6 @@ def scaled_distances(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, float, f
                          "the extent; translate the clouds towards the origin")
     check_dense_size(x.shape[0], z.shape[0], copies=1, what="the distance matrix")
     D = np.empty((x.shape[0], z.shape[0]))
-    big = _distances_into(np.ascontiguousarray(xs), np.ascontiguousarray(zs.T), D)
+    fn = kernel("distances_into") or _distances_into
+    big = fn(np.ascontiguousarray(xs), np.ascontiguousarray(zs.T), D)
     return D, s, big
