@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import InputError, SolverError
 from .extension import c_transform_clean
-from .netsimplex import bounded_dual_value, solve_checked
+from .netsimplex import SparsePlan, bounded_dual_value, solve_checked
 from .objective import check_dense_size
 from .validate import check_bounded_problem, power_of_two_scale
 
@@ -39,7 +39,7 @@ BOUNDED_METHODS = ("netsimplex", "pot", "highs")
 
 
 @dataclass
-class BoundedSolution:
+class BoundedSolution(SparsePlan):
     """An optimal plan in coordinate form (its nonzero entries) with optimal duals."""
 
     rows: np.ndarray
@@ -51,24 +51,6 @@ class BoundedSolution:
     shape: tuple[int, int]
     method: str
     iterations: int = 0  # pivots of the network simplex (0 for the other methods)
-
-    def plan(self) -> np.ndarray:
-        """The dense (n, m) plan (np.zeros: pages without a nonzero entry are never touched)."""
-        out = np.zeros(self.shape)
-        out[self.rows, self.cols] = self.flows
-        return out
-
-    @property
-    def row_sums(self) -> np.ndarray:
-        return np.bincount(self.rows, weights=self.flows, minlength=self.shape[0])
-
-    @property
-    def col_sums(self) -> np.ndarray:
-        return np.bincount(self.cols, weights=self.flows, minlength=self.shape[1])
-
-    @property
-    def mass(self) -> float:
-        return float(self.flows.sum())
 
 
 def _finite_uppers(a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.ndarray, b_hi: np.ndarray,

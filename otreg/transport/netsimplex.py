@@ -39,8 +39,8 @@ from ..errors import InputError, SolverError
 from ._aot import kernel
 from .validate import check_bounded_problem, power_of_two_scale
 
-__all__ = ["BoundedTransportSolution", "SolveStats", "Status", "bounded_dual_value",
-           "bounded_transport", "certify"]
+__all__ = ["BoundedTransportSolution", "SolveStats", "SparsePlan", "Status",
+           "bounded_dual_value", "bounded_transport", "certify"]
 
 # direction of a tree node's pred arc: _UP = node -> parent
 _UP = 1
@@ -74,8 +74,36 @@ class SolveStats(NamedTuple):
     join_steps: int  # tree steps walked to find the apex of the pivot cycles
 
 
+class SparsePlan:
+    """A transport plan held as its nonzero entries ``rows``, ``cols``, ``flows`` of an
+    (n, m) = ``shape`` matrix (mixed into the solution records)."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    flows: np.ndarray
+    shape: tuple[int, int]
+
+    def plan(self) -> np.ndarray:
+        """The dense (n, m) plan (np.zeros: pages without a nonzero entry are never touched)."""
+        out = np.zeros(self.shape)
+        out[self.rows, self.cols] = self.flows
+        return out
+
+    @property
+    def row_sums(self) -> np.ndarray:
+        return np.bincount(self.rows, weights=self.flows, minlength=self.shape[0])
+
+    @property
+    def col_sums(self) -> np.ndarray:
+        return np.bincount(self.cols, weights=self.flows, minlength=self.shape[1])
+
+    @property
+    def mass(self) -> float:
+        return float(self.flows.sum())
+
+
 @dataclass
-class BoundedTransportSolution:
+class BoundedTransportSolution(SparsePlan):
     """Optimal plan (COO, nonzero entries) and node potentials (LEMON convention)."""
 
     rows: np.ndarray
@@ -101,20 +129,6 @@ class BoundedTransportSolution:
     def v(self) -> np.ndarray:
         """Column duals v_j = P_neg_j - P_hub (signs as for :attr:`u`)."""
         return self.P_neg - self.P_hub
-
-    def plan(self) -> np.ndarray:
-        """Dense n x m plan."""
-        out = np.zeros(self.shape)
-        np.add.at(out, (self.rows, self.cols), self.flows)
-        return out
-
-    @property
-    def row_sums(self) -> np.ndarray:
-        return np.bincount(self.rows, weights=self.flows, minlength=self.shape[0])
-
-    @property
-    def col_sums(self) -> np.ndarray:
-        return np.bincount(self.cols, weights=self.flows, minlength=self.shape[1])
 
 
 # The helpers called at each pivot run without numba's reference counting (NRT): they only

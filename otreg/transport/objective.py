@@ -92,9 +92,10 @@ def scaled_distances(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, float, f
     s = coordinate_scale(x, z)
     xs, zs = x / s, z / s
     if not (np.all(np.isfinite(xs)) and np.all(np.isfinite(zs))):
-        raise InputError(f"x_pos, x_neg: coordinates up to {max(np.abs(x).max(), np.abs(z).max()):g}"
-                         f" with an extent of only {s:g} cannot be represented in the units of "
-                         "the extent; translate the clouds towards the origin")
+        big = max(np.abs(x).max(), np.abs(z).max())
+        raise InputError(f"x_pos, x_neg: coordinates up to {big:g} with an extent of only {s:g}"
+                         " cannot be represented in the units of the extent; translate the "
+                         "clouds towards the origin")
     check_dense_size(x.shape[0], z.shape[0], copies=1, what="the distance matrix")
     D = np.empty((x.shape[0], z.shape[0]))
     fn = kernel("distances_into") or _distances_into
