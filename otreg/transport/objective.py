@@ -90,7 +90,8 @@ def scaled_distances(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, float, f
     = s D_ij exactly up to the rounding of D itself), computed at any scale of the
     coordinates without overflow or underflow."""
     s = coordinate_scale(x, z)
-    xs, zs = x / s, z / s
+    with np.errstate(over="ignore"):
+        xs, zs = x / s, z / s
     if not (np.all(np.isfinite(xs)) and np.all(np.isfinite(zs))):
         big = max(np.abs(x).max(), np.abs(z).max())
         raise InputError(f"x_pos, x_neg: coordinates up to {big:g} with an extent of only {s:g}"
