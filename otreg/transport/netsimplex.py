@@ -1,27 +1,32 @@
-"""Exact network simplex for transport with bounded marginals (the hKR primal, spec section 3).
+"""Exact network simplex for transport with bounded marginals (the hKR primal, spec section 3,
+and ``bounded_emd`` for any costs).
 
 Problem::
 
-    min  sum_ij C_ij pi_ij
-    s.t. pi >= 0,  a_lo <= pi 1 <= a_hi,  b_lo <= pi^T 1 <= b_hi.
+    min  sum_ij (C_ij + offset) pi_ij
+    s.t. pi >= 0,  a_lo <= pi 1 <= a_hi,  b_lo <= pi^T 1 <= b_hi      (upper bounds may be inf)
 
 It is solved as a min-cost flow on n positives, m negatives and one hub node h:
 
-* arc i -> j, cost C_ij, capacity inf (n*m arcs, never stored: arc k <-> (k // m, k % m));
+* arc i -> j, cost C_ij + offset, capacity inf (n*m arcs, never stored: arc k <-> (k // m,
+  k % m); the offset is added on the fly, so hKR's d - 2 margin needs no copy of d);
 * arc h -> i, cost 0, capacity a_hi_i - a_lo_i   (extra mass leaving positive i);
 * arc j -> h, cost 0, capacity b_hi_j - b_lo_j   (extra mass reaching negative j);
 * supplies: +a_lo_i at i, -b_lo_j at j, sum(b_lo) - sum(a_lo) at h.
 
 The solver is a port of LEMON's NetworkSimplex (the algorithm inside POT's ``ot.emd``):
-artificial root with big-M artificial arcs for the initial strongly feasible tree, thread /
-parent / pred / succ_num / last_succ tree arrays, block-search pricing and the strongly feasible
-leaving-arc rule (which makes it immune to cycling on these very degenerate problems).  The
-bounded hub arcs are handled natively (states lower / upper / tree), so no split nodes are
-needed.  Only tree arcs carry flow among the n*m dense arcs, so flows are stored per tree node.
+thread / parent / pred / succ_num / last_succ tree arrays, block-search pricing and the
+strongly feasible leaving-arc rule (which makes it immune to cycling on these very degenerate
+problems).  The bounded hub arcs are handled natively (states lower / upper / tree), so no split
+nodes are needed.  Only tree arcs carry flow among the n*m dense arcs, so flows are stored per
+tree node.  The first tree comes from a greedy feasible plan (no artificial flow; LEMON's
+artificial start is kept as an option), and at the optimum the basis's flows are recomputed
+exactly from the supplies, so that no rounding accumulated over the pivots is left; every
+tolerance is relative to the problem's scales.
 
 Node potentials follow LEMON's convention: the reduced cost of arc u -> v is
 ``c_uv + P_u - P_v``; it is >= 0 at the lower bound, <= 0 at the upper bound and 0 on the tree.
-See docs/fast_solver.md.
+See docs/fast_solver.md and docs/bounded_emd.md.
 """
 from __future__ import annotations
 
@@ -901,7 +906,11 @@ def _update_tree(tree, join, u_in, v_in, u_out, pred):
 def _shift_potentials(tree, u_in):
     """Make the new pred arc of u_in tight by shifting the potentials of u_in's subtree, or
     the opposite shift of all the other nodes if the subtree holds more than half of them
-    (potentials only matter up to a constant); returns the number of nodes shifted."""
+    (potentials only matter up to a constant); returns the number of nodes shifted.
+
+    Note (issue 10): the signature is unchanged, but since the complement may be the part that
+    moves, a caller must not assume that the potentials outside u_in's subtree stay put (only
+    their differences are kept); the hub's potential is reset to 0 by _refresh_potentials."""
     P, thread = tree.P, tree.thread
     sigma = P[tree.parent[u_in]] - P[u_in] - tree.pred_dir[u_in] * tree.cost[u_in]
     end = thread[tree.last_succ[u_in]]
