@@ -347,21 +347,81 @@ def _price_candidates(arcs, P, cand, minc, thresh):
 
 
 @_borrowing
-def _find_entering(arcs, P, cursor, block, hub_block, eps, cand):
-    """LEMON block search with remembered candidates: the most negative reduced cost (below
-    -eps) among the dense arcs remembered by earlier searches (``cand``), a rolling block of
-    ``hub_block`` hub arcs from ``cursor[1]`` on, and the first block of ``block`` arcs from
-    ``cursor[0]`` on (dense arcs row by row, then the hub arcs, cyclic); if none has one, all
-    hub arcs, then the first later block that has one.  Dense arcs found below -eps on the way
-    are remembered (:func:`_price_segment`): near the optimum, where candidates are rare and
-    each costs a long search, a block that holds several serves several pivots (n = 2000,
-    lam = 100: 474M -> 306M arcs priced, random weights; 397M -> 346M, Gaussians).  Returns
+def _price_hot_rows(arcs, P, hot, minc, thresh, cand, budget):
+    """Rows where long searches found candidates (hot[2 + 2k] = row, hot[3 + 2k] = misses,
+    k < hot[0], in row order), priced whole in cyclic order from the cursor hot[1], at most
+    ``budget`` of them, until one holds a reduced cost below ``thresh``.  Near the optimum
+    the last candidates keep reappearing in the same few rows, one sweep after another.
+    Returns (its best below ``minc`` or ``minc``, the arc or -1, arcs priced) and leaves the
+    cursor after that row."""
+    m = arcs.m
+    Pn = P[arcs.n:arcs.n + m]
+    priced = 0
+    for _ in range(min(budget, hot[0])):
+        k = hot[1] % hot[0]
+        hot[1] = k + 1
+        i = hot[2 + 2 * k]
+        c, jb = _price_segment(arcs.C, i * m, P[i] + arcs.offset, Pn, 0, m, thresh, thresh, cand)
+        priced += m
+        if jb >= 0:
+            hot[3 + 2 * k] = 0
+            if c < minc:
+                return c, i * m + jb, priced
+            return minc, -1, priced
+        hot[3 + 2 * k] += 1
+    return minc, -1, priced
+
+
+@_borrowing
+def _remember_row(hot, i):
+    """Add row i to the hot rows (in row order, so that their cycle follows the sweep); when
+    they are full, the row with the most misses since its last hit makes room."""
+    k = hot[0]
+    for p in range(k):
+        if hot[2 + 2 * p] == i:
+            hot[3 + 2 * p] = 0
+            return
+    if 2 * k + 4 > hot.shape[0]:  # full: drop the worst
+        worst = 0
+        for p in range(1, k):
+            if hot[3 + 2 * p] > hot[3 + 2 * worst]:
+                worst = p
+        for q in range(2 + 2 * worst, 2 * k):
+            hot[q] = hot[q + 2]
+        k -= 1
+    p = 0
+    while p < k and hot[2 + 2 * p] < i:
+        p += 1
+    for q in range(2 * k + 3, 2 * p + 3, -1):
+        hot[q] = hot[q - 2]
+    hot[2 + 2 * p] = i
+    hot[3 + 2 * p] = 0
+    hot[0] = k + 1
+
+
+@_borrowing
+def _find_entering(arcs, P, cursor, block, hub_block, eps, cand, hot):
+    """LEMON block search with two memories for the end game.  The most negative reduced cost
+    (below -eps) among the dense arcs remembered by earlier searches (``cand``), a rolling block
+    of ``hub_block`` hub arcs from ``cursor[1]`` on, and the first block of ``block`` arcs from
+    ``cursor[0]`` on (dense arcs row by row, then the hub arcs, cyclic); if none has one, the
+    hot rows (:func:`_price_hot_rows`: rows where earlier long searches found a candidate,
+    priced whole in cyclic order, as many as a long search prices on average, ``cursor[2]``
+    arcs); only then the first later block that has one.
+
+    Near the optimum the last candidates keep reappearing in the same few rows, one sweep
+    after another (two Gaussians, n = 2000, lam = 100: some 50 of the 2000 rows), so a plain
+    block search pays most of a sweep of the n m arcs per pivot.  Arcs priced and pivots,
+    n = 4000: two moons, lam = 0: 1891M, 568k -> 619M, 151k; Gaussians, lam = 100: 2063M, 177k
+    -> 794M, 141k.  Dense arcs found below -eps on the way are remembered
+    (:func:`_price_segment`), so that a block holding several serves several pivots.  Returns
     (entering arc or -1, arcs priced) and moves the cursors."""
     Cf, n, m, nm = arcs.C, arcs.n, arcs.m, arcs.nm
     total = nm + n + m  # the artificial arcs are never priced
     thresh = -eps
     minc, in_arc = _price_candidates(arcs, P, cand, thresh, thresh)
     first = True  # still in the first block
+    hot_priced = 0
     if hub_block > 0:
         minc, in_hub = _price_hub_arcs(arcs, P, cursor, hub_block, minc)
         in_arc = in_hub if in_hub >= 0 else in_arc
@@ -381,14 +441,19 @@ def _find_entering(arcs, P, cursor, block, hub_block, eps, cand):
                 minc, jb = _price_segment(Cf, base, Pi, Pn, j, seg, minc, thresh, cand)
                 if jb >= 0:
                     in_arc = base + jb
+                    if not first:
+                        _remember_row(hot, i)
+                        # running mean of the long searches' length (without the hot rows)
+                        cursor[2] = (3 * cursor[2] + scanned + j - j0 - hot_priced) // 4
                 cnt -= seg - j
                 j = seg
                 if cnt == 0:
-                    if in_arc < 0 and first:  # before a long search: all hub arcs
+                    if in_arc < 0 and first:  # before a long search: the hot rows
                         first = False
-                        if hub_block > 0:
-                            minc, in_arc = _price_hub_arcs(arcs, P, cursor, n + m - hub_block,
-                                                           minc)
+                        minc, in_arc, priced = _price_hot_rows(arcs, P, hot, minc, thresh, cand,
+                                                               cursor[2] // m)
+                        scanned += priced
+                        hot_priced = priced
                     if in_arc >= 0:
                         cursor[0] = base + j
                         return in_arc, scanned + j - j0
@@ -970,7 +1035,7 @@ def _pivot(tree, arc, feps, stats):
 # (greedy plan, else LEMON's artificial one), hub arcs priced at each pivot, block size /
 # sqrt(#arcs).
 _Options = namedtuple("_Options", ["max_iter", "refresh_every", "greedy", "hub_block",
-                                   "block_factor", "candidates"])
+                                   "block_factor", "candidates", "hot_rows"])
 
 
 @_borrowing
@@ -1074,14 +1139,17 @@ def _network_simplex(C, offset, a_lo, a_hi, b_lo, b_hi, opts):
         fresh = False
     block = max(10, int(opts.block_factor * math.sqrt(arcs.nm + hub)))
     hub_block = opts.hub_block if np.any(arcs.cap[:hub] > 0) else 0
-    cursor = np.zeros(2, np.int64)  # next dense-or-hub arc of the block search, next hub arc
+    cursor = np.zeros(3, np.int64)  # next dense-or-hub arc of the block search, next hub arc,
+    # running mean of the long searches' length
     cand = np.zeros(opts.candidates + 1, np.int64)  # remembered dense arcs (count first)
+    hot = np.zeros(2 * opts.hot_rows + 2, np.int64)  # rows found by long searches (see
+    # _price_hot_rows)
     stats = np.zeros(3, np.int64)  # arcs priced, potential updates, join-path steps
     status = Status.OPTIMAL
     it = 0
     since_refresh = 0
     while True:
-        e, priced = _find_entering(arcs, tree.P, cursor, block, hub_block, eps, cand)
+        e, priced = _find_entering(arcs, tree.P, cursor, block, hub_block, eps, cand, hot)
         stats[0] += priced
         if e < 0:  # optimal at this tolerance: confirm with exact potentials
             if not fresh:
@@ -1157,7 +1225,7 @@ def _default_hub_block(n: int, m: int) -> int:
 def bounded_transport(C: ArrayLike, a_lo: ArrayLike, a_hi: ArrayLike, b_lo: ArrayLike,
                       b_hi: ArrayLike, *, offset: float = 0.0, max_iter: int | None = None,
                       init: str = "greedy", hub_block: int | None = None,
-                      block_factor: float = 0.5, candidates: int = 32
+                      block_factor: float = 0.5, candidates: int = 32, hot_rows: int = 128
                       ) -> BoundedTransportSolution:
     """Solve min <C + offset, pi> s.t. pi >= 0, a_lo <= pi 1 <= a_hi, b_lo <= pi^T 1 <= b_hi
     exactly (upper bounds may be ``inf``).
@@ -1174,13 +1242,15 @@ def bounded_transport(C: ArrayLike, a_lo: ArrayLike, a_hi: ArrayLike, b_lo: Arra
     """
     C, a_lo, a_hi, b_lo, b_hi = check_bounded_problem(C, a_lo, a_hi, b_lo, b_hi, offset)
     return solve_checked(C, a_lo, a_hi, b_lo, b_hi, offset=offset, max_iter=max_iter, init=init,
-                         hub_block=hub_block, block_factor=block_factor, candidates=candidates)
+                         hub_block=hub_block, block_factor=block_factor, candidates=candidates,
+                         hot_rows=hot_rows)
 
 
 def solve_checked(C: np.ndarray, a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.ndarray,
                   b_hi: np.ndarray, *, offset: float = 0.0, max_iter: int | None = None,
                   init: str = "greedy", hub_block: int | None = None,
-                  block_factor: float = 0.5, candidates: int = 32) -> BoundedTransportSolution:
+                  block_factor: float = 0.5, candidates: int = 32,
+                  hot_rows: int = 128) -> BoundedTransportSolution:
     """:func:`bounded_transport` on input already checked by
     :func:`otreg.transport.validate.check_bounded_problem` (float64 arrays, C contiguous)."""
     if init not in ("greedy", "artificial"):
@@ -1198,7 +1268,7 @@ def solve_checked(C: np.ndarray, a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.nd
     opts = _Options(np.iinfo(np.int64).max if max_iter is None else int(max_iter),
                     max(1000, N // 4), init == "greedy",
                     int(hub_block) if hub_block is not None else _default_hub_block(n, m),
-                    float(block_factor), int(candidates))
+                    float(block_factor), int(candidates), int(hot_rows))
     status, it, pred, pflow, P, stats = _run_kernel(
         C.reshape(-1), offset / s, a_lo / w, a_hi / w, b_lo / w, b_hi / w, opts)
     if status is Status.MAX_ITER:
