@@ -25,8 +25,9 @@ $(TESTS): pyproject.toml $(KERNELS) | $(PY)
 demo: $(BASE)
 	$(PY) -m otreg.demo --out out
 
+# OTREG_REQUIRE_AOT: the kernels must have been compiled at install (tests/test_aot.py)
 test: $(TESTS)
-	$(PY) -m pytest -q -ra
+	OTREG_REQUIRE_AOT=1 $(PY) -m pytest -q -ra
 
 bench: $(BASE)
 	$(PY) benchmarks/bench_exact.py

@@ -19,12 +19,13 @@ def _source_hash():
     return _HASH
 
 
+# the arguments after the bounds are the fields of netsimplex._Options, in order
 @cc.export("network_simplex", "Tuple((i8, i8, i8[:], f8[:], f8[:], i8[:]))(f8[::1], f8, f8[::1], "
-           "f8[::1], f8[::1], f8[::1], i8, i8, b1, i8, f8, i8)")
+           "f8[::1], f8[::1], f8[::1], i8, i8, b1, i8, f8, i8, i8)")
 def _network_simplex(C, offset, a_lo, a_hi, b_lo, b_hi, max_iter, refresh_every, greedy,
-                     hub_block, block_factor, candidates):
+                     hub_block, block_factor, candidates, hot_rows):
     opts = netsimplex._Options(max_iter, refresh_every, greedy, hub_block, block_factor,
-                               candidates)
+                               candidates, hot_rows)
     status, it, pred, flow, P, stats = netsimplex._network_simplex(C, offset, a_lo, a_hi, b_lo,
                                                                    b_hi, opts)
     return np.int64(status), it, pred, flow, P, stats
