@@ -30,7 +30,7 @@ def test_compiled_kernels_equal_the_jit_ones():
     assert compiled.distances_into(x, zt, d_aot) == objective._distances_into(x, zt, d_jit)
     assert np.array_equal(d_aot, d_jit)
     a, b = np.full(60, 1 / 60), np.full(45, 1 / 45)
-    opts = netsimplex._Options(10**9, 1000, True, 32, 0.5, 32)
+    opts = netsimplex._Options(10**9, 1000, True, 32, 0.5, 32, 128)
     for lam in (0.0, 1.0, 100.0):
         args = (d_aot.ravel(), -0.2, a, (1 + lam / 2) * a, b, (1 + lam / 2) * b)
         ours, jit = compiled.network_simplex(*args, *opts), netsimplex._network_simplex(*args,
