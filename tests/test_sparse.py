@@ -211,7 +211,7 @@ def test_options_are_checked():
     with pytest.raises(InputError, match="^options:"):
         solve_sparse(pr, {"k_bogus": 3})
     with pytest.raises(InputError, match="^method:"):
-        wasserstein1(pr, method="netsimplex")
+        wasserstein1(pr, method="bogus")
 
 
 def test_failed_certificate_raises():

@@ -9,7 +9,8 @@ from scipy.stats import wasserstein_distance
 from hkr_reference import dual_lp_value
 from otreg import InputError, MemoryLimitError, hkr_transport, wasserstein1
 from otreg.data.toys import two_moons
-from otreg.transport import objective
+from otreg.transport import objective, solve
+from otreg.transport.sparse import SPARSE_BYTES_PER_POINT
 
 METHODS = ["highs", "pot", "netsimplex"]
 
@@ -235,15 +236,16 @@ def test_memory_guard_raises_before_allocating(monkeypatch):
 def test_auto_goes_sparse_beyond_the_memory_limit(monkeypatch):
     """Above the dense limit ``method="auto"`` solves by column generation (same answer); above
     the sparse solver's own estimate it refuses too."""
-    x, z = two_moons(500, seed=3)
+    x, z = two_moons(1500, seed=3)
     ref = hkr_transport(x, z, method="netsimplex")
     w1 = wasserstein1(x, z)
-    monkeypatch.setattr(objective, "MAX_DENSE_BYTES", 5_500_000)  # dense: 6 MB, sparse: 5 MB
+    monkeypatch.setattr(objective, "MAX_DENSE_BYTES", 17_000_000)  # dense: 18.9 MB, sparse: 15
+    assert 8 * 1500**2 * solve.HKR_DENSE_COPIES > 17e6 > 2 * 1500 * SPARSE_BYTES_PER_POINT
     res = hkr_transport(x, z)
     assert res.method == "sparse" and "distances" not in res.__dict__
     assert res.loss == pytest.approx(ref.loss, rel=1e-12)
     assert wasserstein1(x, z) == pytest.approx(w1, rel=1e-12)
-    monkeypatch.setattr(objective, "MAX_DENSE_BYTES", 4_000_000)
+    monkeypatch.setattr(objective, "MAX_DENSE_BYTES", 14_000_000)
     with pytest.raises(MemoryLimitError, match="sparse solver needs"):
         hkr_transport(x, z)
 
@@ -256,11 +258,16 @@ def test_default_prior_follows_sample_mass():
 
 
 def test_auto_never_returns_an_uncertified_answer(monkeypatch):
-    from otreg.transport import solve
+    from otreg.transport.bounded import BoundedSolution
 
-    def suboptimal(C, a_lo, a_hi, b_lo, b_hi):  # feasible (independent coupling) but not optimal
-        plan = np.outer(a_lo, b_lo)
-        return plan, np.zeros(len(a_lo)), np.full(len(b_lo), C.min())
+    def suboptimal(D, bounds, offset):  # feasible (independent coupling) but not optimal
+        a_lo, _, b_lo, _ = bounds
+        rows, cols = (g.ravel() for g in np.meshgrid(np.arange(len(a_lo)), np.arange(len(b_lo)),
+                                                     indexing="ij"))
+        flows = np.outer(a_lo, b_lo).ravel()
+        return BoundedSolution(rows, cols, flows, np.zeros(len(a_lo)),
+                               np.full(len(b_lo), D.min() + offset),
+                               float(flows @ (D[rows, cols] + offset)), D.shape, "fake")
 
     xp, xn = two_moons(15, seed=4)
     exact = hkr_transport(xp, xn, lam=1.0, margin=0.1, method="highs")

@@ -1,8 +1,13 @@
 """``hkr_transport``: the exact solution of the hKR problem on two labelled point clouds.
 
-Data flow: a validated :class:`otreg.problem.Problem` -> cost matrix -> one exact solver of the
-bounded transport problem (spec section 3) -> dual potentials, cleaned by a c-transform and an
-optimal constant shift -> certificate (primal feasibility, 1-Lipschitz potentials, equal values).
+Data flow: a validated :class:`otreg.problem.Problem` -> distances in normalised units (the
+points divided by a power of two near their extent: exact, so every scale of the data is
+solved as the same problem) -> :func:`otreg.transport.bounded.solve_bounded`, the core of
+``bounded_emd``, on costs d - 2 margin (the shift applied on the fly, no second matrix) ->
+dual potentials, cleaned by a c-transform and an optimal constant shift -> certificate
+(primal feasibility, 1-Lipschitz potentials, relative duality gap) -> back to the data's units.
+Beyond the dense memory limit, ``method="sparse"`` (column generation, :mod:`.sparse`) solves
+the same problem in the same units without an n x m array.
 """
 from __future__ import annotations
 
@@ -12,36 +17,34 @@ from functools import cached_property
 from typing import Any, Callable
 
 import numpy as np
-import ot
-import scipy.sparse as sp
 
 from ..errors import InputError, MemoryLimitError, SolverError
 from ..problem import Problem, as_problem
+from .bounded import BoundedSolution, solve_bounded
 from .extension import ExtensionPotential, c_transform_clean
-from .highs_solver import solve_bounded_highs
-from .netsimplex import bounded_transport  # numba: compiled on first call, then cached
-from .objective import check_dense_size, pairwise_distances
-from .pot_solver import solve_bounded_pot
+from .objective import check_dense_size, coordinate_scale, scaled_distances
 from .sparse import SparseSolution, solve_sparse
 
 METHODS = ("auto", "netsimplex", "pot", "highs", "sparse")
-W1_METHODS = ("auto", "pot", "sparse")
-#: relative tolerance of the optimality certificate (values and feasibility, scaled by the data)
+#: relative tolerance of the optimality certificate: the duality gap relative to the scale of
+#: the values, (1 + lam) (max d + 2 margin), and the marginal violations relative to the mass
 CERT_TOL = 1e-9
+#: peak resident memory of hkr_transport in dense (n, m) float64 arrays, as measured by
+#: tests/test_memory.py: the distances during the solve, then the returned plan (the distances
+#: are freed first; HKRResult.distances recomputes them on demand)
+HKR_DENSE_COPIES = 1.05
 
 Bounds = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-#: a bounded-transport solver: (C, a_lo, a_hi, b_lo, b_hi) -> (plan, alpha, beta)
-BoundedSolver = Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]]
+#: a bounded-transport solver: (D, bounds, offset) -> BoundedSolution of min <pi, D + offset>
+BoundedSolver = Callable[[np.ndarray, Bounds, float], BoundedSolution]
 
 
-def _solve_netsimplex(C: np.ndarray, a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.ndarray,
-                      b_hi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    sol = bounded_transport(C, a_lo, a_hi, b_lo, b_hi)
-    return sol.plan(), sol.P_hub - sol.P_pos, sol.P_neg - sol.P_hub
+def _bounded_solver(method: str) -> BoundedSolver:
+    return lambda D, bounds, offset: solve_bounded(D, *bounds, method=method, offset=offset)
 
 
-_SOLVERS: dict[str, BoundedSolver] = {"highs": solve_bounded_highs, "pot": solve_bounded_pot,
-                                      "netsimplex": _solve_netsimplex}
+_SOLVERS: dict[str, BoundedSolver] = {k: _bounded_solver(k) for k in ("netsimplex", "pot",
+                                                                      "highs")}
 
 
 @dataclass
@@ -66,12 +69,11 @@ class HKRResult:
     mass, row_marginal, col_marginal :
         Total transported mass and the plan's row / column sums.
     gap : float
-        ``|(-2 margin - primal_value) - dual_value|``, the certified duality gap.
+        The certified duality gap relative to the scale of the values:
+        ``|(-2 margin - primal_value) - dual_value| / ((1 + lam) (max_ij d_ij + 2 margin))``
+        (a dimensionless number, <= 1e-9 by the certificate, independent of the data's units).
     method, seconds : str, float
         The solver that produced the plan and the wall time of the whole call.
-    distances : ndarray (n, m)
-        The cost matrix d_ij (for ``method == "sparse"`` computed on first access, subject to
-        the memory limit: the solver never stores it).
     info : dict
         Solver details; for ``"sparse"``: pricing rounds, arcs, pivots, the pricing tolerance
         and the per-round history.
@@ -91,9 +93,10 @@ class HKRResult:
 
     @cached_property
     def distances(self) -> np.ndarray:
-        """The (n, m) distance matrix (computed on first access if the solver did not keep
-        it; raises MemoryLimitError above the dense memory limit)."""
-        return pairwise_distances(self.problem.x_pos, self.problem.x_neg)
+        """The (n, m) distance matrix |x_i - z_j| (computed on first access: the solve frees
+        its own copy before building the plan, so that a call holds one dense array at a
+        time; for ``method == "sparse"`` never stored, and subject to the memory limit)."""
+        return distance_matrix(self.problem)
 
     @property
     def mass(self) -> float:
@@ -163,44 +166,59 @@ def optimal_shift(pr: Problem, f_pos: np.ndarray, f_neg: np.ndarray) -> float:
     return float(np.min(cand[ok])) if np.any(ok) else float(np.max(cand))
 
 
-def _certify(pr: Problem, dist: np.ndarray, plan: np.ndarray, f_pos: np.ndarray,
-             f_neg: np.ndarray, bounds: Bounds, scale: float) -> tuple[float, float, float, float]:
-    """Return (primal_value, dual_value, gap, violation) of a candidate solution."""
+def _certify(pr: Problem, D: np.ndarray, sol: BoundedSolution, f_pos: np.ndarray,
+             f_neg: np.ndarray, bounds: Bounds, big: float) -> tuple[float, float, float, float]:
+    """(primal value, dual value L(f), relative gap, relative violation) of a candidate in the
+    units of ``pr`` (those of D).  f is 1-Lipschitz on the samples by construction (the
+    c-transform), so a feasible plan and a small gap certify both as optimal: for every plan
+    pi and 1-Lipschitz f, -2 m - <pi, d - 2 m> <= min L <= L(f).  The gap is relative to the
+    scale of the values, (1 + lam) (max d + 2 margin); the marginal violation to the mass."""
     a_lo, a_hi, b_lo, b_hi = bounds
-    rows, cols = plan.sum(axis=1), plan.sum(axis=0)
-    violation = max(
-        float(np.max(a_lo - rows)), float(np.max(rows - a_hi)),
-        float(np.max(b_lo - cols)), float(np.max(cols - b_hi)),
-        float(-plan.min()), float(np.max(f_pos[:, None] - f_neg[None, :] - dist)),
-    )
-    primal = float(np.sum(plan * (dist - 2.0 * pr.margin)))
+    rows, cols = sol.row_sums, sol.col_sums
+    mass = max(1.0, sol.mass)
+    violation = max(float(np.max(a_lo - rows)), float(np.max(rows - a_hi)),
+                    float(np.max(b_lo - cols)), float(np.max(cols - b_hi)),
+                    float(-sol.flows.min(initial=0.0))) / mass
+    primal = float(np.dot(D[sol.rows, sol.cols] - 2.0 * pr.margin, sol.flows))
     dual = pr.loss(f_pos, f_neg)
-    gap = abs((-2.0 * pr.margin - primal) - dual)
-    return primal, dual, gap, violation / scale
+    gap = abs((-2.0 * pr.margin - primal) - dual) / ((1.0 + pr.lam) * (big + 2.0 * pr.margin))
+    return primal, dual, gap, violation
 
 
 def _dense_fits(n: int, m: int) -> bool:
-    """Whether the dense solvers' n x m arrays fit under the memory limit."""
+    """Whether the dense solve's (n, m) arrays fit under the memory limit."""
     try:
-        check_dense_size(n, m, copies=3)
+        check_dense_size(n, m, copies=HKR_DENSE_COPIES)
     except MemoryLimitError:
         return False
     return True
 
 
-def _sparse_result(pr: Problem, t0: float, sol: SparseSolution) -> HKRResult:
-    """The :class:`HKRResult` of a column-generation solution, certified like the others."""
-    shift = optimal_shift(pr, sol.f_pos, sol.f_neg)
+def _solve_sparse(pr: Problem, t0: float, progress: bool, scheduler: Any) -> HKRResult:
+    """Column generation on ``pr`` in normalised units (like the dense solve), certified."""
+    s = coordinate_scale(pr.x_pos, pr.x_neg)
+    sol = solve_sparse(pr.transformed(scale=1.0 / s), progress=progress, scheduler=scheduler)
+    return _sparse_result(pr, t0, sol, s)
+
+
+def _sparse_result(pr: Problem, t0: float, sol: SparseSolution, s: float = 1.0) -> HKRResult:
+    """The :class:`HKRResult` of a column-generation solution of ``pr`` solved in units of s,
+    certified like the dense ones: the relative gap of the c-transformed potentials (1-Lipschitz
+    on all pairs by the final full pricing pass) against the scale (1 + lam) (diam + 2 margin),
+    diam >= max d the diameter of both clouds."""
+    unit = pr.transformed(scale=1.0 / s) if s != 1.0 else pr
+    shift = optimal_shift(unit, sol.f_pos, sol.f_neg)
     f_pos, f_neg = sol.f_pos + shift, sol.f_neg + shift
-    dual = pr.loss(f_pos, f_neg)
-    gap = abs((-2.0 * pr.margin - sol.primal) - dual)
-    if gap > CERT_TOL * sol.scale * (1.0 + pr.lam) or sol.violation > CERT_TOL:
-        raise SolverError(f"sparse: certificate failed (gap {gap:.2e}, violation "
+    dual = unit.loss(f_pos, f_neg)
+    gap = (abs((-2.0 * unit.margin - sol.primal) - dual)
+           / ((1.0 + pr.lam) * (sol.scale - 1.0)))
+    if not gap <= CERT_TOL or not sol.violation <= CERT_TOL:
+        raise SolverError(f"sparse: certificate failed (relative gap {gap:.2e}, violation "
                           f"{sol.violation:.2e})")
-    return HKRResult(loss=-2.0 * pr.margin - sol.primal, plan=sol.plan, f_pos=f_pos,
-                     f_neg=f_neg, primal_value=sol.primal, dual_value=dual, gap=gap,
-                     method="sparse", seconds=time.perf_counter() - t0, problem=pr,
-                     info=sol.info())
+    return HKRResult(loss=(-2.0 * unit.margin - sol.primal) * s, plan=sol.plan,
+                     f_pos=f_pos * s, f_neg=f_neg * s, primal_value=sol.primal * s,
+                     dual_value=dual * s, gap=gap, method="sparse",
+                     seconds=time.perf_counter() - t0, problem=pr, info=sol.info())
 
 
 def _choose_method(n: int, m: int) -> list[str]:
@@ -261,54 +279,81 @@ def hkr_transport(x_pos: Any, x_neg: Any = None, lam: float | None = None,
         raise InputError(f"method: expected one of {METHODS}, got {method!r}")
     pr = as_problem(x_pos, x_neg, lam, margin, a, b, p)
     if method == "sparse" or (method == "auto" and not _dense_fits(pr.n, pr.m)):
-        return _sparse_result(pr, t0, solve_sparse(pr, progress=progress, scheduler=scheduler))
-    check_dense_size(pr.n, pr.m, copies=3, what="the dense hKR problem (costs, plan)")
-    dist = pairwise_distances(pr.x_pos, pr.x_neg)
-    C = dist - 2.0 * pr.margin
+        return _solve_sparse(pr, t0, progress, scheduler)
+    check_dense_size(pr.n, pr.m, copies=HKR_DENSE_COPIES,
+                     what="the dense hKR problem (distances, plan)")
+    D, s, big = scaled_distances(pr.x_pos, pr.x_neg)
+    unit = pr.transformed(scale=1.0 / s)  # the same problem in units of s (exact)
     bounds = pr.marginal_bounds()
-    scale = 1.0 + float(dist.max()) + 2.0 * pr.margin
     failures = []
     for name in (_choose_method(pr.n, pr.m) if method == "auto" else [method]):
         try:
-            plan, alpha, beta = _SOLVERS[name](C, *bounds)
-        except SolverError as exc:
+            sol = _SOLVERS[name](D, bounds, -2.0 * unit.margin)
+        except (SolverError, MemoryLimitError) as exc:
             failures.append(str(exc))
             continue
-        f_pos, f_neg = c_transform_clean(alpha + pr.margin, -beta - pr.margin, dist)
-        shift = optimal_shift(pr, f_pos, f_neg)
+        f_pos, f_neg = c_transform_clean(sol.u + unit.margin, -sol.v - unit.margin, D)
+        shift = optimal_shift(unit, f_pos, f_neg)
         f_pos, f_neg = f_pos + shift, f_neg + shift
-        primal, dual, gap, viol = _certify(pr, dist, plan, f_pos, f_neg, bounds, scale)
-        if gap <= CERT_TOL * scale * (1.0 + pr.lam) and viol <= CERT_TOL:
-            res = HKRResult(
-                loss=-2.0 * pr.margin - primal, plan=plan, f_pos=f_pos, f_neg=f_neg,
-                primal_value=primal, dual_value=dual, gap=gap, method=name,
-                seconds=time.perf_counter() - t0, problem=pr,
-            )
-            res.__dict__["distances"] = dist  # the cached property, already computed
-            return res
-        failures.append(f"{name}: certificate failed (gap {gap:.2e}, violation {viol:.2e})")
+        primal, dual, gap, viol = _certify(unit, D, sol, f_pos, f_neg, bounds, big)
+        if gap <= CERT_TOL and viol <= CERT_TOL:
+            del D  # before the dense plan is built: one (n, m) array at a time
+            return _result(pr, sol, s, big, f_pos, f_neg, primal, dual, gap, name, t0)
+        failures.append(f"{name}: certificate failed (relative gap {gap:.2e}, violation "
+                        f"{viol:.2e})")
     raise SolverError("no exact solver certified an optimum: " + "; ".join(failures))
+
+
+def _result(pr: Problem, sol: BoundedSolution, s: float, big: float, f_pos: np.ndarray,
+            f_neg: np.ndarray, primal: float, dual: float, gap: float, method: str,
+            t0: float) -> HKRResult:
+    """The certified solution in the data's units (values times s, exact)."""
+    if not np.isfinite(big * s):
+        raise InputError("x_pos, x_neg: some distances exceed the largest float64 "
+                         f"({np.finfo(float).max:.3g}); rescale the data")
+    return HKRResult(loss=(-2.0 * pr.margin / s - primal) * s, plan=sol.plan(), f_pos=f_pos * s,
+                     f_neg=f_neg * s, primal_value=primal * s, dual_value=dual * s, gap=gap,
+                     method=method, seconds=time.perf_counter() - t0, problem=pr)
+
+
+def distance_matrix(pr: Problem) -> np.ndarray:
+    """The problem's distances |x_i - z_j| in its own units (computed in normalised units and
+    scaled back, so that neither the squares nor the sums over- or underflow)."""
+    D, s, big = scaled_distances(pr.x_pos, pr.x_neg)
+    if not np.isfinite(big * s):
+        raise InputError("x_pos, x_neg: some distances exceed the largest float64 "
+                         f"({np.finfo(float).max:.3g}); rescale the data")
+    if s != 1.0:
+        D *= s
+    return D
 
 
 def wasserstein1(x_pos: Any, x_neg: Any = None, a: Any = None, b: Any = None,
                  method: str = "auto", *, progress: bool = False, scheduler: Any = None) -> float:
     """Exact Wasserstein-1 distance (Euclidean ground cost) between the weighted clouds.
-    Weights are normalised per class (uniform by default); ``x_pos`` may be a
-    :class:`otreg.Problem` (its clouds and weights are used).
 
-    ``method``: ``"pot"`` (POT's ``ot.emd2`` on the dense cost matrix), ``"sparse"`` (column
-    generation, memory linear in n + m, certified like :func:`hkr_transport`) or ``"auto"``
-    (``"pot"`` when the dense matrix fits under the memory limit, else ``"sparse"``);
-    ``progress`` and ``scheduler`` as in :func:`hkr_transport`.
+    Solved in normalised units (the points divided by a power of two near their extent, which
+    is exact; the tolerances are relative), so the result is right to the same relative accuracy
+    at every scale of the data.  Weights are normalised per class (uniform by default);
+    ``x_pos`` may be a :class:`otreg.Problem` (its clouds and weights are used).
+
+    ``method``: a dense solver of :func:`otreg.bounded_emd` (``"netsimplex"``, ``"pot"``,
+    ``"highs"``), ``"sparse"`` (column generation, memory linear in n + m, certified like
+    :func:`hkr_transport`) or ``"auto"`` (``"netsimplex"`` when the dense matrix fits under the
+    memory limit, else ``"sparse"``); ``progress`` and ``scheduler`` as in
+    :func:`hkr_transport`.
     """
-    if method not in W1_METHODS:
-        raise InputError(f"method: expected one of {W1_METHODS}, got {method!r}")
+    if method not in METHODS:
+        raise InputError(f"method: expected one of {METHODS}, got {method!r}")
     pr = as_problem(x_pos, x_neg, a=a, b=b)
     if method == "sparse" or (method == "auto" and not _dense_fits(pr.n, pr.m)):
-        kr = pr.with_params(lam=0.0)
-        res = _sparse_result(kr, time.perf_counter(),
-                             solve_sparse(kr, progress=progress, scheduler=scheduler))
-        return -res.loss
+        return -_solve_sparse(pr.with_params(lam=0.0), time.perf_counter(), progress,
+                              scheduler).loss
+    check_dense_size(pr.n, pr.m, copies=1, what="the distance matrix")
+    D, s, _ = scaled_distances(pr.x_pos, pr.x_neg)
     wb = pr.b * (pr.a.sum() / pr.b.sum())
-    dist = pairwise_distances(pr.x_pos, pr.x_neg)
-    return float(ot.emd2(pr.a, wb, dist, numItermax=10**9))
+    dense = "netsimplex" if method == "auto" else method
+    value = solve_bounded(D, pr.a, pr.a, wb, wb, method=dense).value * s
+    if not np.isfinite(value):
+        raise InputError("x_pos, x_neg: W1 exceeds the largest float64; rescale the data")
+    return float(value)
