@@ -24,7 +24,7 @@ from ..errors import InputError
 from .activations import NUMPY_ACTIVATIONS, get_activation
 from .tensor import Tensor, is_grad_enabled, no_grad
 
-__all__ = ["bjorck", "spectral_bjorck", "bjorck_numpy", "orthonormal", "LipschitzDense", "Activation",
+__all__ = ["bjorck", "spectral_bjorck", "warm_bjorck", "bjorck_numpy", "orthonormal", "LipschitzDense", "Activation",
            "Sequential", "lipschitz_mlp"]
 
 
@@ -86,6 +86,31 @@ def spectral_bjorck(w: Tensor, u: np.ndarray, v: np.ndarray, iters: int = 15) ->
     return Tensor._make(out, (w,), backward, "spectral_bjorck")
 
 
+#: Björck iterations of the cold start (spectral scaling first), used by a warm-started layer
+#: whose raw weight has drifted too far from orthonormal for a few iterations
+COLD_BJORCK_ITERS = 15
+#: a warm start is used while ||W W^T - I||_F (smaller Gram) stays below this: the singular
+#: values are then in (0.7, 1.23) and 2 iterations bring them to 1 - O(1e-2) or better
+WARM_LIMIT = 0.5
+
+
+def warm_bjorck(w: Tensor, iters: int = 2) -> Tensor | None:
+    """``bjorck(w, iters)`` without spectral scaling, for a ``w`` already near orthonormal;
+    None when ``w`` is too far from it (``||W W^T - I||_F >= WARM_LIMIT``).
+
+    Near an orthonormal matrix one Björck step's Jacobian is the projection onto the tangent
+    space of the orthonormal matrices (``dW -> W skew(W^T dW)``), so differentiating through
+    one or two steps gives the Riemannian gradient; and a step maps every singular value
+    s in [0, 2] to ``s (1.5 - 0.5 s^2) <= 1``: the training-time weight is never above norm 1.
+    """
+    out, cache = _bjorck_forward(w.data, iters)
+    first_mult = cache[1][0][1]  # 1.5 I - 0.5 G of the first step:  G - I = 2 (I - M)
+    dev = 2.0 * np.linalg.norm(np.eye(first_mult.shape[0]) - first_mult)
+    if not dev < WARM_LIMIT:
+        return None
+    return Tensor._make(out, (w,), lambda g: (_bjorck_backward(g, cache),), "bjorck")
+
+
 def bjorck_numpy(a: np.ndarray, iters: int = 15, tol: float | None = None,
                  max_iters: int = 1000) -> np.ndarray:
     """Björck in plain NumPy; with ``tol``, iterate past ``iters`` until max|W W^T - I| < tol."""
@@ -140,7 +165,7 @@ class LipschitzDense(Module):
 
     def __init__(self, n_in: int, n_out: int, *, bias: bool = True, bjorck_iters: int = 15,
                  power_iters: int = 1, rng: np.random.Generator | None = None,
-                 normalize: str = "orthonormal"):
+                 normalize: str = "orthonormal", warm_start: bool = False):
         for name, val in (("n_in", n_in), ("n_out", n_out)):
             if int(val) != val or val < 1:
                 raise InputError(f"{name}: must be a positive integer, got {val!r}")
@@ -161,6 +186,8 @@ class LipschitzDense(Module):
         for _ in range(20):
             self._power_step()
         self.frozen = None  # exact inference weight once frozen
+        self.warm_start = bool(warm_start)
+        self._anchor_shift = None  # warm start: orthonormalised weight - raw weight, last step
 
     def _power_step(self):
         w = self.weight.data
@@ -182,12 +209,32 @@ class LipschitzDense(Module):
         """
         if self.normalize == "columns":
             return self.weight / ((self.weight * self.weight).sum(axis=0, keepdims=True)).sqrt()
-        if is_grad_enabled() and self.weight.requires_grad:
+        recording = is_grad_enabled() and self.weight.requires_grad
+        if self.warm_start:
+            out = warm_bjorck(self.weight, self.bjorck_iters)
+            if out is not None:
+                if recording:
+                    self._anchor_shift = out.data - self.weight.data
+                return out
+        if recording:
             for _ in range(self.power_iters):
                 v = self._power_step()
         else:
             v = _unit(self.weight.data.T @ self.u)
-        return spectral_bjorck(self.weight, self.u, v, self.bjorck_iters)
+        iters = max(self.bjorck_iters, COLD_BJORCK_ITERS) if self.warm_start else self.bjorck_iters
+        out = spectral_bjorck(self.weight, self.u, v, iters)
+        if recording and self.warm_start:
+            self._anchor_shift = out.data - self.weight.data
+        return out
+
+    def after_step(self) -> None:
+        """Warm start: move the raw weight by the Björck correction of the last training
+        forward pass, so that the optimiser's update applies to the orthonormalised matrix
+        and the raw weight stays within O(step^2) of orthonormal (then the next step's few
+        Björck iterations start from there)."""
+        if self._anchor_shift is not None:
+            self.weight.data = self.weight.data + self._anchor_shift
+            self._anchor_shift = None
 
     def effective_weight(self) -> np.ndarray:
         """The weight used by the forward pass now (frozen, or the training-time one)."""
@@ -207,6 +254,7 @@ class LipschitzDense(Module):
 
     def freeze(self) -> None:
         self.frozen = self.exact_weight()
+        self._anchor_shift = None
 
     def unfreeze(self) -> None:
         self.frozen = None
@@ -224,7 +272,7 @@ class LipschitzDense(Module):
     def config(self) -> dict:
         return {"type": "dense", "in": self.n_in, "out": self.n_out, "bias": self.use_bias,
                 "bjorck_iters": self.bjorck_iters, "power_iters": self.power_iters,
-                "normalize": self.normalize}
+                "normalize": self.normalize, "warm_start": self.warm_start}
 
     def state(self) -> dict:
         st = {"weight": self.weight.data, "u": self.u}
@@ -268,6 +316,10 @@ class Activation(Module):
     def config(self) -> dict:
         return {"type": "activation", "name": self.name}
 
+    def numpy(self, x: np.ndarray) -> np.ndarray:
+        """The activation on a plain array (inference)."""
+        return NUMPY_ACTIVATIONS[self.name](x)
+
 
 class Sequential(Module):
     """A chain of modules; the networks of :func:`lipschitz_mlp` are 1-Lipschitz.
@@ -276,12 +328,31 @@ class Sequential(Module):
     plain arrays.
     """
 
-    def __init__(self, layers: list[Module]) -> None:
+    def __init__(self, layers: list[Module], shift: Any = None, scale: float = 1.0) -> None:
         self.layers = list(layers)
         dense = [l for l in self.layers if isinstance(l, LipschitzDense)]
         if not dense:
             raise InputError("layers: a model needs at least one dense layer")
         self.in_dim, self.out_dim = dense[0].n_in, dense[-1].n_out
+        self.set_units(shift, scale)
+
+    def set_units(self, shift: Any = None, scale: float = 1.0) -> "Sequential":
+        """Work in normalised units: ``f(x) = scale * g((x - shift) / scale)`` with ``g`` the
+        layers.  ``f`` is 1-Lipschitz exactly when ``g`` is (the same factor divides the input
+        and multiplies the output), so the network can be trained on data of any coordinate
+        scale as if it were of unit size.  Defaults: no shift, scale 1."""
+        shift = np.zeros(self.in_dim) if shift is None else np.asarray(shift, dtype=np.float64)
+        if shift.shape != (self.in_dim,) or not np.all(np.isfinite(shift)):
+            raise InputError(f"shift: expected {self.in_dim} finite numbers, got {shift!r}")
+        if not (isinstance(scale, (int, float, np.floating)) and np.isfinite(scale)
+                and scale > 0):
+            raise InputError(f"scale: must be a positive finite number, got {scale!r}")
+        self.shift, self.scale = shift.copy(), float(scale)
+        return self
+
+    def to_units(self, points: np.ndarray) -> np.ndarray:
+        """Points in the layers' normalised coordinates, ``(x - shift) / scale``."""
+        return (points - self.shift) / self.scale
 
     # -------------------------------------------------------------- structure
     def parameters(self) -> list:
@@ -307,8 +378,14 @@ class Sequential(Module):
             layer.unfreeze()
         return self
 
+    def after_step(self) -> None:
+        """Call after every optimiser step (warm-started Björck layers re-anchor)."""
+        for layer in self.dense_layers:
+            layer.after_step()
+
     def config(self) -> dict:
-        return {"type": "sequential", "layers": [l.config() for l in self.layers]}
+        return {"type": "sequential", "layers": [l.config() for l in self.layers],
+                "shift": [float(v) for v in self.shift], "scale": self.scale}
 
     def spectral_norms(self) -> list:
         """Spectral norm of every dense layer's effective weight (2-norm via SVD).
@@ -325,11 +402,18 @@ class Sequential(Module):
 
     # -------------------------------------------------------------- evaluation
     def __call__(self, x: Any, weights: list | None = None) -> Tensor:
-        """Forward pass on a Tensor (or array).
+        """Forward pass on a Tensor (or array), in the original units.
 
         ``weights``, optional: one ``(W, bias)`` pair per dense layer, used instead of the
         layers' own parameters (e.g. constants, so that only the input gets a gradient).
         """
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        if self.scale == 1.0 and not self.shift.any():
+            return self.core(x, weights)
+        return self.core((x - self.shift) * (1.0 / self.scale), weights) * self.scale
+
+    def core(self, x: Any, weights: list | None = None) -> Tensor:
+        """The layers alone (normalised units, see :meth:`set_units`)."""
         out = x if isinstance(x, Tensor) else Tensor(x)
         it = iter(weights) if weights is not None else None
         for layer in self.layers:
@@ -347,14 +431,15 @@ class Sequential(Module):
 
         Plain NumPy with the frozen (or current training-time) weights.
         """
-        x = self._check_points(points)
+        x = self.to_units(self._check_points(points))
         for layer in self.layers:
             if isinstance(layer, LipschitzDense):
                 x = x @ layer.effective_weight()
                 if layer.bias is not None:
                     x = x + layer.bias.data
             else:
-                x = NUMPY_ACTIVATIONS[layer.name](x)
+                x = layer.numpy(x)
+        x = x * self.scale
         return x[:, 0] if self.out_dim == 1 else x
 
     def grad(self, points: Any, output: int = 0) -> np.ndarray:
@@ -382,12 +467,13 @@ class Sequential(Module):
                     layers.append(LipschitzDense(
                         int(lc["in"]), int(lc["out"]), bias=bool(lc["bias"]),
                         bjorck_iters=int(lc["bjorck_iters"]), power_iters=int(lc["power_iters"]),
-                        normalize=lc.get("normalize", "orthonormal")))
+                        normalize=lc.get("normalize", "orthonormal"),
+                        warm_start=bool(lc.get("warm_start", False))))
                 elif lc["type"] == "activation":
                     layers.append(Activation(lc["name"]))
                 else:
                     raise InputError(f"{where}: unknown layer type {lc['type']!r}")
-            model = cls(layers)
+            model = cls(layers, cfg.get("shift"), cfg.get("scale", 1.0))
         except InputError as exc:
             raise InputError(f"{where}: invalid architecture ({exc})") from None
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -402,7 +488,9 @@ class Sequential(Module):
 
 
 def lipschitz_mlp(in_dim: int, width: int = 64, depth: int = 3, activation: str = "groupsort",
-                  seed: int = 0, out_dim: int = 1, bjorck_iters: int = 15) -> Sequential:
+                  seed: int = 0, out_dim: int = 1, bjorck_iters: int = 15,
+                  warm_start: bool = False, shift: Any = None, scale: float = 1.0,
+                  bias_spread: float = 0.0) -> Sequential:
     """A 1-Lipschitz MLP ``in_dim - width x depth - out_dim`` with orthonormal dense layers.
 
     ``depth`` is the number of hidden layers (2-64-64-64-1 is ``width=64, depth=3``).
@@ -410,6 +498,12 @@ def lipschitz_mlp(in_dim: int, width: int = 64, depth: int = 3, activation: str 
     (``normalize="columns"``), so that every output is 1-Lipschitz: an orthonormal output layer
     would make the outputs' gradients orthogonal, and with d inputs
     sum_c |grad f_c|^2 <= d, too tight for one-vs-all potentials with C > d classes.
+
+    ``warm_start``: Björck warm-started from the previous step's orthonormal matrix
+    (``bjorck_iters`` per step, typically 1-2; the training loop must call
+    :meth:`Sequential.after_step` after each optimiser step).  ``shift``, ``scale``: the
+    model's units (:meth:`Sequential.set_units`).  ``bias_spread``: hidden biases drawn
+    uniformly in +-``bias_spread`` (0: zero biases).
     """
     for name, val, low in (("in_dim", in_dim, 1), ("width", width, 1), ("depth", depth, 0),
                            ("out_dim", out_dim, 1)):
@@ -425,7 +519,9 @@ def lipschitz_mlp(in_dim: int, width: int = 64, depth: int = 3, activation: str 
         last = i == len(dims) - 2
         layers.append(LipschitzDense(dims[i], dims[i + 1], bjorck_iters=bjorck_iters, rng=rng,
                                      normalize="columns" if last and out_dim > 1
-                                     else "orthonormal"))
-        if i < len(dims) - 2:
+                                     else "orthonormal", warm_start=warm_start))
+        if not last:
+            if bias_spread:
+                layers[-1].bias.data = rng.uniform(-bias_spread, bias_spread, dims[i + 1])
             layers.append(Activation(activation))
-    return Sequential(layers)
+    return Sequential(layers, shift, scale)
