@@ -13,6 +13,47 @@ from ..errors import InputError
 from .tensor import Tensor
 
 
+def _groupsort2_kernel(a: np.ndarray):
+    """GroupSort-2 of an array: ``(output, backward)`` with ``backward(g)`` the input gradient."""
+    width = a.shape[-1]
+    if width % 2:
+        raise InputError(f"x: GroupSort-2 needs an even number of units, got {width}")
+    k = width // 2
+    lo_half, hi_half = a[..., :k], a[..., k:]
+    mask = lo_half >= hi_half
+    out = np.empty_like(a)
+    np.maximum(lo_half, hi_half, out=out[..., :k])
+    np.minimum(lo_half, hi_half, out=out[..., k:])
+
+    def backward(g: np.ndarray) -> np.ndarray:
+        g_max, g_min = g[..., :k], g[..., k:]
+        res = np.empty_like(g)
+        # the max goes to the first half where mask (ties included), else to the second
+        np.copyto(res[..., :k], g_min)
+        np.copyto(res[..., :k], g_max, where=mask)
+        np.copyto(res[..., k:], g_max)
+        np.copyto(res[..., k:], g_min, where=mask)
+        return res
+
+    return out, backward
+
+
+def _fullsort_kernel(a: np.ndarray):
+    order = np.argsort(a, axis=-1, kind="stable")
+
+    def backward(g: np.ndarray) -> np.ndarray:
+        out = np.empty_like(g)
+        np.put_along_axis(out, order, g, axis=-1)
+        return out
+
+    return np.take_along_axis(a, order, axis=-1), backward
+
+
+def _relu_kernel(a: np.ndarray):
+    mask = a > 0
+    return np.where(mask, a, 0.0), lambda g: g * mask
+
+
 def groupsort2(x: Tensor) -> Tensor:
     """GroupSort with groups of 2 (MaxMin) on the last axis.
 
@@ -21,22 +62,8 @@ def groupsort2(x: Tensor) -> Tensor:
     permutes the units (the next orthonormal layer absorbs any permutation) and keeps every
     slice contiguous, which is faster.  At ties the max goes to the first half.
     """
-    a = x.data
-    width = a.shape[-1]
-    if width % 2:
-        raise InputError(f"x: GroupSort-2 needs an even number of units, got {width}")
-    k = width // 2
-    lo_half, hi_half = a[..., :k], a[..., k:]
-    mask = lo_half >= hi_half
-    out = np.concatenate([np.where(mask, lo_half, hi_half), np.where(mask, hi_half, lo_half)],
-                         axis=-1)
-
-    def backward(g: np.ndarray) -> tuple[np.ndarray]:
-        g_max, g_min = g[..., :k], g[..., k:]
-        return (np.concatenate([np.where(mask, g_max, g_min), np.where(mask, g_min, g_max)],
-                               axis=-1),)
-
-    return Tensor._make(out, (x,), backward, "groupsort2")
+    out, backward = _groupsort2_kernel(x.data)
+    return Tensor._make(out, (x,), lambda g: (backward(g),), "groupsort2")
 
 
 def fullsort(x: Tensor) -> Tensor:
@@ -47,6 +74,12 @@ def fullsort(x: Tensor) -> Tensor:
 def relu(x: Tensor) -> Tensor:
     """max(x, 0): 1-Lipschitz but not gradient-norm preserving."""
     return x.relu()
+
+
+#: NumPy kernels ``a -> (output, backward)`` of the parameter-free activations, by canonical
+#: name: what the fused network op (:func:`otreg.nn.layers.dense_chain`) runs
+KERNELS = {"groupsort2": _groupsort2_kernel, "fullsort": _fullsort_kernel,
+           "relu": _relu_kernel}
 
 
 ACTIVATIONS = {"groupsort": groupsort2, "groupsort2": groupsort2, "maxmin": groupsort2,

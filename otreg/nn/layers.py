@@ -21,18 +21,30 @@ import numpy as np
 
 from ..data.validate import as_points
 from ..errors import InputError
-from .activations import NUMPY_ACTIVATIONS, get_activation
-from .tensor import Tensor, is_grad_enabled, no_grad
+from .activations import KERNELS, NUMPY_ACTIVATIONS, get_activation
+from .tensor import Tensor, as_tensor, is_grad_enabled, no_grad
 
-__all__ = ["bjorck", "spectral_bjorck", "warm_bjorck", "bjorck_numpy", "orthonormal", "LipschitzDense", "Activation",
+__all__ = ["bjorck", "spectral_bjorck", "warm_bjorck", "dense_chain", "bjorck_numpy", "orthonormal", "LipschitzDense", "Activation",
            "Sequential", "lipschitz_mlp"]
 
 
 # ---------------------------------------------------------------------- Björck
+_EYE15: dict = {}
+
+
+def _eye15(k: int) -> np.ndarray:
+    """1.5 I_k (cached, read-only)."""
+    out = _EYE15.get(k)
+    if out is None:
+        out = _EYE15[k] = 1.5 * np.eye(k)
+        out.flags.writeable = False
+    return out
+
+
 def _bjorck_forward(a: np.ndarray, iters: int):
     flip = a.shape[0] > a.shape[1]
     cur = a.T if flip else a
-    eye15 = 1.5 * np.eye(cur.shape[0])
+    eye15 = _eye15(cur.shape[0])
     saved = []
     for _ in range(int(iters)):
         mult = eye15 - 0.5 * (cur @ cur.T)  # 1.5 I - 0.5 W W^T, symmetric
@@ -105,7 +117,7 @@ def warm_bjorck(w: Tensor, iters: int = 2) -> Tensor | None:
     """
     out, cache = _bjorck_forward(w.data, iters)
     first_mult = cache[1][0][1]  # 1.5 I - 0.5 G of the first step:  G - I = 2 (I - M)
-    dev = 2.0 * np.linalg.norm(np.eye(first_mult.shape[0]) - first_mult)
+    dev = 2.0 * np.linalg.norm(_eye15(first_mult.shape[0]) * (2.0 / 3.0) - first_mult)
     if not dev < WARM_LIMIT:
         return None
     return Tensor._make(out, (w,), lambda g: (_bjorck_backward(g, cache),), "bjorck")
@@ -335,6 +347,7 @@ class Sequential(Module):
             raise InputError("layers: a model needs at least one dense layer")
         self.in_dim, self.out_dim = dense[0].n_in, dense[-1].n_out
         self.set_units(shift, scale)
+        self._chain = _chain_activations(self.layers)
 
     def set_units(self, shift: Any = None, scale: float = 1.0) -> "Sequential":
         """Work in normalised units: ``f(x) = scale * g((x - shift) / scale)`` with ``g`` the
@@ -412,9 +425,19 @@ class Sequential(Module):
             return self.core(x, weights)
         return self.core((x - self.shift) * (1.0 / self.scale), weights) * self.scale
 
-    def core(self, x: Any, weights: list | None = None) -> Tensor:
-        """The layers alone (normalised units, see :meth:`set_units`)."""
+    def core(self, x: Any, weights: list | None = None, fused: bool = True) -> Tensor:
+        """The layers alone (normalised units, see :meth:`set_units`).
+
+        With ``fused`` (default) a chain of dense layers and parameter-free activations runs
+        as one autodiff op (:func:`dense_chain`); ``fused=False`` records every elementary op
+        (same values and gradients, tested)."""
         out = x if isinstance(x, Tensor) else Tensor(x)
+        if fused and self._chain is not None:
+            dense = self.dense_layers
+            pairs = weights if weights is not None else [
+                (Tensor(l.frozen) if l.frozen is not None else l.weight_tensor(), l.bias)
+                for l in dense]
+            return dense_chain(out, [w for w, _ in pairs], [b for _, b in pairs], self._chain)
         it = iter(weights) if weights is not None else None
         for layer in self.layers:
             if isinstance(layer, LipschitzDense):
@@ -485,6 +508,65 @@ class Sequential(Module):
                 raise InputError(f"{where}: invalid architecture (layer sizes {dims} do not "
                                  "chain)")
         return model
+
+
+def _chain_activations(layers: list) -> list | None:
+    """The activation after each dense layer (None for none) if ``layers`` alternate dense
+    layers and parameter-free activations that have a NumPy kernel; else None."""
+    acts: list = []
+    for layer in layers:
+        if isinstance(layer, LipschitzDense):
+            acts.append(None)
+        elif isinstance(layer, Activation) and layer.name in KERNELS and acts \
+                and acts[-1] is None:
+            acts[-1] = layer.name
+        else:
+            return None
+    return acts
+
+
+def dense_chain(x: Tensor, weights: list, biases: list, activations: list) -> Tensor:
+    """``h <- act_k(h @ W_k + b_k)`` for k = 1..L as one autodiff op.
+
+    ``activations[k]`` names a kernel of :data:`otreg.nn.activations.KERNELS` or is None.  The
+    backward pass runs the chain rule of every layer in one function (no graph nodes, no
+    topological sort per layer): gradients for ``x``, every ``W_k`` and every ``b_k``.
+    """
+    biases = [as_tensor(b) if b is not None else None for b in biases]
+    weights = [as_tensor(w) for w in weights]
+    h = x.data
+    saved = []
+    for w, b, act in zip(weights, biases, activations):
+        z = h @ w.data
+        if b is not None:
+            z += b.data
+        back = None
+        if act is not None:
+            z, back = KERNELS[act](z)
+        saved.append((h, back))
+        h = z
+    has_bias = [b is not None for b in biases]
+    need_x = x.requires_grad
+
+    def backward(g):
+        g_w, g_b = [None] * len(weights), [None] * len(weights)
+        g_x = None
+        for k in range(len(weights) - 1, -1, -1):
+            h_in, back = saved[k]
+            if back is not None:
+                g = back(g)
+            if weights[k].requires_grad:
+                g_w[k] = h_in.T @ g
+            if has_bias[k] and biases[k].requires_grad:
+                g_b[k] = g.sum(axis=0)
+            if k > 0 or need_x:
+                g = g @ weights[k].data.T
+        if need_x:
+            g_x = g
+        return (g_x, *g_w, *[gb for gb, hb in zip(g_b, has_bias) if hb])
+
+    parents = (x, *weights, *[b for b in biases if b is not None])
+    return Tensor._make(h, parents, backward, "dense_chain")
 
 
 def lipschitz_mlp(in_dim: int, width: int = 64, depth: int = 3, activation: str = "groupsort",
