@@ -21,11 +21,12 @@ import numpy as np
 
 from ..data.validate import as_points
 from ..errors import InputError
-from .activations import KERNELS, NUMPY_ACTIVATIONS, get_activation
+from .activations import KERNELS, NUMPY_ACTIVATIONS, get_activation, groupsort2
 from .tensor import Tensor, as_tensor, is_grad_enabled, no_grad
 
-__all__ = ["bjorck", "spectral_bjorck", "warm_bjorck", "dense_chain", "bjorck_numpy", "orthonormal", "LipschitzDense", "Activation",
-           "Sequential", "lipschitz_mlp"]
+__all__ = ["bjorck", "spectral_bjorck", "warm_bjorck", "dense_chain", "bjorck_numpy",
+           "orthonormal", "LipschitzDense", "Activation", "Householder", "Sequential",
+           "lipschitz_mlp"]
 
 
 # ---------------------------------------------------------------------- Björck
@@ -333,6 +334,76 @@ class Activation(Module):
         return NUMPY_ACTIVATIONS[self.name](x)
 
 
+class Householder(Module):
+    """Householder activation (Singla, Singla & Feizi, ICLR 2022), a learnable
+    gradient-norm-preserving activation.
+
+    Units i and i + k of a 2k-wide layer form a pair z; with ``v = (cos t, sin t)`` (one
+    learnable angle t per pair) the output is z where ``v . z > 0`` and the reflection
+    ``z - 2 (v . z) v`` elsewhere.  The map is continuous (the reflection fixes the line
+    ``v . z = 0``), its Jacobian is I or a reflection (orthogonal), so it is 1-Lipschitz and
+    keeps gradient norms.  At t = -pi/4 it is GroupSort-2 (MaxMin), its initialisation.
+    """
+
+    def __init__(self, units: int) -> None:
+        units = int(units)
+        if units < 2 or units % 2:
+            raise InputError(f"units: the Householder activation needs an even width, got "
+                             f"{units}")
+        self.units = units
+        self.theta = Tensor(np.full(units // 2, -np.pi / 4), requires_grad=True)
+
+    def parameters(self) -> list:
+        return [self.theta]
+
+    @staticmethod
+    def _forward(z: np.ndarray, theta: np.ndarray):
+        k = z.shape[-1] // 2
+        c, s = np.cos(theta), np.sin(theta)
+        z1, z2 = z[..., :k], z[..., k:]
+        dot = c * z1 + s * z2
+        refl = np.where(dot > 0, 0.0, 2.0 * dot)  # 2 (v.z) where reflected
+        return np.concatenate([z1 - refl * c, z2 - refl * s], axis=-1), (k, c, s, dot)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        z = x.data
+        out, (k, c, s, dot) = self._forward(z, self.theta.data)
+        mask = dot <= 0
+        z1, z2 = z[..., :k], z[..., k:]
+
+        def backward(g):
+            g1, g2 = g[..., :k], g[..., k:]
+            vg = c * g1 + s * g2             # v . g
+            wg = -s * g1 + c * g2            # v' . g,  v' = dv/dt = (-sin t, cos t)
+            wz = -s * z1 + c * z2
+            two_vg = np.where(mask, 2.0 * vg, 0.0)
+            g_z = np.concatenate([g1 - two_vg * c, g2 - two_vg * s], axis=-1)
+            g_t = -2.0 * np.where(mask, wz * vg + dot * wg, 0.0)
+            return g_z, g_t.reshape(-1, k).sum(axis=0)
+
+        return Tensor._make(out, (x, self.theta), backward, "householder")
+
+    def numpy(self, x: np.ndarray) -> np.ndarray:
+        return self._forward(x, self.theta.data)[0]
+
+    def config(self) -> dict:
+        return {"type": "householder", "units": self.units}
+
+    def state(self) -> dict:
+        return {"theta": self.theta.data}
+
+    def load_state(self, arrays: dict) -> None:
+        theta = np.asarray(arrays.get("theta", np.nan), dtype=np.float64)
+        if theta.shape != (self.units // 2,) or not np.all(np.isfinite(theta)):
+            raise InputError(f"model: array 'theta' of a Householder activation has shape "
+                             f"{theta.shape} or non-finite values (expected "
+                             f"({self.units // 2},))")
+        if set(arrays) != {"theta"}:
+            raise InputError(f"model: unexpected arrays {sorted(set(arrays) - {'theta'})} for "
+                             "a Householder activation")
+        self.theta.data = theta.copy()
+
+
 class Sequential(Module):
     """A chain of modules; the networks of :func:`lipschitz_mlp` are 1-Lipschitz.
 
@@ -494,6 +565,8 @@ class Sequential(Module):
                         warm_start=bool(lc.get("warm_start", False))))
                 elif lc["type"] == "activation":
                     layers.append(Activation(lc["name"]))
+                elif lc["type"] == "householder":
+                    layers.append(Householder(int(lc["units"])))
                 else:
                     raise InputError(f"{where}: unknown layer type {lc['type']!r}")
             model = cls(layers, cfg.get("shift"), cfg.get("scale", 1.0))
@@ -591,9 +664,12 @@ def lipschitz_mlp(in_dim: int, width: int = 64, depth: int = 3, activation: str 
                            ("out_dim", out_dim, 1)):
         if isinstance(val, bool) or int(val) != val or val < low:
             raise InputError(f"{name}: must be an integer >= {low}, got {val!r}")
-    act = get_activation(activation)
-    if act.__name__ == "groupsort2" and width % 2 and depth > 0:
-        raise InputError(f"width: GroupSort-2 needs an even width, got {width}")
+    householder = str(activation).lower() == "householder"
+    act = groupsort2 if householder else get_activation(activation)
+    group = {"groupsort2": 2, "groupsort4": 4, "groupsort8": 8}.get(act.__name__)
+    if group and width % group and depth > 0:
+        raise InputError(f"width: GroupSort-{group} needs a width divisible by {group}, "
+                         f"got {width}")
     rng = np.random.default_rng(seed)
     dims = [int(in_dim)] + [int(width)] * int(depth) + [int(out_dim)]
     layers = []
@@ -605,5 +681,5 @@ def lipschitz_mlp(in_dim: int, width: int = 64, depth: int = 3, activation: str 
         if not last:
             if bias_spread:
                 layers[-1].bias.data = rng.uniform(-bias_spread, bias_spread, dims[i + 1])
-            layers.append(Activation(activation))
+            layers.append(Householder(dims[i + 1]) if householder else Activation(activation))
     return Sequential(layers, shift, scale)

@@ -96,7 +96,8 @@ def default_settings(n_points: int, dim: int) -> dict:
     learning-rate decay on the hard cases."""
     return {"width": 32, "depth": 12, "activation": "groupsort", "steps": 12000,
             "batch_size": 1024, "lr": 5e-3, "final_lr": 1e-2, "patience": 400, "decay": 0.3,
-            "tol": 1e-5, "bjorck_iters": 2, "warm_start": True, "bias_spread": 0.0}
+            "tol": 1e-5, "bjorck_iters": 2, "warm_start": True, "bias_spread": 0.0,
+            "betas": (0.9, 0.99), "anneal": 0.25}
 
 
 def _optimizer(name: str, params: list, lr: float, betas=(0.9, 0.999)) -> Optimizer:
@@ -193,16 +194,17 @@ def _train(model: Sequential, optimizer: str, x: np.ndarray, y: np.ndarray, c_kr
         loop = _Loop(model, opt, xu, y, c_kr, c_h, mu, cfg, rng)
         loop.run(progress)
     if loop.best_state is not None:
-        for layer, (w, u, bias) in zip(model.dense_layers, loop.best_state):
-            layer.weight.data, layer.u = w, u
-            if bias is not None:
-                layer.bias.data = bias
+        params, us = loop.best_state
+        for prm, arr in zip(model.parameters(), params):
+            prm.data = arr
+        for layer, u in zip(model.dense_layers, us):
+            layer.u = u
     model.freeze()
     n_batches = cfg["n_batches"]
-    if loop.stop_reason == "budget" and loop.still_improving:
+    if loop.stop_reason == "budget" and loop.final_gain() > cfg["tol"]:
         warnings.warn(
             f"steps: training stopped on its budget of {cfg['steps']} optimiser steps while "
-            f"the full-data loss was still improving ({loop.recent_gain:.2e} relative over the "
+            f"the full-data loss was still improving ({loop.final_gain():.2e} relative over the "
             f"last {cfg['patience']} steps); raise steps (otreg: --steps) for a closer optimum",
             TrainingBudgetWarning, stacklevel=3)
     return TrainResult(model=model, history=[v * scale for v in loop.history],
@@ -227,19 +229,36 @@ class _Loop:
         self.best, self.best_step, self.best_state = math.inf, 0, None
         self.step = 0
         self.stop_reason = "budget"
-        self.still_improving = False
-        self.recent_gain = 0.0
         # plateau bookkeeping: best value at the start of the current window
         self.window_start, self.window_best = 0, math.inf
         self.lr_floor = cfg["lr"] * cfg["final_lr"]
+        self.plateau_lr = cfg["lr"]
         self.start_loss = None
+        # the last `anneal` fraction of the budget decays the rate geometrically to the floor
+        self.anneal_from = int(cfg["steps"] * (1.0 - cfg.get("anneal", 0.25)))
+
+    def _set_lr(self) -> None:
+        t, end = self.step, self.cfg["steps"]
+        lr = self.plateau_lr
+        if t > self.anneal_from:
+            frac = (t - self.anneal_from) / max(1, end - self.anneal_from)
+            lr = min(lr, self.cfg["lr"] * self.cfg["final_lr"] ** frac)
+        self.opt.lr = lr
 
     def _scale(self) -> float:
         return abs(self.best) + 2 * self.margin
 
+    def final_gain(self) -> float:
+        """Improvement of the best loss over the last ``patience`` steps, relative to
+        (|best| + 2 margin)."""
+        recs = max(1, self.cfg["patience"] // self.n_batches)
+        if len(self.history) <= recs:
+            return math.inf
+        return (min(self.history[:-recs]) - self.best) / self._scale()
+
     def _snapshot(self) -> list:
-        return [(l.weight.data.copy(), l.u.copy(), None if l.bias is None else l.bias.data.copy())
-                for l in self.model.dense_layers]
+        return ([prm.data.copy() for prm in self.model.parameters()],
+                [layer.u.copy() for layer in self.model.dense_layers])
 
     def _check_divergence(self, value: float) -> None:
         if self.start_loss is None:
@@ -268,16 +287,13 @@ class _Loop:
         # end of a window: did the best improve enough?
         gain = (self.window_best - self.best) / self._scale() if math.isfinite(
             self.window_best) else math.inf
-        self.recent_gain = gain
-        self.still_improving = gain > self.cfg["tol"]
         self.window_start, self.window_best = self.step, self.best
-        if self.still_improving:
+        if gain > self.cfg["tol"]:
             return True
         if self.opt.lr <= self.lr_floor * (1 + 1e-9):
             self.stop_reason = "plateau"
             return False
-        self.opt.lr = max(self.opt.lr * self.cfg["decay"], self.lr_floor)
-        self.still_improving = True  # a new rate: the next window decides
+        self.plateau_lr = max(self.opt.lr * self.cfg["decay"], self.lr_floor)
         return True
 
     def run(self, progress: bool) -> None:
@@ -295,6 +311,7 @@ class _Loop:
                 for idx in batches:
                     if self.step >= cfg["steps"]:
                         break
+                    self._set_lr()
                     out = model.core(self.x[idx])
                     loss = hkr_objective(out, self.y[idx], c_kr_b[idx], c_h_b[idx], self.margin)
                     state = self._snapshot() if full and loss.data < self.best else None
