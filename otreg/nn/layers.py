@@ -21,6 +21,7 @@ import numpy as np
 
 from ..data.validate import as_points
 from ..errors import InputError
+from ._kernels import groupsort2_bias, groupsort2_bias_backward
 from .activations import KERNELS, NUMPY_ACTIVATIONS, get_activation, groupsort2
 from .tensor import Tensor, as_tensor, is_grad_enabled, no_grad
 
@@ -611,6 +612,11 @@ def dense_chain(x: Tensor, weights: list, biases: list, activations: list) -> Te
     saved = []
     for w, b, act in zip(weights, biases, activations):
         z = h @ w.data
+        if act == "groupsort2" and b is not None and z.ndim == 2:
+            z, mask = groupsort2_bias(z, b.data)  # compiled: bias, pairs, max/min in one pass
+            saved.append((h, mask))
+            h = z
+            continue
         if b is not None:
             z += b.data
         back = None
@@ -626,12 +632,15 @@ def dense_chain(x: Tensor, weights: list, biases: list, activations: list) -> Te
         g_x = None
         for k in range(len(weights) - 1, -1, -1):
             h_in, back = saved[k]
-            if back is not None:
+            bias_grad = None
+            if isinstance(back, np.ndarray):  # the compiled GroupSort-2 + bias kernel's mask
+                g, bias_grad = groupsort2_bias_backward(g, back)
+            elif back is not None:
                 g = back(g)
             if weights[k].requires_grad:
                 g_w[k] = h_in.T @ g
             if has_bias[k] and biases[k].requires_grad:
-                g_b[k] = g.sum(axis=0)
+                g_b[k] = g.sum(axis=0) if bias_grad is None else bias_grad
             if k > 0 or need_x:
                 g = g @ weights[k].data.T
         if need_x:

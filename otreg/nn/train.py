@@ -204,8 +204,9 @@ def _train(model: Sequential, optimizer: str, x: np.ndarray, y: np.ndarray, c_kr
     if loop.stop_reason == "budget" and loop.final_gain() > cfg["tol"]:
         warnings.warn(
             f"steps: training stopped on its budget of {cfg['steps']} optimiser steps while "
-            f"the full-data loss was still improving ({loop.final_gain():.2e} relative over the "
-            f"last {cfg['patience']} steps); raise steps (otreg: --steps) for a closer optimum",
+            f"the full-data loss was still improving (by {loop.final_gain():.1e} x (|loss| + "
+            f"2 margin) over the last {min(cfg['patience'], loop.step)} steps); raise steps "
+            "(otreg: --steps) for a closer optimum",
             TrainingBudgetWarning, stacklevel=3)
     return TrainResult(model=model, history=[v * scale for v in loop.history],
                        seconds=time.perf_counter() - start,
@@ -251,8 +252,8 @@ class _Loop:
     def final_gain(self) -> float:
         """Improvement of the best loss over the last ``patience`` steps, relative to
         (|best| + 2 margin)."""
-        recs = max(1, self.cfg["patience"] // self.n_batches)
-        if len(self.history) <= recs:
+        recs = min(max(1, self.cfg["patience"] // self.n_batches), len(self.history) - 1)
+        if recs < 1:
             return math.inf
         return (min(self.history[:-recs]) - self.best) / self._scale()
 
@@ -336,6 +337,9 @@ class _Loop:
                                     best=f"{self.best * scale:.6g}",
                                     lr=f"{self.opt.lr:.1e}", refresh=False)
         finally:
+            if progress and self.history:
+                bar.set_postfix(loss=f"{self.history[-1] * scale:.6g}",
+                                best=f"{self.best * scale:.6g}", lr=f"{self.opt.lr:.1e}")
             bar.close()
 
 
