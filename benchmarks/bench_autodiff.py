@@ -41,7 +41,7 @@ from _common import machine_details  # noqa: E402
 
 from otreg.nn import Adam, lipschitz_mlp  # noqa: E402
 from otreg.nn._blas import blas_threads  # noqa: E402
-from otreg.nn.train import default_settings  # noqa: E402
+from otreg.nn.train import DEFAULT_NETWORK  # noqa: E402
 from otreg.problem import hkr_objective  # noqa: E402
 
 LAM, MARGIN, LR, COLD_ITERS = 1.0, 0.1, 1e-3, 15
@@ -361,7 +361,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="few steps, small network (smoke test)")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "autodiff.md"))
     args = ap.parse_args(argv)
-    dflt = default_settings(1000, 2)
+    dflt = DEFAULT_NETWORK
     width, depth, warm_iters = dflt["width"], dflt["depth"], dflt["bjorck_iters"]
     if args.quick:
         configs = [("quick", 8, 2, 16)]

@@ -44,7 +44,7 @@ from .optim import SGD, Adam, Optimizer
 from .tensor import no_grad
 
 __all__ = ["TrainResult", "TrainingBudgetWarning", "fit", "fit_multiclass", "full_loss",
-           "default_settings"]
+           "default_settings", "interleaving", "DEFAULT_NETWORK", "DEFAULT_SCHEDULE"]
 
 
 class TrainingBudgetWarning(UserWarning):
@@ -89,15 +89,44 @@ def data_units(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
     return centre, (radius if radius > 0 else 1.0)
 
 
-def default_settings(n_points: int, dim: int) -> dict:
-    """Network and budget chosen from the data's size and dimension (see docs/neural.md for
-    the measurements behind them): a deep narrow GroupSort network, full-batch Adam up to a
-    few thousand points, and a budget of optimiser steps that covers the plateau-driven
-    learning-rate decay on the hard cases."""
-    return {"width": 32, "depth": 12, "activation": "groupsort", "steps": 12000,
-            "batch_size": 1024, "lr": 5e-3, "final_lr": 1e-2, "patience": 400, "decay": 0.3,
-            "tol": 1e-5, "bjorck_iters": 2, "warm_start": True, "bias_spread": 0.0,
-            "betas": (0.9, 0.99), "anneal": 0.25}
+#: the default network: deep and narrow (depth is what lets a 1-Lipschitz GroupSort network
+#: zig-zag at slope 1 between interleaved classes; width does not), warm-started Björck
+DEFAULT_NETWORK = {"width": 32, "depth": 16, "activation": "groupsort", "bjorck_iters": 2,
+                   "warm_start": True, "bias_spread": 0.0}
+#: the default optimisation (learning rates in the model's normalised units)
+DEFAULT_SCHEDULE = {"batch_size": 2048, "lr": 5e-3, "final_lr": 1e-2, "patience": 300,
+                    "decay": 0.1, "tol": 5e-5, "betas": (0.9, 0.99), "anneal": 0.25}
+#: step budget: BASE_STEPS on well-separated classes, plus MIX_STEPS x the interleaving
+#: (fraction of points whose nearest neighbour has the other label), at most MAX_STEPS
+BASE_STEPS, MIX_STEPS, MAX_STEPS = 4000, 40000, 20000
+
+
+def interleaving(samples: np.ndarray, labels: np.ndarray, max_points: int = 4000,
+                 seed: int = 0) -> float:
+    """Fraction of the points whose nearest other point has the other label (on at most
+    ``max_points`` points drawn at random): ~0 for separated or nested classes, 0.1-0.5 when
+    the classes interleave at a scale far below the data's extent (stripes, overlapping
+    clouds), where the optimal potential changes sign from point to point and training needs
+    more steps."""
+    from scipy.spatial import cKDTree
+
+    x, y = samples, labels
+    if x.shape[0] > max_points:
+        keep = np.random.default_rng(seed).choice(x.shape[0], max_points, replace=False)
+        x, y = x[keep], y[keep]
+    if x.shape[0] < 2:
+        return 0.0
+    _, idx = cKDTree(x).query(x, k=2)
+    return float(np.mean(y[idx[:, 1]] != y))
+
+
+def default_settings(samples: np.ndarray, labels: np.ndarray) -> dict:
+    """Every default of :func:`fit` for these data: :data:`DEFAULT_NETWORK`,
+    :data:`DEFAULT_SCHEDULE` and a step budget from the classes' :func:`interleaving`
+    (see docs/neural.md for the measurements behind them)."""
+    mix = interleaving(samples, labels)
+    steps = min(MAX_STEPS, BASE_STEPS + 1000 * round(MIX_STEPS * mix / 1000))
+    return {**DEFAULT_NETWORK, **DEFAULT_SCHEDULE, "steps": steps, "interleaving": mix}
 
 
 def _optimizer(name: str, params: list, lr: float, betas=(0.9, 0.999)) -> Optimizer:
@@ -108,10 +137,11 @@ def _optimizer(name: str, params: list, lr: float, betas=(0.9, 0.999)) -> Optimi
     raise InputError(f"optimizer: expected 'adam' or 'sgd', got {name!r}")
 
 
-def _settings(n_points: int, dim: int, given: dict) -> dict:
+def _settings(samples: np.ndarray, labels: np.ndarray, given: dict) -> dict:
     """Defaults of :func:`default_settings` overridden by the options given (not None),
     validated; ``epochs`` (if given) sets the step budget to that many passes over the data."""
-    cfg = default_settings(n_points, dim)
+    cfg = default_settings(samples, labels)
+    n_points = samples.shape[0]
     cfg.update({k: v for k, v in given.items() if v is not None})
     for name, low in (("steps", 1), ("batch_size", 1), ("patience", 1), ("seed", 0),
                       ("width", 1), ("depth", 0), ("bjorck_iters", 1)):
@@ -158,7 +188,7 @@ def fit(x_pos: Any, x_neg: Any = None, lam: float | None = None, margin: float |
     ``"adam"`` or ``"sgd"`` (momentum 0.9).  Returns a :class:`TrainResult`.
     """
     prob = as_problem(x_pos, x_neg, lam, margin, a, b, p)
-    cfg = _settings(prob.n + prob.m, prob.dim, dict(
+    cfg = _settings(prob.samples, prob.labels, dict(
         width=width, depth=depth, activation=activation, steps=steps, epochs=epochs,
         batch_size=batch_size, lr=lr, seed=seed, patience=patience, final_lr=final_lr,
         bjorck_iters=bjorck_iters, tol=tol, decay=decay, **_extra))
@@ -373,7 +403,7 @@ def fit_multiclass(x: Any, labels: Any, lam: float = 1.0, margin: float = 0.1,
         raise InputError(f"labels: need every class 0..C-1 (C >= 2) present, counts {counts}")
     w = raw_weights(weights, pts.shape[0], "weights")
     lam, margin = check_lam(lam), check_margin(margin)
-    cfg = _settings(pts.shape[0], pts.shape[1], dict(
+    cfg = _settings(pts, lab, dict(
         width=width, depth=depth, activation=activation, steps=steps, epochs=epochs,
         batch_size=batch_size, lr=lr, seed=seed, patience=patience, final_lr=final_lr,
         bjorck_iters=bjorck_iters, tol=tol, decay=decay))

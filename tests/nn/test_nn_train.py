@@ -152,8 +152,9 @@ def test_fit_respects_weights_prior_and_reports_loss():
     rng = np.random.default_rng(1)
     xp, xn = two_moons(40, 30, 0.1, 2)
     a, b = rng.uniform(0.5, 2, 40), rng.uniform(0.5, 2, 30)
-    res = fit(xp, xn, lam=3.0, margin=0.2, a=a, b=b, p=0.3, steps=3, width=8, depth=2,
-              progress=False)
+    with pytest.warns(TrainingBudgetWarning):
+        res = fit(xp, xn, lam=3.0, margin=0.2, a=a, b=b, p=0.3, steps=3, width=8, depth=2,
+                  progress=False)
     prob = Problem(xp, xn, 3.0, 0.2, a, b, 0.3)
     expected = prob.loss(res.model.predict(xp), res.model.predict(xn))
     assert res.loss == pytest.approx(expected, abs=1e-13)
