@@ -102,9 +102,11 @@ def train(problem, **options):
             problem.dim, options.pop("width", 32), options.pop("depth", 12),
             options.pop("activation", "groupsort"), bjorck_iters=options.pop("bjorck_iters"),
             shift=shift, scale=scale)
+    cpu = time.process_time()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TrainingBudgetWarning)
         res = fit(problem, progress=False, **options)
+    res.cpu_seconds = time.process_time() - cpu
     return res, any(issubclass(w.category, TrainingBudgetWarning) for w in caught)
 
 
@@ -118,17 +120,21 @@ def defaults_table(cases):
         res, warned = train(pr)
         gap = relative_gap(pr, res.loss, exact.loss)
         target_gap, target_s = spec[6], spec[7]
+        # time target judged on the CPU time of the training (this process, one thread):
+        # on a shared machine the wall clock also counts the other jobs
         verdict = "" if target_gap is None else (
-            "yes" if gap <= target_gap and res.seconds <= target_s else "NO")
+            "yes" if gap <= target_gap and res.cpu_seconds <= target_s else "NO")
         rows.append([label, f"{pr.n}/{pr.m}", pr.dim, f"{pr.lam:g}", f"{pr.margin:g}",
                      f"{exact.loss:.6g}", f"{res.loss:.6g}", f"{100 * gap:.3f}%",
-                     f"{res.seconds:.1f}", f"{t_exact:.2f}", res.steps_run,
+                     f"{res.seconds:.1f}", f"{res.cpu_seconds:.1f}", f"{t_exact:.2f}",
+                     res.steps_run,
                      res.stop_reason + (" (warned)" if warned else ""),
                      "" if target_gap is None else f"{100 * target_gap:g}% / {target_s:g} s",
                      verdict])
         print(" | ".join(str(c) for c in rows[-1]), flush=True)
     header = ["data", "n/m", "d", "lam", "margin", "exact min L", "network L", "gap",
-              "train s", "exact s", "steps", "stop", "target (gap / time)", "met"]
+              "train s (wall)", "train s (CPU)", "exact s", "steps", "stop",
+              "target (gap / time)", "met"]
     return markdown_table(header, rows)
 
 
@@ -141,9 +147,11 @@ def architectures_table(cases, steps, archs):
             res, _ = train(pr, steps=steps, **options)
             gap = relative_gap(pr, res.loss, exact)
             rows.append([label, arch, f"{100 * gap:.3f}%", f"{res.seconds:.1f}",
-                         f"{1e3 * res.seconds / max(1, res.steps_run):.2f}", res.steps_run])
+                         f"{res.cpu_seconds:.1f}",
+                         f"{1e3 * res.cpu_seconds / max(1, res.steps_run):.2f}", res.steps_run])
             print(" | ".join(str(c) for c in rows[-1]), flush=True)
-    header = ["data", "architecture", "gap", "train s", "ms / step", "steps"]
+    header = ["data", "architecture", "gap", "train s (wall)", "train s (CPU)",
+              "CPU ms / step", "steps"]
     return markdown_table(header, rows)
 
 
@@ -167,8 +175,10 @@ def main(argv=None) -> int:
     sections = [
         "Gap = (L_net - min L) / (|min L| + 2 margin), min L from `otreg.hkr_transport` (the "
         "exact LP), as `otreg verify`'s `neural_gap` reports it. Network: `otreg.nn.fit` with "
-        "its default settings (`otreg train` without network flags), seed 0. Times are wall "
-        "clock on the machine below (shared: see its load average)."]
+        "its default settings (`otreg train` without network flags), seed 0. Training runs "
+        "on one thread: its CPU time is what it takes on a quiet machine; the wall clock also "
+        "counts the other jobs of a shared machine (see the load average below). The time "
+        "targets are judged on the CPU time."]
     if args.only in (None, "defaults"):
         sections += ["## Default settings: built-in toys, 500 points per class",
                      defaults_table(TOY_CASES),

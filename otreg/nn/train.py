@@ -231,13 +231,14 @@ def _train(model: Sequential, optimizer: str, x: np.ndarray, y: np.ndarray, c_kr
             layer.u = u
     model.freeze()
     n_batches = cfg["n_batches"]
-    if loop.stop_reason == "budget" and loop.final_gain() > cfg["tol"]:
-        warnings.warn(
-            f"steps: training stopped on its budget of {cfg['steps']} optimiser steps while "
-            f"the full-data loss was still improving (by {loop.final_gain():.1e} x (|loss| + "
-            f"2 margin) over the last {min(cfg['patience'], loop.step)} steps); raise steps "
-            "(otreg: --steps) for a closer optimum",
-            TrainingBudgetWarning, stacklevel=3)
+    gain = loop.final_gain()
+    if loop.stop_reason == "budget" and gain > cfg["tol"]:
+        how = (f"while the full-data loss was still improving (by {gain:.1e} x (|loss| + 2 "
+               f"margin) over the last {min(cfg['patience'], loop.step - 1)} steps)"
+               if math.isfinite(gain) else "before any plateau could be seen")
+        warnings.warn(f"steps: training stopped on its budget of {cfg['steps']} optimiser "
+                      f"steps {how}; raise steps (otreg: --steps) for a closer optimum",
+                      TrainingBudgetWarning, stacklevel=3)
     return TrainResult(model=model, history=[v * scale for v in loop.history],
                        seconds=time.perf_counter() - start,
                        epochs_run=math.ceil(loop.step / n_batches),

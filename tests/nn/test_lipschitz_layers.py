@@ -230,3 +230,15 @@ def test_flat_adam_equals_per_parameter_reference():
         np.testing.assert_allclose(p.data, r, rtol=1e-12, atol=1e-15)
     with pytest.raises(InputError, match="^betas"):
         Adam(params, betas=(1.0, 0.9))
+
+
+def test_otreg_never_imports_the_benchmark_only_frameworks():
+    """jax and autograd are benchmark-only extras (pyproject `bench`): no module of the
+    package imports them."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parents[2] / "otreg"
+    pattern = re.compile(r"^\s*(import|from)\s+(jax|autograd|torch)\b", re.M)
+    offenders = [str(p) for p in root.rglob("*.py") if pattern.search(p.read_text())]
+    assert offenders == []
