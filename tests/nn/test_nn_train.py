@@ -63,6 +63,19 @@ def test_default_training_reaches_the_exact_minimum(trained, name):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("name", ["anisotropic", "stripes"])
+def test_verify_passes_every_check_on_hard_data(trained, name):
+    """Issue 9: on the data where the shallow network made the paper's geometry look false
+    (gradient norm, adversarial tightness, gap, agreement all failing), every check passes
+    with the network trained by the defaults."""
+    from otreg.verify import verify
+
+    pr, res = trained[name]
+    rep = verify(pr, model=res.model, n_test_points=80)
+    assert rep.passed, rep.table()
+
+
+@pytest.mark.slow
 def test_lam_zero_estimates_w1():
     xp, xn = two_moons(200, 200, 0.1, 0)
     res = fit(xp, xn, lam=0.0, margin=0.1, progress=False)
