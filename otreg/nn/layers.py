@@ -12,6 +12,13 @@ through both: ``sigma = u^T W_raw v`` is a differentiable expression (``u, v`` h
 as in spectral normalisation) and Björck is one fused autodiff op with a hand-written backward
 through all its iterations.  After training, :meth:`Sequential.freeze` iterates Björck to
 convergence and stores the resulting weights, so inference is exactly 1-Lipschitz.
+
+With ``warm_start=True`` (what :func:`otreg.nn.fit` builds) the raw weight is kept near
+orthonormal and ``W = bjorck(W_raw, k)`` with k = 1-2 iterations and no spectral scaling; after
+each optimiser step :meth:`Sequential.after_step` moves the raw weight by the Björck correction
+(see :func:`warm_bjorck`).  :func:`dense_chain` runs a whole chain of dense layers and
+activations as one autodiff op.  :class:`Sequential` works in normalised units
+(:meth:`Sequential.set_units`).
 """
 from __future__ import annotations
 
