@@ -59,14 +59,15 @@ ARCHITECTURES = {
     "2-64x3 GroupSort-2, cold Björck 15 (old default network)": dict(
         width=64, depth=3, bjorck_iters=15, _cold=True),
     "2-64x3 GroupSort-2, warm Björck 2": dict(width=64, depth=3),
-    "2-32x12 GroupSort-2, cold Björck 15": dict(width=32, depth=12, bjorck_iters=15,
+    "2-32x16 GroupSort-2, cold Björck 15": dict(width=32, depth=16, bjorck_iters=15,
                                                 _cold=True),
-    "2-32x12 GroupSort-2, warm Björck 2 (default)": dict(),
+    "2-32x16 GroupSort-2, warm Björck 2 (default)": dict(),
+    "2-32x12 GroupSort-2": dict(width=32, depth=12),
     "2-48x8 GroupSort-2": dict(width=48, depth=8),
     "2-24x20 GroupSort-2": dict(width=24, depth=20),
-    "2-32x12 GroupSort-4": dict(activation="groupsort4"),
-    "2-32x12 FullSort": dict(activation="fullsort"),
-    "2-32x12 Householder": dict(activation="householder"),
+    "2-32x16 GroupSort-4": dict(activation="groupsort4"),
+    "2-32x16 FullSort": dict(activation="fullsort"),
+    "2-32x16 Householder": dict(activation="householder"),
 }
 ARCH_CASES = ("stripes (8 stripes, 3 shared points)", "anisotropic overlap (4:1)",
               "ring around a blob, large lam, margin", "interleaved clusters, 3-D")
@@ -99,7 +100,7 @@ def train(problem, **options):
 
         shift, scale = data_units(problem.samples, problem.weights)
         options["model"] = lipschitz_mlp(
-            problem.dim, options.pop("width", 32), options.pop("depth", 12),
+            problem.dim, options.pop("width", 32), options.pop("depth", 16),
             options.pop("activation", "groupsort"), bjorck_iters=options.pop("bjorck_iters"),
             shift=shift, scale=scale)
     cpu = time.process_time()
