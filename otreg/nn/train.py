@@ -168,7 +168,7 @@ def fit(x_pos: Any, x_neg: Any = None, lam: float | None = None, margin: float |
         lr: float | None = None, seed: int = 0, progress: bool = True,
         patience: int | None = None, model: Sequential | None = None, optimizer: str = "adam",
         final_lr: float | None = None, bjorck_iters: int | None = None,
-        tol: float | None = None, decay: float | None = None, **_extra) -> TrainResult:
+        tol: float | None = None, decay: float | None = None) -> TrainResult:
     """Minimise the empirical hKR loss over a 1-Lipschitz network.
 
     The data are those of :func:`otreg.hkr_transport` (``x_pos`` may be a
@@ -191,7 +191,7 @@ def fit(x_pos: Any, x_neg: Any = None, lam: float | None = None, margin: float |
     cfg = _settings(prob.samples, prob.labels, dict(
         width=width, depth=depth, activation=activation, steps=steps, epochs=epochs,
         batch_size=batch_size, lr=lr, seed=seed, patience=patience, final_lr=final_lr,
-        bjorck_iters=bjorck_iters, tol=tol, decay=decay, **_extra))
+        bjorck_iters=bjorck_iters, tol=tol, decay=decay))
     if model is None:
         shift, scale = data_units(prob.samples, prob.weights)
         model = lipschitz_mlp(prob.dim, width=cfg["width"], depth=cfg["depth"],
@@ -215,7 +215,7 @@ def _train(model: Sequential, optimizer: str, x: np.ndarray, y: np.ndarray, c_kr
     """Shared driver: y, c_kr, c_h are (N, C) (C = 1 for binary), c_h includes lam.  Trains in
     the model's units, keeps the best weights, freezes the model."""
     model.train()
-    opt = _optimizer(optimizer, model.parameters(), cfg["lr"], cfg.get("betas", (0.9, 0.999)))
+    opt = _optimizer(optimizer, model.parameters(), cfg["lr"], cfg["betas"])
     scale = model.scale
     xu, mu = model.to_units(x), margin / scale
     rng = np.random.default_rng(np.random.SeedSequence([cfg["seed"], 20210601]))
