@@ -96,9 +96,10 @@ DEFAULT_NETWORK = {"width": 32, "depth": 16, "activation": "groupsort", "bjorck_
 #: the default optimisation (learning rates in the model's normalised units)
 DEFAULT_SCHEDULE = {"batch_size": 2048, "lr": 5e-3, "final_lr": 1e-2, "patience": 300,
                     "decay": 0.1, "tol": 5e-5, "betas": (0.9, 0.99), "anneal": 0.25}
-#: step budget: BASE_STEPS on well-separated classes, plus MIX_STEPS x the interleaving
-#: (fraction of points whose nearest neighbour has the other label), at most MAX_STEPS
-BASE_STEPS, MIX_STEPS, MAX_STEPS = 4000, 40000, 20000
+#: step budget: BASE_STEPS on well-separated classes in the plane, plus MIX_STEPS x the
+#: interleaving (fraction of points whose nearest neighbour has the other label), plus
+#: DIM_STEPS per dimension above 2, at most MAX_STEPS
+BASE_STEPS, MIX_STEPS, DIM_STEPS, MAX_STEPS = 4000, 40000, 1000, 20000
 
 
 def interleaving(samples: np.ndarray, labels: np.ndarray, max_points: int = 4000,
@@ -122,10 +123,13 @@ def interleaving(samples: np.ndarray, labels: np.ndarray, max_points: int = 4000
 
 def default_settings(samples: np.ndarray, labels: np.ndarray) -> dict:
     """Every default of :func:`fit` for these data: :data:`DEFAULT_NETWORK`,
-    :data:`DEFAULT_SCHEDULE` and a step budget from the classes' :func:`interleaving`
-    (see docs/neural.md for the measurements behind them)."""
+    :data:`DEFAULT_SCHEDULE` and a step budget from the classes' :func:`interleaving` and the
+    dimension (in more dimensions the points are further apart relative to the data's extent
+    and the optimal potential has more independent pieces; see docs/neural.md for the
+    measurements behind them)."""
     mix = interleaving(samples, labels)
-    steps = min(MAX_STEPS, BASE_STEPS + 1000 * round(MIX_STEPS * mix / 1000))
+    extra = 1000 * round(MIX_STEPS * mix / 1000) + DIM_STEPS * max(0, samples.shape[1] - 2)
+    steps = min(MAX_STEPS, BASE_STEPS + extra)
     return {**DEFAULT_NETWORK, **DEFAULT_SCHEDULE, "steps": steps, "interleaving": mix}
 
 
