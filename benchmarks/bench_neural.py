@@ -160,6 +160,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     parser.add_argument("--only", choices=("defaults", "architectures"))
+    parser.add_argument("--cases", default=None,
+                        help="comma-separated substrings: only the data sets whose label "
+                             "contains one of them")
     parser.add_argument("--arch-steps", type=int, default=6000,
                         help="step budget of the architecture comparison")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results",
@@ -180,12 +183,18 @@ def main(argv=None) -> int:
         "on one thread: its CPU time is what it takes on a quiet machine; the wall clock also "
         "counts the other jobs of a shared machine (see the load average below). The time "
         "targets are judged on the CPU time."]
+    def chosen(cases):
+        if not args.cases:
+            return cases
+        keys = args.cases.split(",")
+        return {k: v for k, v in cases.items() if any(key in k for key in keys)}
+
     if args.only in (None, "defaults"):
         sections += ["## Default settings: built-in toys, 500 points per class",
-                     defaults_table(TOY_CASES),
-                     "## Default settings: hard data", defaults_table(HARD_CASES),
+                     defaults_table(chosen(TOY_CASES)),
+                     "## Default settings: hard data", defaults_table(chosen(HARD_CASES)),
                      "## Default settings: data the defaults were not tuned on",
-                     defaults_table(UNTUNED_CASES)]
+                     defaults_table(chosen(UNTUNED_CASES))]
     if args.only in (None, "architectures"):
         sections += [f"## Architectures: gap reached in {args.arch_steps} optimiser steps",
                      "Same data, loss, Adam and schedule; only the network changes. `warm "
