@@ -111,14 +111,14 @@ def train(problem, **options):
     return res, any(issubclass(w.category, TrainingBudgetWarning) for w in caught)
 
 
-def defaults_table(cases):
+def defaults_table(cases, **options):
     rows = []
     for label, spec in cases.items():
         pr = make_problem(spec)
         t0 = time.perf_counter()
         exact = hkr_transport(pr)
         t_exact = time.perf_counter() - t0
-        res, warned = train(pr)
+        res, warned = train(pr, **options)
         gap = relative_gap(pr, res.loss, exact.loss)
         target_gap, target_s = spec[6], spec[7]
         # time target judged on the CPU time of the training (this process, one thread):
@@ -171,7 +171,7 @@ def main(argv=None) -> int:
     if args.quick:
         tiny = {"moons (quick)": ("moons", 20, 20, 1.0, 0.1, {}, None, None),
                 "stripes (quick)": ("stripes", 12, 10, 1.0, 0.1, {"shared": 1}, None, None)}
-        print(defaults_table({k: v for k, v in tiny.items()}))
+        print(defaults_table(tiny, steps=200))
         print(architectures_table({"moons (quick)": tiny["moons (quick)"]}, 30,
                                   {k: dict(v, width=8, depth=2) for k, v in
                                    list(ARCHITECTURES.items())[:2]}))
