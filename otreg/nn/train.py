@@ -94,7 +94,8 @@ def data_units(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
 DEFAULT_NETWORK = {"width": 32, "depth": 16, "activation": "groupsort", "bjorck_iters": 2,
                    "warm_start": True, "bias_spread": 0.0}
 #: the default optimisation (learning rates in the model's normalised units)
-DEFAULT_SCHEDULE = {"batch_size": 2048, "lr": 5e-3, "final_lr": 1e-2, "patience": 300,
+#: (patience None: a twentieth of the step budget, at least 200 steps)
+DEFAULT_SCHEDULE = {"batch_size": 2048, "lr": 5e-3, "final_lr": 1e-2, "patience": None,
                     "decay": 0.1, "tol": 5e-5, "betas": (0.9, 0.99), "anneal": 0.25}
 #: step budget: BASE_STEPS on well-separated classes in the plane, plus MIX_STEPS x the
 #: interleaving (fraction of points whose nearest neighbour has the other label), plus
@@ -149,7 +150,8 @@ def _settings(samples: np.ndarray, labels: np.ndarray, given: dict) -> dict:
     cfg.update({k: v for k, v in given.items() if v is not None})
     for name, low in (("steps", 1), ("batch_size", 1), ("patience", 1), ("seed", 0),
                       ("width", 1), ("depth", 0), ("bjorck_iters", 1)):
-        cfg[name] = as_int(cfg[name], name, low=low)
+        if cfg[name] is not None:
+            cfg[name] = as_int(cfg[name], name, low=low)
     cfg["lr"] = as_number(cfg["lr"], "lr", low=0.0, strict=True)
     for name in ("final_lr", "tol"):
         val = cfg[name]
@@ -161,6 +163,8 @@ def _settings(samples: np.ndarray, labels: np.ndarray, given: dict) -> dict:
     n_batches = max(1, math.ceil(n_points / cfg["batch_size"]))
     if given.get("epochs") is not None:
         cfg["steps"] = as_int(given["epochs"], "epochs", low=1) * n_batches
+    if cfg["patience"] is None:  # a plateau is judged on a window in proportion to the budget
+        cfg["patience"] = max(200, cfg["steps"] // 20)
     cfg["n_batches"] = n_batches
     return cfg
 
