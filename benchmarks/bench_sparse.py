@@ -18,6 +18,11 @@ in-process pricing, interleaved, medians of --repeats runs.
     python benchmarks/bench_sparse.py                  # the whole table (long: ~1 h)
     python benchmarks/bench_sparse.py --sizes 5000 20000 --lams 1 --dask 0
     python benchmarks/bench_sparse.py --quick          # smoke test: tiny sizes
+    python benchmarks/bench_sparse.py --sizes 100000 --lams 1 --data gauss --dask 0 --append
+
+The rows measured are kept in results/sparse.json beside the table; ``--append`` adds the new
+rows to those (a row of the same data, n and lam is replaced) and writes the table of all, so
+that a long table can be measured in pieces.
 """
 from __future__ import annotations
 
@@ -83,6 +88,22 @@ def run_child(data: str, n: int, lam: float, dense_max: int) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def _save(path: str, kept: dict) -> None:
+    with open(path, "w") as fh:
+        json.dump(kept, fh, indent=1)
+
+
+def _row(r: dict) -> list:
+    """One line of the main table."""
+    return [r["data"], r["n"], r["lam"], f"{r['wall']:.2f}", f"{r['cpu']:.2f}",
+            f"{r['peak_gib']:.2f}", r["levels"], r["rounds"], r["arcs"], r["pivots"],
+            f"{r['simplex_s']:.1f}", f"{r['pricing_s']:.1f}",
+            f"{r['violation']:.1e} <= {r['tol']:.0e}", f"{r['gap']:.1e}",
+            f"{r['dense_s']:.2f}" if "dense_s" in r else "",
+            f"{r['rel_diff']:.1e}" if "rel_diff" in r else "",
+            f"{r['load']:.1f}-{r['load_end']:.1f}"]
+
+
 def growth(rows: list[dict]) -> list[list]:
     """Per (data, lam): exponent of wall time in n and the extrapolation to n = 1e6."""
     out = []
@@ -142,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
                          "with --quick)")
     ap.add_argument("--repeats", type=int, default=3, help="repeats of the Dask comparison")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "sparse.md"))
+    ap.add_argument("--append", action="store_true",
+                    help="add to the rows kept from earlier runs (results/sparse.json)")
     ap.add_argument("--one", nargs=3, metavar=("DATA", "N", "LAM"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.one:
@@ -150,24 +173,27 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     sizes = [300, 600] if args.quick else args.sizes
     lams = [1.0] if args.quick else args.lams
-    rows = []
+    rows_path = os.path.splitext(args.out)[0] + ".json"
+    kept: dict = {"rows": [], "dask": None}
+    if args.append and not args.quick and os.path.exists(rows_path):
+        with open(rows_path) as fh:
+            kept = json.load(fh)
+    rows = kept["rows"]
     header = ["data", "n = m", "lam", "wall s", "CPU s", "peak GiB", "levels", "rounds",
               "arcs", "pivots", "simplex s", "pricing s", "certificate", "gap", "dense s",
               "rel. diff", "load"]
-    table = []
     for data in args.data:
         for lam in lams:
             for n in sizes:
                 r = run_child(data, n, lam, args.dense_max)
+                rows = [q for q in rows if (q["data"], q["n"], q["lam"]) != (data, n, lam)]
                 rows.append(r)
-                table.append([data, n, lam, f"{r['wall']:.2f}", f"{r['cpu']:.2f}",
-                              f"{r['peak_gib']:.2f}", r["levels"], r["rounds"], r["arcs"],
-                              r["pivots"], f"{r['simplex_s']:.1f}", f"{r['pricing_s']:.1f}",
-                              f"{r['violation']:.1e} <= {r['tol']:.0e}", f"{r['gap']:.1e}",
-                              f"{r['dense_s']:.2f}" if "dense_s" in r else "",
-                              f"{r['rel_diff']:.1e}" if "rel_diff" in r else "",
-                              f"{r['load']:.1f}-{r['load_end']:.1f}"])
-                print(" | ".join(str(c) for c in table[-1]), flush=True)
+                kept["rows"] = rows
+                if not args.quick:  # after each row: a long run interrupted keeps its rows
+                    _save(rows_path, kept)
+                print(" | ".join(str(c) for c in _row(r)), flush=True)
+    rows.sort(key=lambda r: (list(DATASETS).index(r["data"]), -r["lam"], r["n"]))
+    table = [_row(r) for r in rows]
     sections = [
         "## Time, memory, rounds and arcs against n\n\n"
         "Whole `hkr_transport(method='sparse')` call, each row in a fresh process; rounds, "
@@ -186,9 +212,13 @@ def main(argv: list[str] | None = None) -> int:
                         + markdown_table(["data", "lam", "time", "sizes", "exponent",
                                           "n = 1e6 (extrapolated)"], g))
     if args.dask and not args.quick:
-        d = dask_table(args.dask, args.repeats)
+        kept["dask"] = {"n": args.dask, "repeats": args.repeats,
+                        "table": dask_table(args.dask, args.repeats)}
+        _save(rows_path, kept)
+    if kept["dask"]:
+        d = kept["dask"]["table"]
         sections.append("## Pricing on Dask (LocalCluster, 2 worker processes x 1 thread)\n\n"
-                        f"Gaussians, lam = 1, medians of {args.repeats} interleaved runs of "
+                        f"Gaussians, lam = 1, medians of {kept['dask']['repeats']} interleaved runs of "
                         "`solve_sparse`; 'pricing s' sums the pricing passes of all levels.\n\n"
                         + markdown_table(["pricing on", "n = m", "wall s", "pricing s",
                                           "same optimum"], d))

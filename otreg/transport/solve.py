@@ -347,8 +347,10 @@ def wasserstein1(x_pos: Any, x_neg: Any = None, a: Any = None, b: Any = None,
         raise InputError(f"method: expected one of {METHODS}, got {method!r}")
     pr = as_problem(x_pos, x_neg, a=a, b=b)
     if method == "sparse" or (method == "auto" and not _dense_fits(pr.n, pr.m)):
-        return -_solve_sparse(pr.with_params(lam=0.0), time.perf_counter(), progress,
-                              scheduler).loss
+        # lam = 0: loss = -2 margin - primal = -W1 for any margin; one far below the data's
+        # extent keeps the cancellation in -2 margin - (W1 - 2 margin) at the rounding of W1
+        kr = pr.with_params(lam=0.0, margin=coordinate_scale(pr.x_pos, pr.x_neg) * 2.0**-10)
+        return -_solve_sparse(kr, time.perf_counter(), progress, scheduler).loss
     check_dense_size(pr.n, pr.m, copies=1, what="the distance matrix")
     D, s, _ = scaled_distances(pr.x_pos, pr.x_neg)
     wb = pr.b * (pr.a.sum() / pr.b.sum())
