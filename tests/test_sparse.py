@@ -184,6 +184,23 @@ def test_sparse_wasserstein1_equals_emd2():
     assert wasserstein1(x, z, a, b, method="pot") == pytest.approx(ref, rel=1e-12)
 
 
+@pytest.mark.parametrize("s", [1e-150, 1e-5, 1e5, 1e150])
+def test_sparse_at_every_scale(s):
+    """Solved in normalised units like the dense solve: the same loss (scaled), the same
+    relative gap and W1 at any scale of the data (at lam = 0 -2 m - (W1 - 2 m) cancels)."""
+    x, z = two_moons(120, 90, seed=8)
+    base = hkr_transport(x, z, lam=1.0, margin=0.1, method="sparse")
+    res = hkr_transport(s * x, s * z, lam=1.0, margin=0.1 * s, method="sparse")
+    dense = hkr_transport(s * x, s * z, lam=1.0, margin=0.1 * s, method="netsimplex")
+    assert res.loss / s == pytest.approx(base.loss, rel=1e-13)
+    assert res.loss == pytest.approx(dense.loss, rel=1e-12)
+    assert res.gap <= 1e-12
+    np.testing.assert_allclose(res.f_pos / s - res.f_neg[0] / s,
+                               base.f_pos - base.f_neg[0], atol=1e-12)
+    assert wasserstein1(s * x, s * z, method="sparse") == pytest.approx(
+        wasserstein1(s * x, s * z, method="netsimplex"), rel=1e-12)
+
+
 # ------------------------------------------------------------------------------ result and API
 def test_sparse_result_api():
     x, z = two_moons(150, 120, seed=5)

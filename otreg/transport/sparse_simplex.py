@@ -28,9 +28,10 @@ from numba import njit
 
 from ..errors import SolverError
 
-from .netsimplex import (_BOUND_FLIP, _LOWER, _TREE, _UNBOUNDED, _UP, _UPPER, _Arcs, Status, _arc,
+from .netsimplex import (_BOUND_FLIP, _LOWER, _TREE, _UNBOUNDED, _Arcs, Status, _arc,
                          _borrowing, _enter_tree, _flip_artificial, _flip_bound, _initial_tree,
-                         _is_tree_arc, _leave_tree, _pivot, _price_hub_arcs, _refresh_potentials)
+                         _is_tree_arc, _leave_tree, _node_excess, _pivot, _price_hub_arcs,
+                         _refresh_flows, _refresh_potentials)
 
 __all__ = ["SparseNetwork"]
 
@@ -97,23 +98,14 @@ def _leave_tree_sparse(arcs, e, flow):
 @njit(cache=True)
 def _exact_flows(arcs, tree, supply):
     """Recompute the tree arcs' flows from the supplies (``supply`` indexed by the current node
-    ids), children before parents, without the rounding accumulated by the pivots; then zero
-    the artificial arcs' flows and clamp the others into their bounds.  Returns the largest
-    flow taken off an artificial arc."""
-    N1 = tree.P.shape[0]
-    root = N1 - 1
-    excess = np.zeros(N1)
-    excess[:root] = supply
-    for x in range(arcs.n + arcs.m):  # hub arcs at their upper bound
-        if arcs.state[x] == _UPPER:
-            excess[arcs.src[x]] -= arcs.cap[x]
-            excess[arcs.tgt[x]] += arcs.cap[x]
-    u = tree.rev_thread[root]
-    while u != root:
-        e = excess[u]
-        tree.flow[u] = e if tree.pred_dir[u] == _UP else -e
-        excess[tree.parent[u]] += e
-        u = tree.rev_thread[u]
+    ids) by netsimplex's :func:`_refresh_flows`, without the rounding accumulated by the pivots;
+    then zero the artificial arcs' flows and clamp the others into their bounds (netsimplex's
+    ``_clean_flows`` expects the artificial arcs last; here the transport arcs follow them).
+    Returns the largest flow taken off an artificial arc."""
+    root = tree.P.shape[0] - 1
+    excess = np.empty(root + 1)
+    _node_excess(arcs, supply, excess)
+    _refresh_flows(tree, excess)
     lo = arcs.n + arcs.m
     hi = 2 * lo + 1
     worst = 0.0
