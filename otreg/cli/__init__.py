@@ -12,7 +12,7 @@ import sys
 from ..errors import OtregError
 
 #: sub-command name -> module of this package implementing it
-COMMANDS = ("solve", "train", "predict", "verify", "plot", "sweep")
+COMMANDS = ("solve", "train", "predict", "verify", "plot", "sweep", "experiment")
 
 
 def build_parser() -> argparse.ArgumentParser:
