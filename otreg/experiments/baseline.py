@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from ..data.validate import as_int, as_number, as_points
 from ..errors import InputError
-from ..nn import Adam, Tensor, no_grad
+from ..nn import Adam, Tensor, no_grad, where
 
 __all__ = ["DenseNet", "cross_entropy", "train_baseline"]
 
@@ -66,14 +66,21 @@ class DenseNet:
         return (s > 0).astype(np.intp) if s.ndim == 1 else np.argmax(s, axis=1)
 
 
+def _softplus(u: Tensor) -> Tensor:
+    """``log(1 + exp(u))`` without overflow: ``u + log(1 + exp(-u))`` where u > 0 (each branch
+    evaluated only where it is used, so the gradient is the sigmoid everywhere, 1/2 at 0)."""
+    pos = u.data > 0
+    up, un = where(pos, u, 0.0), where(pos, 0.0, u)
+    return where(pos, up + (1.0 + (-up).exp()).log(), (1.0 + un.exp()).log())
+
+
 def cross_entropy(scores: Tensor, codes: np.ndarray) -> Tensor:
     """Mean cross-entropy: logistic loss on (k,) / (k, 1) scores with class codes in {0, 1}
     (code 1 = positive score), softmax cross-entropy on (k, C) scores with codes 0..C-1."""
     codes = np.asarray(codes, dtype=np.intp)
     if scores.ndim == 1 or scores.shape[1] == 1:
         z = (scores.reshape(-1) if scores.ndim == 2 else scores) * np.where(codes == 1, 1.0, -1.0)
-        # softplus(-z) = relu(-z) + log(1 + exp(-|z|)), stable for any z
-        return ((-z).relu() + (1.0 + (-(z.abs())).exp()).log()).mean()
+        return _softplus(-z).mean()
     rows = np.arange(codes.shape[0])
     shift = scores.data.max(axis=1, keepdims=True)  # constant: the value does not depend on it
     log_norm = (scores - shift).exp().sum(axis=1).log() + shift[:, 0]
