@@ -72,7 +72,7 @@ def _config(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..experiments import run_digits, run_digits_all, summary_table
+    from ..experiments import findings, run_digits, run_digits_all, summary_table
     from ..experiments.figures import write_figures
 
     for name in ("json", "plots"):
@@ -98,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         save(run_digits(_pair(args.pair), config, progress=args.progress))
     print(summary_table(done))
+    if not args.all:
+        print(findings(done[0]))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"time: {time.perf_counter() - t0:.1f} s (load average {load:.2f})")
     if args.json:

@@ -42,7 +42,7 @@ from .attack import AttackResult, minimal_adversarial_radius, pgd_l2
 from .baseline import DenseNet, train_baseline
 
 __all__ = ["EPS", "DigitsConfig", "DigitsSplit", "DigitsRun", "LamRow", "load_digit_pair",
-           "run_digits", "run_digits_all", "all_pairs"]
+           "run_digits", "run_digits_all", "all_pairs", "summary_table", "findings"]
 
 #: the L2 radii (pixels in [0, 1]) of the certified and attacked accuracies
 EPS: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0, 1.5)
@@ -323,3 +323,42 @@ def summary_table(runs: list[DigitsRun]) -> str:
                      + [f"{run.baseline_attack_acc[k]:.3f}" for k in keys])
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def findings(run: DigitsRun) -> str:
+    """The measured facts behind the docs' reading, as markdown bullets: the gap, the best
+    clean accuracy, the certificate's tightness at the shown λ, the hKR network against the
+    baseline under attack, and where the one-step adversarial examples land."""
+    from .figures import one_step_adversarial  # figures imports this module
+
+    eps = run.config.eps
+    r = run.rows[run.shown]
+    ok = run.signs * r.scores > 0
+    att, base = run.hkr_minimal.norm[ok], run.baseline_minimal.norm
+    ratio = att / np.maximum(r.radius[ok], 1e-12)
+    _, f_adv = one_step_adversarial(r.model, run.split.x_test[ok])
+    gaps = [100 * row.gap for row in run.rows]
+    lines = [
+        f"gap to the exact optimum on the training set: {min(gaps):.2f}% to {max(gaps):.2f}% "
+        f"over λ in {{{', '.join(f'{row.lam:g}' for row in run.rows)}}}",
+        f"best clean test accuracy: {max(row.clean_acc for row in run.rows):.4f} "
+        f"(baseline {run.baseline_clean_acc:.4f}), {run.split.y_test.size} test images",
+        f"certificate at λ = {r.lam:g}: smallest adversarial perturbation found / |f(x)| has "
+        f"median {np.median(ratio):.3f}, 90th percentile {np.quantile(ratio, 0.9):.3f}; "
+        f"{100 * np.mean(ratio <= 1.05):.0f}% of the correctly classified test images are "
+        "broken within 1.05 |f(x)|",
+        f"median smallest adversarial perturbation found: hKR network "
+        f"{np.median(att[np.isfinite(att)]):.3f}, baseline "
+        f"{np.median(base[np.isfinite(base) & (base > 0)]):.3f}",
+        "attacked accuracy, hKR network (λ = %g) vs baseline: " % r.lam + ", ".join(
+            f"ε={e:g}: {r.attack_acc[radius_key(e)]:.3f} vs "
+            f"{run.baseline_attack_acc[radius_key(e)]:.3f}" for e in eps),
+        f"one-step adversarial examples x - f(x) grad f(x): |f| after the step has median "
+        f"{np.median(np.abs(f_adv)):.3f} (before: {np.median(np.abs(r.scores[ok])):.3f}); "
+        f"{100 * np.mean(np.abs(f_adv) <= 0.05 * np.abs(r.scores[ok])):.0f}% land within "
+        "5% of |f(x)| of the decision boundary (the step is tight where |grad f| = 1)",
+        f"run time: {run.seconds['total']:.0f} s (networks and exact solutions "
+        f"{run.seconds['hkr']:.0f} s, baseline {run.seconds['baseline']:.0f} s, "
+        f"minimal-radius attacks {run.seconds['radius']:.0f} s)",
+    ]
+    return "\n".join(f"- {line}" for line in lines)

@@ -62,8 +62,8 @@ def plot_accuracy_eps(run: DigitsRun, out: Any) -> str:
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("test accuracy")
     axes[0].legend(fontsize=8, loc="lower left")
-    fig.suptitle(f"digits {run.pair[0]} vs {run.pair[1]}: certified and attacked accuracy",
-                 fontsize=11)
+    fig.suptitle(f"digits {run.pair[0]} vs {run.pair[1]}: certified and attacked test accuracy",
+                 fontsize=11, y=1.04)
     return _save(fig, out)
 
 
@@ -155,7 +155,7 @@ def plot_adversarial_digits(run: DigitsRun, out: Any, per_class: int = 4) -> str
         for row in axes[:, j]:
             row.axis("off")
     fig.suptitle(f"digits {run.pair[0]} vs {run.pair[1]}, λ = {r.lam:g}: one-step adversarial "
-                 "examples of the hKR network (rows 2-3) and the baseline's smallest PGD "
+                 "examples of the hKR network (rows 2-3),\nthe baseline's smallest PGD "
                  "adversarial examples (rows 4-5)", fontsize=9)
     return _save(fig, out)
 
