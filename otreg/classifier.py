@@ -35,6 +35,10 @@ from .problem import Problem
 
 __all__ = ["HKRClassifier", "lipschitz_bound", "certified_radius"]
 
+#: training settings passed on to :func:`otreg.nn.fit` / :func:`otreg.nn.fit_multiclass` when set
+_TRAINING = ("width", "depth", "activation", "epochs", "batch_size", "lr", "final_lr",
+             "patience", "bjorck_iters")
+
 
 def lipschitz_bound(model: Sequential) -> tuple[float, np.ndarray]:
     """``(L_hidden, W_out)``: a Lipschitz bound of the network's last hidden representation
@@ -82,12 +86,14 @@ class HKRClassifier(ClassifierMixin, BaseEstimator):
     margin : float > 0, default 0.1
         Hinge margin, in the units of the features (choose it on the scale of the distances
         between classes).
-    width, depth : int, default 64, 3
+    width, depth : int, optional
         Hidden width and number of hidden layers of the GroupSort network.
-    activation : {"groupsort", "fullsort", "relu"}, default "groupsort"
-    epochs, batch_size, lr, final_lr, patience, optimizer, bjorck_iters :
-        Training settings of :func:`otreg.nn.fit` (Adam with cosine decay from ``lr`` to
-        ``lr * final_lr``, early stop after ``patience`` epochs without improvement).
+    activation : {"groupsort", "fullsort", "relu"}, optional
+    epochs, batch_size, lr, final_lr, patience, bjorck_iters : optional
+        Training settings of :func:`otreg.nn.fit` (Adam with a decaying learning rate from
+        ``lr`` to ``lr * final_lr``, early stop after ``patience`` epochs without
+        improvement).  Every setting left at None takes :func:`otreg.nn.fit`'s default.
+    optimizer : {"adam", "sgd"}, default "adam"
     warm_start : bool, default False
         Continue from the previous fit's network (same classes and features), e.g. along a λ
         path.
@@ -109,12 +115,13 @@ class HKRClassifier(ClassifierMixin, BaseEstimator):
         Training loss after each epoch.
     """
 
-    def __init__(self, lam: float = 1.0, margin: float = 0.1, *, width: int = 64,
-                 depth: int = 3, activation: str = "groupsort", epochs: int = 100,
-                 batch_size: int = 256, lr: float = 1e-2, final_lr: float = 0.01,
-                 patience: int = 30, optimizer: str = "adam", bjorck_iters: int = 15,
-                 warm_start: bool = False, random_state: Any = None,
-                 verbose: bool = False) -> None:
+    def __init__(self, lam: float = 1.0, margin: float = 0.1, *, width: int | None = None,
+                 depth: int | None = None, activation: str | None = None,
+                 epochs: int | None = None, batch_size: int | None = None,
+                 lr: float | None = None, final_lr: float | None = None,
+                 patience: int | None = None, optimizer: str = "adam",
+                 bjorck_iters: int | None = None, warm_start: bool = False,
+                 random_state: Any = None, verbose: bool = False) -> None:
         self.lam = lam
         self.margin = margin
         self.width = width
@@ -148,11 +155,10 @@ class HKRClassifier(ClassifierMixin, BaseEstimator):
                              f"{classes[np.argmin(mass)]!r} has none")
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         previous = self._warm_model(classes, X.shape[1])
-        settings = dict(width=self.width, depth=self.depth, activation=self.activation,
-                        epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
-                        final_lr=self.final_lr, patience=self.patience,
-                        optimizer=self.optimizer, bjorck_iters=self.bjorck_iters, seed=seed,
-                        progress=bool(self.verbose), model=previous)
+        settings = {name: getattr(self, name) for name in _TRAINING
+                    if getattr(self, name) is not None}
+        settings.update(optimizer=self.optimizer, seed=seed, progress=bool(self.verbose),
+                        model=previous)
         if len(classes) == 2:
             pos = codes == 1
             problem = Problem(X[pos], X[~pos], self.lam, self.margin, a=weights[pos],

@@ -265,8 +265,9 @@ def run_digits(pair: tuple[int, int] = (0, 8), config: DigitsConfig | None = Non
         rows.append(_fit_lam(split, cfg, lam, clf))
     t_hkr = time.perf_counter() - t0
     codes = (split.y_train == max(pair)).astype(np.intp)
-    base = train_baseline(split.x_train, codes, width=clf.width, depth=clf.depth,
-                          seed=cfg.seed, progress=progress, **cfg.baseline)
+    hidden = [layer.n_out for layer in rows[0].model.dense_layers[:-1]]  # same size as hKR's
+    base = train_baseline(split.x_train, codes, width=max(hidden, default=1),
+                          depth=len(hidden), seed=cfg.seed, progress=progress, **cfg.baseline)
     signs = np.where(split.y_test == max(pair), 1.0, -1.0)
     base_correct = signs * base.predict(split.x_test) > 0
     base_attack = _attack_accuracy(base.score, split.x_test, signs, base_correct, cfg.eps, cfg)
