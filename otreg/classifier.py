@@ -64,14 +64,17 @@ def certified_radius(model: Sequential, scores: np.ndarray) -> np.ndarray:
     hidden, w_out = lipschitz_bound(model)
     scores = np.asarray(scores, dtype=np.float64)
     if scores.ndim == 1:
-        return np.abs(scores) / (hidden * float(np.linalg.norm(w_out)))
+        bound = hidden * float(np.linalg.norm(w_out))
+        return np.abs(scores) / bound if bound > 0 else np.full(scores.shape, np.inf)
+    rows = np.arange(scores.shape[0])
     top = np.argmax(scores, axis=1)
-    # Lipschitz constant of f_k - f_j for every pair of outputs: (C, C), inf on the diagonal
-    diff = np.linalg.norm(w_out[:, :, None] - w_out[:, None, :], axis=0) * hidden
-    np.fill_diagonal(diff, np.inf)
-    gaps = scores[np.arange(len(top)), top][:, None] - scores  # (k, C), >= 0
-    with np.errstate(divide="ignore"):
-        ratio = np.where(np.isinf(diff[top]), np.inf, gaps / diff[top])
+    # Lipschitz constant of f_k - f_j for every pair of outputs (C, C)
+    pair = np.linalg.norm(w_out[:, :, None] - w_out[:, None, :], axis=0) * hidden
+    const = pair[top]                                             # (k, C)
+    gaps = scores[rows, top][:, None] - scores                    # (k, C), >= 0
+    # const = 0: f_k - f_j is constant, the order of k and j never changes
+    ratio = np.where(const > 0, gaps / np.where(const > 0, const, 1.0), np.inf)
+    ratio[rows, top] = np.inf
     return np.min(ratio, axis=1)
 
 

@@ -117,6 +117,19 @@ def test_multiclass_certified_radius(rng):
                          box=None).success)
 
 
+def test_certified_radius_with_identical_outputs(rng):
+    """Two identical output columns never swap order: only the third class bounds the radius."""
+    x, y = blobs(rng, [(0.0, 0.0), (2.0, 0.0), (1.0, 1.8)], n=10)
+    clf = HKRClassifier(random_state=0, **FAST).fit(x, y)
+    out = clf.model_.dense_layers[-1]
+    out.frozen[:, 1], out.bias.data[1] = out.frozen[:, 0], out.bias.data[0]
+    s = clf.decision_function(x)
+    hidden, w = lipschitz_bound(clf.model_)
+    expect = np.where(s[:, 0] >= s[:, 2], (s[:, 0] - s[:, 2]), (s[:, 2] - s[:, 0])) \
+        / (hidden * np.linalg.norm(w[:, 0] - w[:, 2]))
+    np.testing.assert_allclose(clf.certified_radius(x), expect, rtol=1e-12)
+
+
 def test_certified_radius_function_binary(rng):
     x, y = blobs(rng, [(0.0, 0.0), (1.0, 1.0)])
     clf = HKRClassifier(random_state=0, **FAST).fit(x, y)
