@@ -23,10 +23,10 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..metrics import radius_key
-from .digits import DigitsRun
+from .digits import DigitsRun, one_step_adversarial
 
 __all__ = ["plot_accuracy_eps", "plot_lambda_tradeoff", "plot_adversarial_digits",
-           "plot_tightness", "one_step_adversarial", "write_figures"]
+           "plot_tightness", "write_figures"]
 
 CERT_COLOR, ATTACK_COLOR, BASE_COLOR = "#2ca02c", "#d62728", "#7f7f7f"
 
@@ -99,14 +99,6 @@ def plot_lambda_tradeoff(run: DigitsRun, out: Any) -> str:
     ax2.legend(lines, [ln.get_label() for ln in lines], fontsize=8, loc="best")
     ax2.set_title("network against the exact optimum", fontsize=10)
     return _save(fig, out)
-
-
-def one_step_adversarial(model: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(x - f(x) grad f(x), f there)``: the paper's one-step attack on a 1-Lipschitz network
-    (it lands on the decision boundary where |grad f| = 1)."""
-    f = model.predict(x)
-    adv = x - f[:, None] * model.grad(x)
-    return adv, model.predict(adv)
 
 
 def _examples(run: DigitsRun, per_class: int) -> np.ndarray:
