@@ -190,7 +190,7 @@ class DigitsRun:
         return np.where(self.split.y_test == max(self.pair), 1.0, -1.0)
 
     def summary(self) -> str:
-        """A markdown table of the rows and a line on the baseline and the run time."""
+        """The markdown table of :func:`summary_table` for this run."""
         return summary_table([self])
 
 
