@@ -318,23 +318,24 @@ def run_digits_all(pairs: Iterable[tuple[int, int]] | None = None,
 
 
 def summary_table(runs: list[DigitsRun]) -> str:
-    """Markdown table: one line per (pair, λ) with the gap, the accuracies and the baseline's
-    attacked accuracy, ε in the column names."""
+    """Markdown table: one line per (pair, λ) with the gap to the exact optimum and the test
+    accuracies (clean, then ``certified / attacked`` at each ε), and one line per pair for the
+    baseline (``– / attacked``: nothing is certified)."""
     eps = runs[0].config.eps
     keys = [radius_key(e) for e in eps]
     head = (["pair", "λ", "min L (exact)", "L (network)", "gap", "clean"]
-            + [f"cert {k}" for k in keys] + [f"attack {k}" for k in keys]
-            + ["baseline clean"] + [f"baseline attack {k}" for k in keys])
+            + [f"ε={k}: cert / attack" for k in keys])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for run in runs:
+        name = f"{run.pair[0]} vs {run.pair[1]}"
         for r in run.rows:
-            cells = ([f"{run.pair[0]} vs {run.pair[1]}", f"{r.lam:g}", f"{r.exact_loss:.4f}",
-                      f"{r.network_loss:.4f}", f"{100 * r.gap:.2f}%", f"{r.clean_acc:.3f}"]
-                     + [f"{r.certified_acc[k]:.3f}" for k in keys]
-                     + [f"{r.attack_acc[k]:.3f}" for k in keys]
-                     + [f"{run.baseline_clean_acc:.3f}"]
-                     + [f"{run.baseline_attack_acc[k]:.3f}" for k in keys])
+            cells = ([name, f"{r.lam:g}", f"{r.exact_loss:.4f}", f"{r.network_loss:.4f}",
+                      f"{100 * r.gap:.2f}%", f"{r.clean_acc:.3f}"]
+                     + [f"{r.certified_acc[k]:.3f} / {r.attack_acc[k]:.3f}" for k in keys])
             lines.append("| " + " | ".join(cells) + " |")
+        cells = ([name, "baseline", "", "", "", f"{run.baseline_clean_acc:.3f}"]
+                 + [f"– / {run.baseline_attack_acc[k]:.3f}" for k in keys])
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
