@@ -131,7 +131,8 @@ def trade_off(quick: bool, entries: list) -> str:
 def digits(quick: bool) -> str:
     """The digits experiment on 0 vs 8 (default settings; ``--quick``: the smoke-run budgets):
     its pictures into the gallery folder, and the Markdown of ``docs/digits.md``'s results."""
-    from otreg.experiments import DigitsConfig, findings, run_digits, summary_table
+    from otreg.experiments import (DigitsConfig, findings, projected_optimum_gaps, run_digits,
+                                   summary_table)
     from otreg.experiments.figures import write_figures
 
     t0 = time.perf_counter()
@@ -166,6 +167,11 @@ def digits(quick: bool) -> str:
     figures = "".join(
         f"### {key}\n\n![{name}](gallery/{name})\n\n{captions.get(key, '')}\n\n"
         for name in names for key in [name[len("digits_0_8_"):-4]])
+    proj = projected_optimum_gaps(run.split, 10.0, config.margin)
+    with open(os.path.join(SNIPPETS, "digits_projection.md"), "w", encoding="utf-8") as fh:
+        fh.write("| principal directions kept | " + " | ".join(str(p["dim"]) for p in proj)
+                 + " |\n|---|" + "---|" * len(proj) + "\n| gap of the projected optimum | "
+                 + " | ".join(f"{100 * p['gap']:.2f}%" for p in proj) + " |\n")
     return (f"{settings}\n\n{summary_table([run])}\n\n**Measured:**\n\n{findings(run)}\n\n"
             f"{figures}")
 

@@ -12,7 +12,8 @@ pytest.importorskip("sklearn")
 from otreg import wasserstein1  # noqa: E402
 from otreg.cli import main  # noqa: E402
 from otreg.experiments import (EPS, DigitsConfig, load_digit_pair,  # noqa: E402
-                               minimal_adversarial_radius, pgd_l2, run_digits, train_baseline)
+                               minimal_adversarial_radius, pgd_l2, projected_optimum_gaps,
+                               run_digits, train_baseline)
 from otreg.experiments.attack import margin  # noqa: E402
 from otreg.experiments.baseline import cross_entropy  # noqa: E402
 from otreg.nn import Tensor  # noqa: E402
@@ -148,6 +149,16 @@ def test_losses_against_independent_computations(quick_run):
         assert r.network_loss == pytest.approx(pr.loss(f[:pr.n], f[pr.n:]), abs=1e-10)
         assert r.gap == pytest.approx((r.network_loss - r.exact_loss)
                                       / (abs(r.exact_loss) + 2 * quick_run.config.margin))
+
+
+def test_projected_optimum_gaps(quick_run):
+    """Reading more principal directions can only help (a function of k coordinates is one of
+    k + 1), and all 64 of them are a rotation: the full optimum."""
+    res = projected_optimum_gaps(quick_run.split, 10.0, 1.0, dims=(1, 5, 20, 64))
+    gaps = [r["gap"] for r in res]
+    assert all(g2 <= g1 + 1e-9 for g1, g2 in zip(gaps, gaps[1:]))
+    assert gaps[0] > 0.1 and abs(gaps[-1]) < 1e-9
+    assert res[-1]["loss"] == pytest.approx(quick_run.rows[1].exact_loss, abs=1e-9)
 
 
 def test_cli_experiment_digits(tmp_path, capsys):

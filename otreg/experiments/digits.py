@@ -45,7 +45,7 @@ from .baseline import DenseNet, train_baseline
 
 __all__ = ["EPS", "DigitsConfig", "DigitsSplit", "DigitsRun", "LamRow", "load_digit_pair",
            "run_digits", "run_digits_all", "all_pairs", "summary_table", "findings",
-           "one_step_adversarial"]
+           "one_step_adversarial", "projected_optimum_gaps"]
 
 #: the L2 radii (pixels in [0, 1]) of the certified and attacked accuracies
 EPS: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0, 1.5)
@@ -295,6 +295,30 @@ def run_digits(pair: tuple[int, int] = (0, 8), config: DigitsConfig | None = Non
                "total": time.perf_counter() - t0}
     return DigitsRun(tuple(int(v) for v in pair), cfg, split, rows, base,
                      float(np.mean(base_correct)), base_attack, shown, r_hkr, r_base, seconds)
+
+
+def projected_optimum_gaps(split: DigitsSplit, lam: float, margin: float,
+                           dims: Iterable[int] = (1, 2, 5, 10, 20, 40, 64)) -> list[dict]:
+    """How many directions the exact optimum uses: for each k of ``dims``, the exact hKR
+    optimum after projecting the training images onto their top-k principal directions.
+
+    A projection is 1-Lipschitz, so ``f o P`` is feasible for the full problem: the projected
+    optimum is what a 1-Lipschitz function reading only those k directions can reach at best,
+    and its gap ``(min L_k - min L) / (|min L| + 2 margin)`` says how much of the optimum lives
+    in the other directions.  Returns ``[{"dim": k, "loss": min L_k, "gap": gap}, ...]``.
+    """
+    problem = split.problem(lam, margin)
+    full = hkr_transport(problem).loss
+    centred = problem.samples - problem.samples.mean(axis=0)
+    basis = np.linalg.svd(centred, full_matrices=False)[2]
+    out = []
+    for k in dims:
+        proj = basis[:int(k)].T
+        loss = hkr_transport(problem.x_pos @ proj, problem.x_neg @ proj, lam=lam,
+                             margin=margin).loss
+        out.append({"dim": int(k), "loss": float(loss),
+                    "gap": float((loss - full) / (abs(full) + 2.0 * margin))})
+    return out
 
 
 def all_pairs() -> list[tuple[int, int]]:
