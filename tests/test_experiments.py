@@ -130,6 +130,7 @@ def test_certificate_is_sound_on_real_digits(quick_run):
     shown = quick_run.rows[quick_run.shown]
     ok = quick_run.signs * shown.scores > 0
     assert np.all(shown.radius[ok] <= quick_run.hkr_minimal.norm[ok] * (1 + 1e-9))
+    assert np.all(shown.radius[ok] <= quick_run.hkr_minimal_unboxed.norm[ok] * (1 + 1e-9))
     # the certificate is close to tight: the attack needs at most ~|f(x)| on most images
     assert np.median(quick_run.hkr_minimal.norm[ok] / shown.radius[ok]) < 1.3
 

@@ -39,7 +39,7 @@ from ..errors import InputError
 from ..metrics import radius_key
 from ..nn import Tensor
 from ..problem import Problem
-from ..transport import hkr_transport
+from ..transport import hkr_transport, pairwise_distances
 from .attack import AttackResult, minimal_adversarial_radius, pgd_l2
 from .baseline import DenseNet, train_baseline
 
@@ -173,6 +173,7 @@ class DigitsRun:
     shown: int                                   # index of the λ of the pictures
     hkr_minimal: AttackResult                   # smallest adversarial points found, shown λ
     baseline_minimal: AttackResult
+    hkr_minimal_unboxed: AttackResult          # the same without the pixel box
     seconds: dict
 
     def to_json(self) -> dict:
@@ -290,11 +291,14 @@ def run_digits(pair: tuple[int, int] = (0, 8), config: DigitsConfig | None = Non
                                        hi, box=cfg.box, seed=cfg.seed, **cfg.radius)
     r_base = minimal_adversarial_radius(base.score, split.x_test, signs, hi, box=cfg.box,
                                         seed=cfg.seed, **cfg.radius)
+    r_free = minimal_adversarial_radius(_network_score(rows[shown].model), split.x_test, signs,
+                                        hi, box=None, seed=cfg.seed, **cfg.radius)
     seconds = {"hkr": t_hkr, "baseline": t_base,
                "radius": time.perf_counter() - t0 - t_hkr - t_base,
                "total": time.perf_counter() - t0}
     return DigitsRun(tuple(int(v) for v in pair), cfg, split, rows, base,
-                     float(np.mean(base_correct)), base_attack, shown, r_hkr, r_base, seconds)
+                     float(np.mean(base_correct)), base_attack, shown, r_hkr, r_base, r_free,
+                     seconds)
 
 
 def projected_optimum_gaps(split: DigitsSplit, lam: float, margin: float,
@@ -363,6 +367,18 @@ def summary_table(runs: list[DigitsRun]) -> str:
     return "\n".join(lines)
 
 
+def _half_distance_to_other_digit(split: DigitsSplit) -> np.ndarray:
+    """For each test image, half its distance to the nearest image (train or test) of the
+    other digit."""
+    x = np.vstack([split.x_train, split.x_test])
+    y = np.concatenate([split.y_train, split.y_test])
+    out = np.empty(split.y_test.shape[0])
+    for digit in split.pair:
+        mine = split.y_test == digit
+        out[mine] = pairwise_distances(split.x_test[mine], x[y != digit]).min(axis=1) / 2.0
+    return out
+
+
 def findings(run: DigitsRun) -> str:
     """The measured facts behind the docs' reading, as markdown bullets: the gap, the best
     clean accuracy, the certificate's tightness at the shown λ, the hKR network against the
@@ -372,6 +388,8 @@ def findings(run: DigitsRun) -> str:
     ok = run.signs * r.scores > 0
     att, base = run.hkr_minimal.norm[ok], run.baseline_minimal.norm
     ratio = att / np.maximum(r.radius[ok], 1e-12)
+    free = run.hkr_minimal_unboxed.norm[ok] / np.maximum(r.radius[ok], 1e-12)
+    half = _half_distance_to_other_digit(run.split)
     _, f_adv = one_step_adversarial(r.model, run.split.x_test[ok])
     gaps = [100 * row.gap for row in run.rows]
     lines = [
@@ -384,6 +402,13 @@ def findings(run: DigitsRun) -> str:
         f"percentile {np.quantile(ratio, 0.9):.3f}; "
         f"{100 * np.mean(ratio <= 1.05):.0f}% of the correctly classified test images are "
         "broken within 1.05 |f(x)|",
+        f"the same attack without the pixel box [0, 1] (the certificate's setting): median "
+        f"ratio {np.median(free):.3f}, 90th percentile {np.quantile(free, 0.9):.3f}, "
+        f"{100 * np.mean(free <= 1.05):.0f}% within 1.05 |f(x)|",
+        f"geometry of the data: half the distance from a test image to the nearest image of "
+        f"the other digit has median {np.median(half):.3f}; share of test images where it "
+        "exceeds ε (no classifier is robust at ε on both images otherwise): " + ", ".join(
+            f"ε={e:g}: {np.mean(half > e):.3f}" for e in eps),
         f"median smallest adversarial perturbation found: hKR network "
         f"{np.median(att[np.isfinite(att)]):.3f}, baseline "
         f"{np.median(base[np.isfinite(base) & (base > 0)]):.3f}",

@@ -159,15 +159,21 @@ def plot_tightness(run: DigitsRun, out: Any) -> str:
     ok = run.signs * r.scores > 0
     att = run.hkr_minimal.norm
     fin = ok & np.isfinite(att)
+    free = run.hkr_minimal_unboxed.norm
+    fin_free = ok & np.isfinite(free)
     fig = Figure(figsize=(10, 3.8))
     ax, ax2 = fig.subplots(1, 2)
-    ax.scatter(r.radius[fin], att[fin], s=10, color=ATTACK_COLOR, alpha=0.7)
+    ax.scatter(r.radius[fin], att[fin], s=10, color=ATTACK_COLOR, alpha=0.7,
+               label="PGD inside the pixel box [0, 1]")
+    ax.scatter(r.radius[fin_free], free[fin_free], s=10, color=CERT_COLOR, alpha=0.7,
+               marker="x", label="PGD without the box")
     top = float(max(np.max(att[fin], initial=0.0), np.max(r.radius[fin], initial=0.0), 1e-3))
     ax.plot([0, top], [0, top], "k-", lw=0.8, label="attack radius = |f(x)| (tight)")
     ax.set_xlabel("certified radius |f(x)|")
     ax.set_ylabel("smallest adversarial perturbation found")
     ratio = att[fin] / np.maximum(r.radius[fin], 1e-12)
-    ax.set_title(f"λ = {r.lam:g}: median ratio {np.median(ratio) if ratio.size else np.nan:.3f}"
+    ax.set_title(f"λ = {r.lam:g}: median ratio in the box "
+                 f"{np.median(ratio) if ratio.size else np.nan:.3f}"
                  f" ({int(fin.sum())} images)", fontsize=10)
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3)
