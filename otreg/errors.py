@@ -27,3 +27,21 @@ class MemoryLimitError(OtregError, MemoryError):
 class TrainingError(OtregError, RuntimeError):
     """Training of a network failed (e.g. the loss diverged); the message names the option to
     change."""
+
+
+def caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether ``exc`` is, or was caused by, a KeyboardInterrupt (Ctrl-C).
+
+    A KeyboardInterrupt raised while compiled (numba) code runs surfaces as ``SystemError:
+    CPUDispatcher(...) returned a result with an exception set``, with the interrupt at the
+    end of its chain of causes; ``except Exception`` would otherwise swallow the Ctrl-C."""
+    stack, seen = [exc], set()
+    while stack:
+        e = stack.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, KeyboardInterrupt):
+            return True
+        stack += [e.__cause__, e.__context__]
+    return False

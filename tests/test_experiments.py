@@ -174,3 +174,10 @@ def test_cli_experiment_digits(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "| 8 vs 0 | 3 |" in text and "load average" in text
     assert main(["experiment", "digits", "--pair", "4,4", "--quick"]) == 2
+    # bad options fail at once, before any computation, naming the option
+    capsys.readouterr()
+    assert main(["experiment", "digits", "--pair", "0,8", "--json", str(tmp_path)]) == 2
+    assert main(["experiment", "digits", "--pair", "0,8", "--lam", "1,x"]) == 2
+    assert main(["experiment", "digits", "--pair", "0,8", "--lam", "-1", "--quick"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert [e.split(":")[2].strip() for e in err] == ["json", "lam", "lam"], err

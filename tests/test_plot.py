@@ -13,6 +13,7 @@ from otreg.data.toys import make_toy
 from otreg.errors import InputError
 from otreg.plot import (plot_adversarial, plot_gradnorm, plot_plan, plot_potential, plot_report,
                         plot_sweep)
+from otreg.plot.view import view_for
 from otreg.potential import Potential
 from otreg.study import lam_path
 from otreg.transport import hkr_transport
@@ -124,9 +125,30 @@ def test_report_figures_and_errors(tmp_path):
     for f in files:
         red, blue = colours(f)
         assert red > 1e-4 and blue > 1e-4
-    x3 = np.random.default_rng(0).normal(size=(10, 3))
-    r3 = hkr_transport(x3, x3 + 1.0)
-    with pytest.raises(InputError, match="^data"):
-        plot_plan(r3, tmp_path / "x.png")
-    with pytest.raises(InputError, match="^data"):
-        plot_gradnorm(Potential(lambda p: p[:, 0]), r3.problem, tmp_path / "x.png")
+
+    # d = 3: drawn in the plane of the transport direction (here the shift e between the
+    # clouds) and the main principal direction orthogonal to it, through the weighted mean
+    rng = np.random.default_rng(0)
+    e = np.array([2.0, -1.0, 2.0]) / 3.0
+    x3 = rng.normal(size=(12, 3)) * [1.0, 3.0, 0.2]
+    r3 = hkr_transport(x3, x3 + 10 * e)
+    view = view_for(r3.problem, r3)
+    assert abs(view.basis[:, 0] @ e) > 0.99
+    assert np.allclose(view.basis.T @ view.basis, np.eye(2), atol=1e-12)
+    assert np.allclose(view.center, r3.problem.weights @ r3.problem.samples)
+    fig = plot_plan(r3)
+    segs = np.vstack([c.get_segments() for c in fig.axes[0].collections
+                      if isinstance(c, LineCollection)])
+    i, j = np.nonzero(r3.plan > 1e-12 * r3.plan.max())
+    assert {(tuple(np.round(s[0], 9)), tuple(np.round(s[1], 9))) for s in segs} == {
+        (tuple(np.round(view.to2d(x3[a:a + 1])[0], 9)),
+         tuple(np.round(view.to2d(x3[b:b + 1] + 10 * e)[0], 9))) for a, b in zip(i, j)}
+    assert "d=3: projected on the plane of the main transport direction" in \
+        fig._suptitle.get_text()
+    # the heat map is |grad f| at the lifted grid points of the plane
+    f3 = Potential(lambda p: 0.5 * p[:, 0], lambda p: np.tile([0.5, 0.0, 0.0], (len(p), 1)))
+    mesh = next(c for c in plot_gradnorm(f3, r3.problem).axes[0].collections
+                if isinstance(c, QuadMesh))
+    assert np.allclose(mesh.get_array(), 0.5)
+    with pytest.raises(InputError, match="^out: cannot write"):
+        plot_plan(r3, tmp_path / "figs" / "plan.png" / "x.png")   # a file as a directory

@@ -10,19 +10,52 @@ import argparse
 from typing import Any
 
 
+def int_at_least(low: int, what: str):
+    """An argparse type: an integer >= ``low`` (the message names the option)."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what}: expected an integer, got {text!r}") \
+                from None
+        if v < low:
+            raise argparse.ArgumentTypeError(f"{what}: must be >= {low}, got {v}")
+        return v
+    parse.__name__ = what  # argparse names the type in its messages
+    return parse
+
+
+def label_column(text: str) -> Any:
+    """An argparse type: a CSV column name, or a 1-based column number (-1: the last)."""
+    from ..data.io import parse_label_column
+    from ..errors import InputError
+
+    try:
+        return parse_label_column(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_data_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
-    """--data/--n/--n-neg/--seed/--lam/--margin/--p: the problem to solve."""
+    """--data/--label-column/--n/--n-neg/--seed/--lam/--margin/--p: the problem to solve."""
     parser.add_argument("--data", required=required,
                         help="toy name (moons, circles, gaussians, spirals, xor, ring_blob) "
                              "or a .npz/CSV file")
+    parser.add_argument("--label-column", type=label_column, default="label",
+                        metavar="NAME|N",
+                        help="CSV data: the column of labels (+1/-1 or 1/0), by header name or "
+                             "by number (1-based, -1 = last; for a file without header); "
+                             "default: the column named 'label'")
     parser.add_argument("--lam", type=float, default=1.0, help="hinge weight lam >= 0 (default 1)")
     parser.add_argument("--margin", type=float, default=0.1, help="margin > 0 (default 0.1)")
     parser.add_argument("--p", type=float, default=None,
                         help="positive-class prior in (0, 1) (default: class mass share)")
-    parser.add_argument("--n", type=int, default=500, help="toys: points per class (default 500)")
-    parser.add_argument("--n-neg", type=int, default=None,
+    parser.add_argument("--n", type=int_at_least(1, "n"), default=500,
+                        help="toys: points per class (default 500)")
+    parser.add_argument("--n-neg", type=int_at_least(1, "n-neg"), default=None,
                         help="toys: number of negatives if different from --n")
-    parser.add_argument("--seed", type=int, default=0, help="seed of toys, tests and training")
+    parser.add_argument("--seed", type=int_at_least(0, "seed"), default=0,
+                        help="seed (integer >= 0) of toys, tests and training")
 
 
 def problem_from_args(args: argparse.Namespace) -> Any:
@@ -30,7 +63,8 @@ def problem_from_args(args: argparse.Namespace) -> Any:
     from ..data.toys import load_data
     from ..problem import Problem
 
-    x_pos, x_neg, a, b = load_data(args.data, n=args.n, seed=args.seed, n_neg=args.n_neg)
+    x_pos, x_neg, a, b = load_data(args.data, n=args.n, seed=args.seed, n_neg=args.n_neg,
+                                   label_column=args.label_column)
     return Problem(x_pos, x_neg, args.lam, args.margin, a, b, args.p)
 
 

@@ -16,6 +16,7 @@ import os
 import time
 
 from ..errors import InputError
+from ._paths import output_dir, output_file, write_text, writing
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -75,11 +76,8 @@ def run(args: argparse.Namespace) -> int:
     from ..experiments import findings, run_digits, run_digits_all, summary_table
     from ..experiments.figures import write_figures
 
-    for name in ("json", "plots"):
-        path = getattr(args, name)
-        folder = os.path.dirname(os.path.abspath(path)) if path and name == "json" else None
-        if folder and not os.path.isdir(folder):
-            raise InputError(f"json: directory {folder!r} does not exist")
+    output_file(args.json, "json")   # checked before minutes of computation
+    output_dir(args.plots, "plots")
     config = _config(args)
     t0 = time.perf_counter()
     done = []
@@ -87,11 +85,10 @@ def run(args: argparse.Namespace) -> int:
     def save(run_) -> None:
         done.append(run_)
         if args.plots:
-            write_figures(run_, args.plots)
+            writing(args.plots, "plots", lambda d: write_figures(run_, d))
         if args.json:
             data = [r.to_json() for r in done] if args.all else run_.to_json()
-            with open(args.json, "w") as fh:
-                json.dump(data, fh, indent=1)
+            write_text(args.json, "json", json.dumps(data, indent=1))
 
     if args.all:
         run_digits_all(config=config, progress=args.progress, callback=save)

@@ -7,6 +7,7 @@ from typing import Any
 from ..errors import InputError
 from ._args import (add_data_arguments, add_train_arguments, load_model_arg, problem_from_args,
                     train_kwargs)
+from ._paths import output_file
 
 KINDS = ("plan", "potential", "gradnorm", "adversarial", "sweep")
 
@@ -48,12 +49,11 @@ def _network(args: argparse.Namespace, problem: Any) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    output_file(args.out, "out", suffixes=(".png",), create_parent=True)
     from .. import plot as P
     from ..study import lam_path
     from ..transport import hkr_transport
 
-    if not args.out.lower().endswith(".png"):
-        raise InputError(f"out: expected a .png file name, got {args.out!r}")
     if args.table is not None:
         if args.kind != "sweep":
             raise InputError(f"table: only `otreg plot sweep` reads a table, not {args.kind!r}")

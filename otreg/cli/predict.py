@@ -8,15 +8,17 @@ import sys
 import numpy as np
 
 from ..errors import InputError
+from ._paths import output_file, write_text
 
 
 def add_parser(subparsers):
     p = subparsers.add_parser(
         "predict", help="evaluate a trained network f and its gradient at points",
         description="Evaluate f and grad f of a model written by 'otreg train'. --points is a "
-                    "data file (.npz with 'points' or x_pos/x_neg; CSV with coordinates and an "
-                    "optional label column); for a data set all its points are used, positives "
-                    "first, in file order.")
+                    "data file: .npz with 'points' or x_pos/x_neg (positives first), or CSV "
+                    "where every column is a coordinate (a column that the header names "
+                    "'label' is ignored); points are taken in file order and must have the "
+                    "model's dimension.")
     p.add_argument("--model", required=True, help="model file written by 'otreg train'")
     p.add_argument("--points", required=True, help=".npz or CSV file of points")
     p.add_argument("--json", default=None,
@@ -29,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from ..data.io import load_points
     from ..nn import load_model
 
+    output_file(args.json, "json")
     model = load_model(args.model)
     if model.out_dim != 1:
         raise InputError(f"model: has {model.out_dim} outputs; predict expects a scalar f")
@@ -38,11 +41,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         payload = {"model": args.model, "points": pts.tolist(), "f": f.tolist(),
                    "grad": g.tolist(), "grad_norm": np.linalg.norm(g, axis=1).tolist()}
-        try:
-            with open(args.json, "w", encoding="utf-8") as fh:
-                json.dump(payload, fh)
-        except OSError as exc:
-            raise InputError(f"json: cannot write {args.json!r} ({exc})") from None
+        write_text(args.json, "json", json.dumps(payload))
         print(f"wrote f and grad f at {len(pts)} points to {args.json}")
         return 0
     d = pts.shape[1]

@@ -6,6 +6,7 @@ import json
 
 from ..transport import METHODS, hkr_transport, wasserstein1
 from ._args import add_data_arguments, problem_from_args
+from ._paths import output_file, write_text
 
 
 def add_parser(sub) -> None:
@@ -22,6 +23,7 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    output_file(args.json, "json")
     pr = problem_from_args(args)
     res = hkr_transport(pr, method=args.method)
     w1 = wasserstein1(pr)
@@ -39,7 +41,6 @@ def run(args: argparse.Namespace) -> int:
             "plan": {"rows": rows.tolist(), "cols": cols.tolist(),
                      "mass": res.plan[rows, cols].tolist()},
         }
-        with open(args.json, "w") as fh:
-            json.dump(report, fh)
+        write_text(args.json, "json", json.dumps(report))
         print(f"wrote {args.json}")
     return 0

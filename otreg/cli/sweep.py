@@ -10,9 +10,13 @@ table at the end.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import re
+import signal
 import sys
+
+from ._args import int_at_least
 
 _INT_RANGE = re.compile(r"^\s*(\d+)\s*(?:-|\.\.)\s*(\d+)\s*$")
 
@@ -71,19 +75,6 @@ def _typed(fn, *a, **kw):
     return parse
 
 
-def _positive_int(what):
-    def parse(text):
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{what}: expected an integer, got {text!r}") \
-                from None
-        if v < 1:
-            raise argparse.ArgumentTypeError(f"{what}: must be >= 1, got {v}")
-        return v
-    return parse
-
-
 def add_parser(sub) -> None:
     parser = sub.add_parser(
         "sweep",
@@ -103,11 +94,11 @@ def add_parser(sub) -> None:
                         help="comma-separated margins > 0")
     parser.add_argument("--seeds", default=[0], type=_typed(int_list, "seeds"),
                         help="seeds: list and/or inclusive ranges, e.g. 0-4 or 0,3,7-9")
-    parser.add_argument("--n", type=_positive_int("n"), default=500,
+    parser.add_argument("--n", type=int_at_least(1, "n"), default=500,
                         help="points per class for toys")
     parser.add_argument("--neural", action="store_true",
                         help="also train a 1-Lipschitz network per combination")
-    parser.add_argument("--epochs", type=_positive_int("epochs"), default=None,
+    parser.add_argument("--epochs", type=int_at_least(1, "epochs"), default=None,
                         help="training epochs with --neural (default: otreg.nn.fit's)")
     parser.add_argument("--radii", default=None, type=_typed(float_list, "radii"),
                         help="radii of the certified accuracies (default 0.01,0.05,0.1,0.2)")
@@ -120,22 +111,48 @@ def add_parser(sub) -> None:
     parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
                         help="Dask scheduler address (default: $OTREG_SCHEDULER; none = local "
                              "processes)")
-    parser.add_argument("--workers", type=_positive_int("workers"), default=None,
+    parser.add_argument("--workers", type=int_at_least(1, "workers"), default=None,
                         help="local worker processes (default: number of cores)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar, no table")
     parser.set_defaults(func=run)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the sweep stops its workers and records nothing
+    for the combinations in progress; ``otreg`` then exits with status 143."""
+
+    exit_status = 128 + signal.SIGTERM
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    def handler(signum, frame):
+        raise Terminated("terminated (SIGTERM)")
+
+    try:
+        prev = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, prev)
+
+
 def run(args: argparse.Namespace) -> int:
+    from ..data.validate import output_file
     from ..metrics import DEFAULT_RADII
     from ..study.sweep import sweep, trade_off_table
 
+    output_file(args.out, "out", suffixes=(".csv", ".parquet"))
     train_kwargs = {"epochs": args.epochs} if args.epochs else None
-    table = sweep(args.data, args.lam, args.margin, args.seeds, n=args.n, neural=args.neural,
-                  out=args.out, scheduler=args.scheduler, workers=args.workers,
-                  progress=not args.quiet, radii=args.radii or DEFAULT_RADII,
-                  checks=not args.no_checks, train_kwargs=train_kwargs,
-                  retry_errors=args.retry_errors)
+    with _sigterm_as_interrupt():
+        table = sweep(args.data, args.lam, args.margin, args.seeds, n=args.n,
+                      neural=args.neural, out=args.out, scheduler=args.scheduler,
+                      workers=args.workers, progress=not args.quiet,
+                      radii=args.radii or DEFAULT_RADII, checks=not args.no_checks,
+                      train_kwargs=train_kwargs, retry_errors=args.retry_errors)
     errors = [r for r in table if r.get("error")]
     failed = [r for r in table if not r.get("error") and r.get("checks_failed")]
     if not args.quiet:

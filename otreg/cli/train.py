@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 
-from ..errors import InputError
 from ._args import add_data_arguments, add_network_arguments, problem_from_args, train_kwargs
+from ._paths import output_file, writing
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -24,12 +23,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from ..nn import fit, save_model
 
-    out_dir = os.path.dirname(os.path.abspath(args.out))
-    if not os.path.isdir(out_dir):
-        raise InputError(f"out: directory {out_dir!r} does not exist")
+    output_file(args.out, "out")
     pr = problem_from_args(args)
     res = fit(pr, seed=args.seed, progress=not args.no_progress, **train_kwargs(args))
-    save_model(res.model, args.out)
+    writing(args.out, "out", lambda path: save_model(res.model, path))
     norms = res.model.spectral_norms()
     print(f"data: {args.data} (n={pr.n}, m={pr.m}, d={pr.dim})")
     print(f"final loss: {res.loss:.10g}")

@@ -4,12 +4,13 @@ Prints the table of checks; exit status 0 if all pass, 1 if any fails (2 on bad 
 """
 from __future__ import annotations
 
+import argparse
 import time
 
-import argparse
-
+from ..errors import InputError
 from ._args import (add_data_arguments, add_train_arguments, load_model_arg, problem_from_args,
                     train_kwargs)
+from ._paths import distinct, output_dir, output_file, write_text, writing
 
 
 def add_parser(sub) -> None:
@@ -37,8 +38,16 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.save_model and args.no_neural and not args.model:
+        raise InputError("save-model: there is no network to save with --no-neural")
+    output_file(args.json, "json")
+    output_file(args.save_model, "save-model")
+    distinct(json=args.json, save_model=args.save_model)
+    output_dir(args.plots, "plots")
+
     from ..nn import save_model
     from ..plot import plot_report
+    from ..plot.view import view_for
     from ..verify import verify
 
     pr = problem_from_args(args)
@@ -49,14 +58,14 @@ def run(args: argparse.Namespace) -> int:
                  progress=args.progress)
     print(rep.table())
     if args.save_model and rep.model is not None:
-        save_model(rep.model, args.save_model)
+        writing(args.save_model, "save-model", lambda path: save_model(rep.model, path))
         print(f"wrote {args.save_model}")
     if args.json:
-        rep.to_json(args.json)
+        write_text(args.json, "json", rep.to_json() + "\n")
         print(f"wrote {args.json}")
-    if args.plots and rep.problem.dim != 2:
-        print(f"--plots: the figures need 2-D data (d={rep.problem.dim}); skipped")
-    elif args.plots:
+    if args.plots:
+        if rep.problem.dim != 2:
+            print(f"plots: {view_for(rep.problem, rep.result).note}")
         for f in plot_report(rep, args.plots, sweep=args.sweep):
             print(f"wrote {f}")
     print(f"total time {time.perf_counter() - t0:.1f}s")

@@ -16,7 +16,7 @@ import os
 import numpy as np
 
 from ..errors import InputError
-from .io import load_dataset
+from .io import DEFAULT_LABEL_COLUMN, LabelColumn, load_dataset
 from .validate import as_int, as_number
 
 
@@ -202,6 +202,10 @@ def make_toy(name: str, n_pos: int = 500, n_neg: int | None = None, seed: int = 
     if unknown:
         raise InputError(f"{unknown[0]}: not a parameter of toy {key!r}; its parameters are "
                          + (", ".join(f"{k}={v!r}" for k, v in allowed.items()) or "none"))
+    try:  # a bad seed (e.g. -1) would surface as a raw NumPy error inside the generator
+        np.random.default_rng(seed)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"seed: expected an integer >= 0, got {seed!r} ({exc})") from None
     return TOYS[key](n_pos=n_pos, n_neg=n_neg, seed=seed, **kw)
 
 
@@ -214,12 +218,14 @@ def is_toy(name: object) -> bool:
 
 
 def load_data(name_or_path: str | os.PathLike, n: int = 500, seed: int = 0,
-              n_neg: int | None = None, **kw: float):
+              n_neg: int | None = None, label_column: LabelColumn = DEFAULT_LABEL_COLUMN,
+              **kw: float):
     """Resolve a toy name or a data file; returns ``(x_pos, x_neg, a, b)``.
 
     A toy name gives ``n`` positives and ``n_neg`` (default ``n``) negatives drawn with ``seed``
     and no weights (``a = b = None``).  Anything else is read as a ``.npz`` or CSV file through
-    :func:`otreg.data.io.load_dataset` (``n``, ``seed`` are then ignored).
+    :func:`otreg.data.io.load_dataset` (``n``, ``seed`` are then ignored; ``label_column``
+    names a CSV file's column of labels).
     """
     if isinstance(name_or_path, str) and is_toy(name_or_path) and not os.path.exists(name_or_path):
         x_pos, x_neg = make_toy(name_or_path, n_pos=n, n_neg=n_neg, seed=seed, **kw)
@@ -228,4 +234,4 @@ def load_data(name_or_path: str | os.PathLike, n: int = 500, seed: int = 0,
     if not os.path.exists(path):
         raise InputError(f"data: {path!r} is neither a toy name ({', '.join(list_toys())}) "
                          "nor an existing file")
-    return load_dataset(path)
+    return load_dataset(path, label_column=label_column)

@@ -7,21 +7,54 @@ name, so that bad input never reaches a solver as a silent NaN.
 from __future__ import annotations
 
 import math
+import os
+import warnings
 
 import numpy as np
 
 from ..errors import InputError
 
 
+#: dtype kinds that NumPy would silently turn into floats with a wrong meaning: complex
+#: (imaginary part dropped), booleans, strings, dates, structured records
+_NOT_REAL = {"c": "complex", "b": "boolean", "U": "string", "S": "bytes", "M": "datetime",
+             "m": "timedelta", "V": "structured"}
+_ComplexWarning = (np.exceptions.ComplexWarning if hasattr(np, "exceptions")
+                   else np.ComplexWarning)  # numpy < 1.25
+
+
+def as_float_array(x: object, name: str) -> np.ndarray:
+    """``x`` as a float64 array; complex, boolean, string, date and record input is refused
+    (NumPy would drop an imaginary part or read ``True`` as 1 without a word)."""
+    if x is None:
+        raise InputError(f"{name}: missing (got None); expected a float array")
+    kind = getattr(getattr(x, "dtype", None), "kind", None)
+    if kind is None and not isinstance(x, (int, float, np.number)):
+        try:  # lists, tuples, scalars: look at what NumPy infers before casting
+            kind = np.asarray(x).dtype.kind
+        except (TypeError, ValueError):
+            kind = None
+    if kind in _NOT_REAL:
+        hint = "; pass x.real (or abs(x)) explicitly" if kind == "c" else ""
+        raise InputError(f"{name}: expected real numbers, got {_NOT_REAL[kind]} values{hint}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", _ComplexWarning)
+            return np.asarray(x, dtype=np.float64)
+    except _ComplexWarning:
+        raise InputError(f"{name}: expected real numbers, got complex values; pass x.real "
+                         "explicitly") from None
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InputError(f"{name}: cannot be read as a float array ({exc})") from None
+
+
 def as_points(x: object, name: str, dim: int | None = None) -> np.ndarray:
     """Return ``x`` as a finite float64 array of shape (k, d), k >= 1, d >= 1.
 
-    ``dim``, if given, is the required dimension d.
+    ``dim``, if given, is the required dimension d.  Complex, boolean and string input is
+    refused (see :func:`as_float_array`).
     """
-    try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{name}: cannot be read as a float array ({exc})") from None
+    arr = as_float_array(x, name)
     if arr.ndim != 2:
         raise InputError(
             f"{name}: expected a 2-D array of shape (k, d), got {arr.ndim}-D shape {arr.shape}"
@@ -48,10 +81,7 @@ def raw_weights(w: object, k: int, name: str) -> np.ndarray:
     """
     if w is None:
         return np.ones(k)
-    try:
-        arr = np.asarray(w, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{name}: cannot be read as a float array ({exc})") from None
+    arr = as_float_array(w, name)
     if arr.ndim != 1 or arr.shape[0] != k:
         raise InputError(f"{name}: expected shape ({k},) to match the points, got {arr.shape}")
     if not np.all(np.isfinite(arr)):
@@ -71,11 +101,11 @@ def as_weights(w: object, k: int, name: str) -> np.ndarray:
 
 def as_number(value: object, name: str, low: float | None = None, strict: bool = False) -> float:
     """A finite float, ``>= low`` (``> low`` if ``strict``) when ``low`` is given."""
-    if isinstance(value, bool):
+    if isinstance(value, (bool, np.bool_)):
         raise InputError(f"{name}: expected a number, got {value!r}")
     try:
         val = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InputError(f"{name}: expected a number, got {value!r}") from None
     if not math.isfinite(val):
         raise InputError(f"{name}: must be finite, got {value!r}")
@@ -86,11 +116,11 @@ def as_number(value: object, name: str, low: float | None = None, strict: bool =
 
 def as_int(value: object, name: str, low: int = 0) -> int:
     """An integer ``>= low``; integral floats and numeric strings ("3") are accepted."""
-    if isinstance(value, bool):
+    if isinstance(value, (bool, np.bool_)):
         raise InputError(f"{name}: expected an integer, got {value!r}")
     try:
         val = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InputError(f"{name}: expected an integer, got {value!r}") from None
     if val != value and not (isinstance(value, str) and str(val) == value.strip()):
         raise InputError(f"{name}: expected an integer, got {value!r}")
@@ -126,3 +156,81 @@ def check_prior(p: object, mass_pos: float, mass_neg: float) -> float:
     if not (0.0 < val < 1.0):
         raise InputError(f"p: the positive-class prior must lie in the open interval (0, 1), got {p!r}")
     return val
+
+
+# ----------------------------------------------------------------------------- output paths
+#: check permissions as the effective user (who will write), where the platform can
+_EFFECTIVE = {"effective_ids": True} if os.access in os.supports_effective_ids else {}
+
+
+def _nearest_existing(path: str) -> str:
+    """``path`` or its nearest existing ancestor."""
+    cur = os.path.abspath(path)
+    while not os.path.lexists(cur):
+        parent = os.path.dirname(cur)
+        if parent == cur:
+            break
+        cur = parent
+    return cur
+
+
+def _writable_dir(option: str, path: str, directory: str) -> None:
+    if not os.path.isdir(directory):
+        raise InputError(f"{option}: cannot write {path!r}: {directory!r} is a file, not a "
+                         "directory")
+    if not os.access(directory, os.W_OK | os.X_OK, **_EFFECTIVE):
+        raise InputError(f"{option}: cannot write {path!r}: permission denied in directory "
+                         f"{directory!r}")
+
+
+def output_file(path: str | None, option: str, suffixes: tuple[str, ...] = (),
+                create_parent: bool = False) -> str | None:
+    """Check that a file can be written at ``path`` (None: nothing to check).
+
+    The path must not be a directory, an existing file must be writable, and its directory
+    must exist (or, with ``create_parent``, be creatable) and be writable.  ``suffixes`` are
+    the accepted extensions (any if empty).  Raises :class:`InputError` starting with
+    ``option``.
+    """
+    if path is None:
+        return None
+    if not str(path).strip():
+        raise InputError(f"{option}: empty file name")
+    path = os.fspath(path)
+    if suffixes and not path.lower().endswith(suffixes):
+        raise InputError(f"{option}: expected a file name ending in {' or '.join(suffixes)}, "
+                         f"got {path!r}")
+    if os.path.isdir(path) or path.endswith(os.sep):
+        raise InputError(f"{option}: {path!r} is a directory; give a file name")
+    if os.path.lexists(path):
+        if not os.path.isfile(path):
+            raise InputError(f"{option}: {path!r} exists and is not a regular file")
+        if not os.access(path, os.W_OK, **_EFFECTIVE):
+            raise InputError(f"{option}: cannot write {path!r}: permission denied")
+    parent = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(parent):
+        _writable_dir(option, path, parent)
+    elif create_parent:
+        _writable_dir(option, path, _nearest_existing(parent))
+    elif os.path.lexists(parent):
+        raise InputError(f"{option}: cannot write {path!r}: {parent!r} is a file, not a "
+                         "directory")
+    else:
+        raise InputError(f"{option}: directory {parent!r} does not exist")
+    return path
+
+
+def output_dir(path: str | None, option: str) -> str | None:
+    """Check (and create) a directory to write files into; None: nothing to do."""
+    if path is None:
+        return None
+    if not str(path).strip():
+        raise InputError(f"{option}: empty directory name")
+    path = os.fspath(path)
+    _writable_dir(option, path, _nearest_existing(path))
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{option}: cannot create directory {path!r} "
+                         f"({exc.strerror or exc})") from None
+    return path

@@ -35,6 +35,7 @@ from typing import Any, Iterable
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..data.validate import check_lam, check_margin
 from ..errors import InputError
 from ..metrics import radius_key
 from ..nn import Tensor
@@ -262,9 +263,12 @@ def run_digits(pair: tuple[int, int] = (0, 8), config: DigitsConfig | None = Non
     from ..classifier import HKRClassifier
 
     cfg = config or DigitsConfig()
-    lams = sorted((float(v) for v in cfg.lams), reverse=True)
+    lams = sorted((check_lam(v) for v in cfg.lams), reverse=True)
     if not lams:
         raise InputError("lams: give at least one λ")
+    check_margin(cfg.margin)
+    if not cfg.eps or any(not (np.isfinite(e) and e > 0) for e in cfg.eps):
+        raise InputError(f"eps: radii must be finite and > 0, got {cfg.eps!r}")
     t0 = time.perf_counter()
     split = load_digit_pair(*pair, test_size=cfg.test_size, seed=cfg.seed)
     clf = HKRClassifier(margin=cfg.margin, warm_start=True, random_state=cfg.seed,

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 
 import numpy as np
 
+from ..data.io import read_npz
 from ..errors import InputError
 from .layers import Sequential
 
@@ -31,10 +31,9 @@ def load_model(path: str | os.PathLike) -> Sequential:
     name = os.fspath(path)
     if not os.path.isfile(name):
         raise InputError(f"model: file not found: {name}")
-    try:
-        with np.load(name, allow_pickle=False) as data:
-            files = {k: data[k] for k in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+    try:  # also refuses a .npy array renamed .npz, which np.load returns as a bare array
+        files = read_npz(name)
+    except InputError as exc:
         raise InputError(f"model: {name} is not a readable .npz model file ({exc})") from None
     if "architecture" not in files:
         raise InputError(f"model: {name} has no 'architecture' entry (not an otreg model)")

@@ -11,6 +11,10 @@
   (from :func:`otreg.study.lam_path`).
 * :func:`plot_sweep_table` - the robustness / accuracy trade-off of a sweep table.
 
+Data with d != 2 are drawn in a plane that keeps what matters — the main transport direction
+and the main principal direction orthogonal to it (:func:`otreg.plot.view.view_for`); each
+figure says so in its title.
+
 Every function takes ``out`` (a path; the figure is written there and the path returned) and
 no pyplot state is touched, so they are safe in scripts, tests and threads.
 """

@@ -18,7 +18,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..errors import InputError
-from ..study.sweep import order_columns, read_table, summarize
+from ..study.sweep import dedupe_rows, order_columns, read_table, summarize
+from .figures import save_figure
 
 __all__ = ["plot_sweep_table"]
 
@@ -52,7 +53,7 @@ def plot_sweep_table(table_or_path: Any, out_png: Any = None, title: str | None 
         Figure title.
     """
     rows = (read_table(table_or_path) if isinstance(table_or_path, (str, os.PathLike))
-            else list(table_or_path))
+            else dedupe_rows(table_or_path))
     rows = [r for r in rows if not r.get("error") and isinstance(r.get("acc_clean"), float)]
     if not rows:
         raise InputError("table_or_path: the sweep table has no row without error")
@@ -138,10 +139,6 @@ def plot_sweep_table(table_or_path: Any, out_png: Any = None, title: str | None 
     fig.tight_layout()
     if out_png is None:
         return fig
-    out_png = os.fspath(out_png)
-    parent = os.path.dirname(os.path.abspath(out_png))
-    os.makedirs(parent, exist_ok=True)
-    fig.savefig(out_png, dpi=120)
-    return out_png
+    return save_figure(fig, out_png, dpi=120, bbox_inches=None)
 
 

@@ -7,9 +7,9 @@
 See :mod:`otreg.study.sweep` and :mod:`otreg.study.path`.
 """
 from .path import DEFAULT_PATH_LAMS, exact_columns, lam_path
-from .sweep import (KEY_COLUMNS, SweepConfig, make_configs, order_columns, read_table, row_key,
+from .sweep import (KEY_COLUMNS, SweepConfig, dedupe_rows, make_configs, order_columns, read_table, row_key,
                     run_one, summarize, sweep, trade_off_table)
 
 __all__ = ["sweep", "run_one", "make_configs", "SweepConfig", "read_table", "row_key",
-           "summarize", "trade_off_table", "order_columns", "KEY_COLUMNS", "lam_path",
+           "summarize", "trade_off_table", "dedupe_rows", "order_columns", "KEY_COLUMNS", "lam_path",
            "exact_columns", "DEFAULT_PATH_LAMS"]

@@ -11,8 +11,9 @@ row per combination to a CSV (or parquet) file:
   so no perturbation shorter than eps can flip the sign of f at those samples);
 * with ``neural=True``, the same quantities for the trained network (``nn_`` prefix) and the
   training gap ``nn_gap = nn_loss - loss`` (>= 0 up to rounding: the LP value is the minimum);
-* every check of :func:`otreg.verify.verify` (``check_<name>`` pass flag and
-  ``check_<name>_value``), ``checks_failed`` (their count) and ``checks_passed``;
+* every check of :func:`otreg.verify.verify` (``check_<name>`` pass flag, empty when the
+  check was not applicable to the data, and ``check_<name>_value``), ``checks_failed`` (their
+  count), ``checks_na`` (the number not applicable) and ``checks_passed``;
 * wall times (columns ending in ``seconds``) and ``error``: a combination that raises records
   ``"ExceptionType: message"`` there instead of stopping the sweep.
 
@@ -26,24 +27,34 @@ interrupted sweep loses nothing and duplicates nothing.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
+import ctypes
 import io
 import math
 import multiprocessing as mp
 import os
+import signal
+import socket
 import sys
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Linux/macOS: sweeps are not locked
+    fcntl = None
+
 import numpy as np
 from tqdm.auto import tqdm
 
 from ..data.toys import load_data
-from ..data.validate import as_int, as_number
-from ..errors import InputError
+from ..data.validate import as_int, as_number, output_file
+from ..errors import InputError, caused_by_interrupt
 from ..metrics import DEFAULT_RADII, accuracies
 from ..nn import fit
 from ..problem import Problem
@@ -135,17 +146,19 @@ def make_configs(datasets: Any, lams: Any, margins: Any, seeds: Any, n: int = 50
 def _check_columns(checks: list[dict]) -> Row:
     """Columns of a list of check dicts ``{"name", "passed", "value", ...}``."""
     out = {}
-    failed = 0
+    failed = na = 0
     for c in checks:
         name = "".join(ch if ch.isalnum() else "_" for ch in str(c["name"]).lower()).strip("_")
-        passed = bool(c["passed"])
-        failed += not passed
+        passed = None if c["passed"] is None else bool(c["passed"])   # None: n/a
+        failed += passed is False
+        na += passed is None
         out[f"check_{name}"] = passed
         try:
             out[f"check_{name}_value"] = float(c["value"])
         except (TypeError, ValueError):
             out[f"check_{name}_value"] = float("nan")
     out["checks_failed"] = failed
+    out["checks_na"] = na
     out["checks_passed"] = failed == 0
     return out
 
@@ -171,6 +184,7 @@ def run_one(config: SweepConfig) -> Row:
             report = verify(pr, model=train.model if train else None, seed=config.seed,
                             neural=False)
         except Exception as exc:  # keep the measurements, record the failure
+            _reraise_interrupt(exc)
             verify_error = f"verify: {type(exc).__name__}: {exc}"
     res = report.result if report is not None else hkr_transport(pr)
     row["w1"] = float(report.w1 if report is not None else wasserstein1(pr))
@@ -188,6 +202,45 @@ def run_one(config: SweepConfig) -> Row:
     return row
 
 
+#: set by :func:`_watch_sigint` when Ctrl-C arrives during a sweep in the main thread
+_SIGINT_SEEN = threading.Event()
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` hides a Ctrl-C (:func:`otreg.errors.caused_by_interrupt`), or one
+    arrived during the run (:func:`_watch_sigint`)."""
+    return caused_by_interrupt(exc) or _SIGINT_SEEN.is_set()
+
+
+def _reraise_interrupt(exc: Exception) -> None:
+    """Turn an exception that hides a Ctrl-C back into a KeyboardInterrupt."""
+    if _interrupted(exc):
+        raise KeyboardInterrupt(f"interrupted ({type(exc).__name__})") from exc
+
+
+@contextlib.contextmanager
+def _watch_sigint() -> Iterator[None]:
+    """Note every Ctrl-C during the sweep (then let the previous handler raise as usual), so
+    that a run which swallowed it is not recorded.  Only in the main thread, and only when a
+    Python handler is installed."""
+    _SIGINT_SEEN.clear()
+    prev = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(prev):
+        yield
+        return
+
+    def handler(signum, frame):
+        _SIGINT_SEEN.set()
+        prev(signum, frame)
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, prev)
+        _SIGINT_SEEN.clear()
+
+
 def _one_line(text: str, limit: int = 500) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -200,10 +253,13 @@ def run_safe(config: SweepConfig, runner: Runner | None = None) -> Row:
     try:
         row = dict(runner(config))
     except Exception as exc:
+        _reraise_interrupt(exc)
         row = config.key_dict()
         row["error"] = _one_line(f"{type(exc).__name__}: {exc}")
         row["seconds"] = time.perf_counter() - t0
         return row
+    if _SIGINT_SEEN.is_set():              # Ctrl-C was swallowed somewhere inside the run
+        raise KeyboardInterrupt
     row.update(config.key_dict())          # the key columns always describe the combination
     row["error"] = _one_line(row.get("error") or "")
     return row
@@ -260,23 +316,44 @@ def row_key(row: Row) -> tuple:
             int(row["seed"]), bool(neural))
 
 
-def _read_csv_text(path: str) -> tuple[list[str], list[Row], bool]:
+def _not_a_table(what: str, path: str, why: str) -> InputError:
+    return InputError(f"{what}: {path} exists and is not a sweep table ({why}); remove it or "
+                      "choose another file")
+
+
+def _read_csv_text(path: str, what: str = "out") -> tuple[list[str], list[Row], bool]:
     """(header, parsed rows, repaired): drops a trailing line cut by an interruption and rows
-    whose field count does not match the header."""
-    with open(path, newline="") as fh:
-        text = fh.read()
-    repaired = False
-    if text and not text.endswith("\n"):
-        cut = text.rfind("\n")
-        text = text[: cut + 1] if cut >= 0 else ""
-        repaired = True
+    whose field count does not match the header.
+
+    A file that is not a sweep table — binary, not UTF-8, or whose first line is not a header
+    with every key column — raises :class:`InputError` (``what`` names the argument): a sweep
+    never appends to, or overwrites, somebody else's file.  An empty file is an empty table.
+    """
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        raise InputError(f"{what}: cannot read {path} ({exc.strerror or exc})") from None
+    if b"\0" in raw:
+        raise _not_a_table(what, path, "a binary file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _not_a_table(what, path, "not UTF-8 text") from None
     if not text.strip():
-        return [], [], repaired
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader)
+        return [], [], bool(text)
+    first = text.split("\n", 1)[0].rstrip("\r")
+    header = next(csv.reader([first]), [])
     missing = [k for k in KEY_COLUMNS if k not in header]
     if missing:
-        raise InputError(f"out: {path} is not a sweep table (no column {missing[0]!r})")
+        raise _not_a_table(what, path, f"its first line has no column {missing[0]!r}; a sweep "
+                                       f"table starts with the columns {', '.join(KEY_COLUMNS)}")
+    repaired = False
+    if not text.endswith("\n"):  # a line cut by a kill (the header is written atomically)
+        text = text[: text.rfind("\n") + 1]
+        repaired = True
+    reader = csv.reader(io.StringIO(text, newline=""))
+    next(reader)
     rows = []
     for fields in reader:
         if len(fields) != len(header):
@@ -292,14 +369,49 @@ def _read_csv_text(path: str) -> tuple[list[str], list[Row], bool]:
     return header, rows, repaired
 
 
-def read_table(path: str | os.PathLike) -> list[Row]:
-    """Rows of a sweep table (CSV or parquet) as dicts with typed values (None = empty)."""
+def _read_parquet(path: str, what: str) -> list[Row]:
+    pq = _pyarrow(what)
+    try:
+        table = pq.read_table(path)
+    except OSError as exc:  # pyarrow's ArrowInvalid is a ValueError, ArrowIOError an OSError
+        raise InputError(f"{what}: cannot read {path} as parquet ({exc})") from None
+    except ValueError as exc:
+        raise _not_a_table(what, path, f"not a parquet file: {exc}") from None
+    missing = [k for k in KEY_COLUMNS if k not in table.column_names]
+    if missing:
+        raise _not_a_table(what, path, f"no column {missing[0]!r}")
+    return [_parse_row({k: _fmt(v) for k, v in r.items()}) for r in table.to_pylist()]
+
+
+def read_table(path: str | os.PathLike, what: str = "table") -> list[Row]:
+    """Rows of a sweep table (CSV or parquet) as dicts with typed values (None = empty), one
+    per combination (see :func:`dedupe_rows`).  A missing file or one that is not a sweep
+    table raises :class:`InputError` starting with ``what``."""
     path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise InputError(f"{what}: {path}: " + ("is a directory" if os.path.isdir(path)
+                                                else "file not found"))
     if path.endswith(".parquet"):
-        pq = _pyarrow()
-        return [_parse_row({k: _fmt(v) for k, v in r.items()})
-                for r in pq.read_table(path).to_pylist()]
-    return _read_csv_text(path)[1]
+        return dedupe_rows(_read_parquet(path, what))
+    return dedupe_rows(_read_csv_text(path, what)[1])
+
+
+def dedupe_rows(rows: Iterable[Row]) -> list[Row]:
+    """One row per combination (:func:`row_key`), in first-seen order: the first row without
+    an error, else the first row.  Rows without the key columns are kept as they are.
+
+    Tables written by otreg never hold a combination twice; this protects summaries against
+    files merged or written by older versions (where two concurrent sweeps could both run a
+    combination)."""
+    out: dict[Any, Row] = {}
+    for i, r in enumerate(rows):
+        try:
+            key = row_key(r)
+        except (KeyError, TypeError, ValueError):
+            key = ("__row", i)
+        if key not in out or (out[key].get("error") and not r.get("error")):
+            out[key] = r
+    return list(out.values())
 
 
 def order_columns(cols: Iterable[str]) -> list[str]:
@@ -361,11 +473,11 @@ class _CsvJournal:
             os.fsync(fh.fileno())
 
 
-def _pyarrow():
+def _pyarrow(what: str = "out"):
     try:
         import pyarrow.parquet as pq
     except ImportError:
-        raise InputError("out: writing parquet needs pyarrow (pip install 'otreg[parquet]'); "
+        raise InputError(f"{what}: parquet tables need pyarrow (pip install 'otreg[parquet]'); "
                          "use a .csv file instead") from None
     return pq
 
@@ -379,6 +491,54 @@ def _write_parquet(path: str, rows: list[Row]) -> None:
     tmp = f"{path}.tmp{os.getpid()}"
     pq.write_table(table, tmp)
     os.replace(tmp, path)
+
+
+class _TableLock:
+    """An exclusive lock on an output table for the duration of one sweep: ``flock`` on
+    ``<table>.lock``, which names its holder.  A second sweep on the same table fails at once
+    with an :class:`InputError` instead of running (and writing) combinations twice."""
+
+    def __init__(self, table: str) -> None:
+        self.table, self.path, self.fh = table, table + ".lock", None
+
+    def __enter__(self) -> _TableLock:
+        if fcntl is None:  # pragma: no cover
+            return self
+        while True:
+            try:
+                fh = open(self.path, "a+", encoding="utf-8")
+            except OSError as exc:
+                raise InputError(f"out: cannot create the lock file {self.path} "
+                                 f"({exc.strerror or exc})") from None
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                fh.seek(0)
+                holder = fh.read().strip() or "another process"
+                fh.close()
+                raise InputError(f"out: another sweep ({holder}) is writing to {self.table}; "
+                                 "wait for it to finish, or write to another file") from None
+            try:  # the previous holder may have removed the file after we opened it
+                same = os.fstat(fh.fileno()).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            fh.close()
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()} on {socket.gethostname()} since "
+                 f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        fh.flush()
+        self.fh = fh
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.fh is not None:
+            with contextlib.suppress(OSError):
+                os.remove(self.path)
+            self.fh.close()
+            self.fh = None
 
 
 # ------------------------------------------------------------------------------ back-ends
@@ -396,6 +556,27 @@ def _pool_context():
         ctx.set_forkserver_preload(["otreg.study._preload"])
         return ctx
     return mp.get_context("spawn")
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (``prctl(PR_SET_PDEATHSIG)``).
+
+    Called in the forkserver (whose parent is the sweeping process) and in every worker (whose
+    parent is the forkserver): a ``kill -9`` of the sweep then takes the forkserver and the
+    workers with it, and the resource tracker, left without clients, exits too.  Elsewhere a
+    no-op (the pools are still terminated on Ctrl-C and SIGTERM by the sweep itself)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - no prctl
+        return
+    if os.getppid() == 1:  # the parent died before prctl: nobody will collect our results
+        os._exit(1)
 
 
 def _terminate(pool: ProcessPoolExecutor) -> None:
@@ -422,7 +603,7 @@ def _processes(todo: list[SweepConfig], runner: Runner | None,
         cfg = next(queue, None)
         if cfg is None:
             return
-        pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_die_with_parent)
         live[pool.submit(run_safe, cfg, runner)] = (cfg, pool)
 
     finished = False
@@ -545,15 +726,38 @@ def sweep(datasets: Any, lams: Any, margins: Any, seeds: Any, n: int = 500, neur
     if scheduler is None:
         scheduler = os.environ.get(SCHEDULER_ENV) or None
     journal_path, parquet_out = _output_paths(out)
-    by_key, journal = _resume(journal_path, parquet_out, configs, retry_errors)
-    todo = [c for c in configs if c.key() not in by_key]
+    lock = _TableLock(parquet_out or journal_path) if journal_path else contextlib.nullcontext()
+    with lock, _watch_sigint():
+        by_key, journal = _resume(journal_path, parquet_out, configs, retry_errors)
+        todo = [c for c in configs if c.key() not in by_key]
+        results = _run_all(todo, runner, scheduler, workers, progress, journal, by_key,
+                           len(configs))
+        if journal is not None:
+            final = (_read_csv_text(journal_path)[1] if os.path.exists(journal_path)
+                     else journal.rows)
+            if parquet_out:
+                _write_parquet(parquet_out, final)
+                os.remove(journal_path)
+            results = {row_key(r): r for r in dedupe_rows(final)}
+        else:
+            # no file: give the same typed values a file round trip would
+            results = {k: _parse_row({c: _fmt(v) for c, v in r.items()})
+                       for k, r in results.items()}
+    return [results[c.key()] for c in configs if c.key() in results]
+
+
+def _run_all(todo: list[SweepConfig], runner: Runner | None, scheduler: Any,
+             workers: int | None, progress: bool, journal: _CsvJournal | None,
+             done: dict[tuple, Row], total: int) -> dict[tuple, Row]:
+    """Run ``todo`` on the chosen back-end, appending each row to ``journal`` as it comes;
+    returns every row by key (``done`` plus the new ones)."""
     rows_iter, backend = _backend(todo, runner, scheduler, workers)
     bar = tqdm(total=len(todo), desc=f"sweep ({backend})", unit="run", disable=not progress,
                dynamic_ncols=True, file=sys.stderr)
-    if progress and len(configs) > len(todo):
-        bar.write(f"sweep: {len(configs) - len(todo)} of {len(configs)} runs already in "
-                  f"{journal_path}, {len(todo)} to go")
-    results = dict(by_key)
+    if progress and total > len(todo):
+        bar.write(f"sweep: {total - len(todo)} of {total} runs already in "
+                  f"{journal.path if journal else 'the table'}, {len(todo)} to go")
+    results = dict(done)
     n_err = 0
     try:
         for row in rows_iter:
@@ -568,17 +772,7 @@ def sweep(datasets: Any, lams: Any, margins: Any, seeds: Any, n: int = 500, neur
         bar.close()
         if hasattr(rows_iter, "close"):
             rows_iter.close()
-
-    if journal is not None:
-        final = _read_csv_text(journal_path)[1] if os.path.exists(journal_path) else journal.rows
-        if parquet_out:
-            _write_parquet(parquet_out, final)
-            os.remove(journal_path)
-        results = {row_key(r): r for r in final}
-    else:
-        # no file: give the same typed values a file round trip would
-        results = {k: _parse_row({c: _fmt(v) for c, v in r.items()}) for k, r in results.items()}
-    return [results[c.key()] for c in configs if c.key() in results]
+    return results
 
 
 def _output_paths(out: Any) -> tuple[str | None, str | None]:
@@ -594,27 +788,24 @@ def _output_paths(out: Any) -> tuple[str | None, str | None]:
         journal, parquet = out, None
     else:
         raise InputError(f"out: expected a .csv or .parquet file, got {out!r}")
-    parent = os.path.dirname(os.path.abspath(out))
-    if not os.path.isdir(parent):
-        raise InputError(f"out: directory {parent!r} does not exist")
+    output_file(out, "out")
+    if parquet:
+        output_file(journal, "out")
     return journal, parquet
 
 
 def _resume(journal_path: str | None, parquet_out: str | None, configs: list[SweepConfig],
             retry_errors: bool) -> tuple[dict[tuple, Row], _CsvJournal | None]:
-    """Rows already done (by key; the first row of a key wins) and the journal to append to.
+    """Rows already done (by key, see :func:`dedupe_rows`) and the journal to append to.
 
     A line cut by a kill, duplicates and rows to retry are dropped by rewriting the file."""
     existing, header, repaired = [], [], False
     if parquet_out and os.path.exists(parquet_out):
-        existing = read_table(parquet_out)
+        existing = _read_parquet(parquet_out, "out")
     if journal_path and os.path.exists(journal_path):
-        header, rows, repaired = _read_csv_text(journal_path)
-        seen = {row_key(r) for r in existing}
-        existing += [r for r in rows if row_key(r) not in seen]
-    by_key: dict[tuple, Row] = {}
-    for r in existing:
-        by_key.setdefault(row_key(r), r)
+        header, rows, repaired = _read_csv_text(journal_path, "out")
+        existing += rows
+    by_key = {row_key(r): r for r in dedupe_rows(existing)}
     if retry_errors:
         wanted = {c.key() for c in configs}
         by_key = {k: r for k, r in by_key.items() if not (k in wanted and r.get("error"))}
@@ -653,13 +844,14 @@ def _finite(values: Iterable) -> list[float]:
 
 def summarize(table: Any, metrics: list[str] | None = None,
               by: tuple[str, ...] = ("data", "neural", "margin", "n", "lam")) -> list[Row]:
-    """Mean and standard deviation over seeds (rows with an error are left out).
+    """Mean and standard deviation over seeds (one row per combination, see
+    :func:`dedupe_rows`; rows with an error are left out).
 
     Returns one dict per group (sorted) with the ``by`` columns, ``runs`` (rows averaged) and
     ``<metric>_mean`` / ``<metric>_std`` (population std; 0 for a single seed).  ``metrics``
     default to the accuracy columns, ``loss`` and ``mass``.
     """
-    rows = read_table(table) if isinstance(table, (str, os.PathLike)) else list(table)
+    rows = read_table(table) if isinstance(table, (str, os.PathLike)) else dedupe_rows(table)
     rows = [r for r in rows if not r.get("error")]
     if metrics is None:
         cols = order_columns([c for r in rows for c in r])
@@ -684,7 +876,7 @@ def trade_off_table(table: Any, prefix: str = "", digits: int = 3) -> str:
     """Markdown table of the robustness / accuracy trade-off: for each data set and margin,
     clean and certified accuracies (mean ± std over seeds) against λ.  ``prefix="nn_"`` gives
     the network's columns."""
-    rows = read_table(table) if isinstance(table, (str, os.PathLike)) else list(table)
+    rows = read_table(table) if isinstance(table, (str, os.PathLike)) else dedupe_rows(table)
     rows = [r for r in rows if not r.get("error")]
     acc = [c for c in order_columns([c for r in rows for c in r])
            if c.startswith(prefix + "acc_") and (prefix or not c.startswith("nn_"))]

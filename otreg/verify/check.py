@@ -2,7 +2,12 @@
 
 ``value`` is always the quantity compared with ``tolerance`` (the direction of the comparison
 is in ``detail``), so that a table of checks reads as "measured vs allowed".  A check made of
-parts (:func:`combine`) passes only if every part passes.
+parts (:func:`combine`) passes only if every part that could be evaluated passes.
+
+A check that cannot be evaluated on the data at hand — a property about transport rays when
+all mass moves between coincident points, a tightness test when no point is far enough from
+the boundary — is *not applicable*: ``passed is None`` (``"passed": null`` in JSON, "n/a" in
+the table), its ``detail`` says why, and it counts neither as passed nor as failed.
 """
 from __future__ import annotations
 
@@ -10,15 +15,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Check", "combine"]
+__all__ = ["Check", "combine", "not_applicable"]
 
 
 @dataclass
 class Check:
-    """The outcome of one check: ``passed`` iff ``value`` is within ``tolerance``."""
+    """The outcome of one check: ``passed`` iff ``value`` is within ``tolerance``; ``None``
+    when the check could not be evaluated (see :func:`not_applicable`)."""
 
     name: str
-    passed: bool
+    passed: bool | None
     value: float
     tolerance: float
     detail: str = ""
@@ -26,10 +32,20 @@ class Check:
     #: measurements behind ``value`` (e.g. the Lipschitz estimates of a potential)
     data: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def status(self) -> str:
+        """``"PASS"``, ``"FAIL"`` or ``"n/a"``."""
+        return "n/a" if self.passed is None else ("PASS" if self.passed else "FAIL")
+
+    @property
+    def failed(self) -> bool:
+        """Evaluated and not passed (an n/a check has not failed)."""
+        return self.passed is False
+
     def to_dict(self) -> dict:
         out = {
             "name": self.name,
-            "passed": bool(self.passed),
+            "passed": None if self.passed is None else bool(self.passed),
             "value": _num(self.value),
             "tolerance": _num(self.tolerance),
             "detail": self.detail,
@@ -41,21 +57,30 @@ class Check:
         return out
 
 
+def not_applicable(name: str, reason: str, tolerance: float = float("nan")) -> Check:
+    """A check that cannot be evaluated on these data; ``reason`` says why."""
+    return Check(name, None, float("nan"), tolerance, f"n/a: {reason}")
+
+
 def _num(x: float) -> float | str:
     x = float(x)
     return x if np.isfinite(x) else str(x)
 
 
 def combine(name: str, parts: list[Check], detail: str = "") -> Check:
-    """A check made of parts: passes iff all parts pass; value/tolerance of the worst part."""
-    if not parts:
-        return Check(name, False, float("nan"), float("nan"), "no part could be evaluated")
-    worst = next((p for p in parts if not p.passed), None)
-    if worst is None:
-        worst = max(parts, key=lambda p: _ratio(p.value, p.tolerance))
+    """A check made of parts: passes iff every evaluated part passes; value/tolerance of the
+    worst evaluated part.  Parts that are n/a are ignored; if all are, the check is n/a."""
+    evaluated = [p for p in parts if p.passed is not None]
     summary = "; ".join(f"[{p.name}] {p.detail}" for p in parts)
-    return Check(name, all(p.passed for p in parts), worst.value, worst.tolerance,
-                 (detail + " " if detail else "") + summary, parts)
+    full = (detail + " " if detail else "") + summary
+    if not evaluated:
+        return Check(name, None, float("nan"), float("nan"),
+                     full if parts else "n/a: no part could be evaluated", parts)
+    worst = next((p for p in evaluated if not p.passed), None)
+    if worst is None:
+        worst = max(evaluated, key=lambda p: _ratio(p.value, p.tolerance))
+    return Check(name, all(p.passed for p in evaluated), worst.value, worst.tolerance, full,
+                 parts)
 
 
 def _ratio(value: float, tol: float) -> float:
@@ -63,4 +88,3 @@ def _ratio(value: float, tol: float) -> float:
         return abs(float(value)) / max(abs(float(tol)), 1e-300)
     except (TypeError, ValueError):
         return float("inf")
-

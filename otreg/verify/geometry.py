@@ -16,18 +16,31 @@ from ..metrics import bounding_box
 from ..potential import Potential
 from ..problem import Problem
 from ..transport import HKRResult
-from .check import Check, combine
+from .check import Check, combine, not_applicable
+
+#: relative rounding of positions: distances below ``ROUNDING * max |x|`` are treated as 0
+ROUNDING = 1024 * np.finfo(np.float64).eps
+
+
+def position_rounding(problem: Problem) -> float:
+    """The scale below which two points of ``problem`` are indistinguishable in floating
+    point (``ROUNDING`` times the largest coordinate in absolute value)."""
+    return ROUNDING * float(np.max(np.abs(problem.samples)))
+
 
 def ray_points(res: HKRResult, rng: np.random.Generator, k: int = 400,
-               t_range: tuple[float, float] = (0.05, 0.95), crossing: bool = False
+               t_range: tuple[float, float] = (0.05, 0.95), crossing: bool = False,
+               min_length: float = 0.0
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Points on transport rays x_i + t (z_j - x_i), pairs drawn with probability ∝ plan_ij.
 
-    With ``crossing=True`` only rays whose end values straddle 0 (f_i > 0 > g_j) are used.
-    Returns (points, i, j, t)."""
+    With ``crossing=True`` only rays whose end values straddle 0 (f_i > 0 > g_j) are used;
+    rays not longer than ``min_length`` (default 0: mass moved between coincident points, which
+    has no ray to speak of) are left out.  Returns (points, i, j, t); no points if no ray is left."""
     plan = res.plan.copy()
     if crossing:
         plan = plan * ((res.f_pos[:, None] > 0) & (res.f_neg[None, :] < 0))
+    plan = plan * (res.distances > min_length)
     flat = plan.ravel()
     if flat.sum() <= 0:
         d = res.problem.dim
@@ -113,7 +126,13 @@ def boundary_distance(pot: Potential, points: np.ndarray, r_max: Any,
 
 def check_gradient_norm(pot: Potential, points: np.ndarray, min_norm: float = 0.9,
                         min_fraction: float = 0.8, name: str = "gradient_norm") -> Check:
-    """|grad f| = 1 on transport rays: fraction of ray points with |grad f| >= ``min_norm``."""
+    """|grad f| = 1 on transport rays: fraction of ray points with |grad f| >= ``min_norm``.
+
+    Without points (no transport ray of positive length) the check is n/a."""
+    if len(points) == 0:
+        return not_applicable(name, "no transport ray of positive length: all the mass moves "
+                                    "between coincident points (or the plan is empty), so "
+                                    "there is no ray to measure |grad f| on", min_fraction)
     g = np.linalg.norm(pot.grad(points), axis=1)
     frac = float(np.mean(g >= min_norm)) if len(g) else float("nan")
     detail = (f"{len(g)} points on transport rays: fraction with |grad f| >= {min_norm:g} is "
@@ -177,12 +196,18 @@ def check_adversarial_tightness(pot: Potential, points: np.ndarray, r_max: Any =
     distance is found by :func:`boundary_distance` up to ``r_max``, default 3 |f(x)|, along
     ``n_dirs`` directions plus the attack direction itself)."""
     rng = np.random.default_rng(0) if rng is None else rng
-    pts = np.atleast_2d(points)
+    pts = np.asarray(points, dtype=np.float64)
+    if len(pts) == 0:
+        return not_applicable(name, "no transport ray crosses the decision boundary (no pair "
+                                    "with f(x) > 0 > f(z) carries mass)", f_tol)
+    pts = np.atleast_2d(pts)
     f = pot(pts)
     keep = np.abs(f) > max(min_abs_f, 1e-9)
     pts, f = pts[keep], f[keep]
     if len(pts) == 0:
-        return Check(name, False, float("nan"), f_tol, "no usable point (|f| too small)")
+        return not_applicable(name, f"no point of the {len(keep)} on crossing transport rays "
+                                    f"has |f| > {max(min_abs_f, 1e-9):.3g}: the one-step "
+                                    "attack cannot be told from rounding there", f_tol)
     g = pot.grad(pts)
     adv = pts - f[:, None] * g
     f_adv = pot(adv)

@@ -106,21 +106,27 @@ def test_csv_dataset_round_trip_and_label_conventions(tmp_path):
     save_dataset(tmp_path / "d.csv", xp, xn)
     gp, gn, a, b = load_dataset(tmp_path / "d.csv")
     assert np.array_equal(gp, xp) and np.array_equal(gn, xn) and a is None and b is None
-    # no header, labels 1/0, interleaved rows, comments and blank lines
+    # no header (the label column is then given by number), labels 1/0, interleaved rows,
+    # comments and blank lines
     rows = ["# a comment", "0.5,1.5,1", "", "2.0,3.0,0", "-1,2,1"]
     (tmp_path / "raw.csv").write_text("\n".join(rows) + "\n")
-    gp, gn, _, _ = load_dataset(tmp_path / "raw.csv")
+    gp, gn, _, _ = load_dataset(tmp_path / "raw.csv", label_column=-1)
     assert np.array_equal(gp, [[0.5, 1.5], [-1, 2]]) and np.array_equal(gn, [[2.0, 3.0]])
-    # load_points: file order, label dropped (header 'label', or dim given)
+    with pytest.raises(InputError, match="raw.csv: no header row"):
+        load_dataset(tmp_path / "raw.csv")                 # labels are never guessed
+    # load_points: file order, a column named 'label' dropped; otherwise every column counts
     assert np.array_equal(load_points(tmp_path / "d.csv"), np.vstack([xp, xn]))
-    assert np.array_equal(load_points(tmp_path / "raw.csv", dim=2),
-                          [[0.5, 1.5], [2.0, 3.0], [-1, 2]])
+    assert np.array_equal(load_points(tmp_path / "raw.csv", dim=3),
+                          [[0.5, 1.5, 1], [2.0, 3.0, 0], [-1, 2, 1]])
+    with pytest.raises(InputError, match="raw.csv: points: dimension mismatch"):
+        load_points(tmp_path / "raw.csv", dim=2)
     (tmp_path / "pts.csv").write_text("x,y\n1,2\n3,4\n")
     assert np.array_equal(load_points(tmp_path / "pts.csv"), [[1, 2], [3, 4]])
     (tmp_path / "cls.csv").write_text("u,v,cls\n1,2,1\n3,4,0\n")
-    assert np.array_equal(load_points(tmp_path / "cls.csv", dim=2), [[1, 2], [3, 4]])
+    assert np.array_equal(load_points(tmp_path / "cls.csv", label_column="cls", dim=2),
+                          [[1, 2], [3, 4]])
     with pytest.raises(InputError, match="cls.csv: points: dimension mismatch"):
-        load_points(tmp_path / "cls.csv", dim=1)
+        load_points(tmp_path / "cls.csv", dim=2)
 
 
 @pytest.mark.parametrize("content,match", [
@@ -129,10 +135,11 @@ def test_csv_dataset_round_trip_and_label_conventions(tmp_path):
     ("1,2,1\n3,4\n", "line 2 has 2 columns"),
     ("1,2,1\n3,abc,-1\n", "line 2 has a non-numeric"),
     ("1,2,1\n3,nan,-1\n", "NaN"),
-    ("1,2,1\n3,4,2\n", "labels"),
-    ("1,2,1\n3,4,1\n", "negative class is empty"),
-    ("1,2,-1\n3,4,-1\n", "positive class is empty"),
+    ("x,y,label\n1,2,1\n3,4,2\n", "labels"),
+    ("x,y,label\n1,2,1\n3,4,1\n", "negative class is empty"),
+    ("x,y,label\n1,2,-1\n3,4,-1\n", "positive class is empty"),
     ("1\n2\n", "column"),
+    ("label\n1\n0\n", "no coordinate column"),
 ])
 def test_bad_csv(tmp_path, content, match):
     path = tmp_path / "bad.csv"
@@ -166,7 +173,7 @@ def test_bad_npz_and_missing_files(tmp_path):
     with pytest.raises(InputError, match="points"):
         load_points(tmp_path / "f.npz")
     (tmp_path / "g.npz").write_bytes(b"garbage")
-    with pytest.raises(InputError, match="cannot read"):
+    with pytest.raises(InputError, match="not an .npz archive"):
         load_dataset(tmp_path / "g.npz")
     with pytest.raises(InputError, match="^a: weights cannot be stored in CSV"):
         save_dataset(tmp_path / "w.csv", np.zeros((1, 2)), np.ones((1, 2)), a=[1.0])

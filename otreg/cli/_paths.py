@@ -1,0 +1,47 @@
+"""Output paths of the ``otreg`` commands, checked before any computation.
+
+A run that trains for minutes must not end in a traceback because ``--json`` names a
+directory or ``--plots`` names a file: every command checks its output paths first
+(:func:`otreg.data.validate.output_file` and ``output_dir``, re-exported here) and writes
+through :func:`write_text` / :func:`writing`, which turn an ``OSError`` into one
+:class:`~otreg.errors.InputError` naming the option and the path.
+"""
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+from ..data.validate import output_dir, output_file
+from ..errors import InputError
+
+__all__ = ["output_file", "output_dir", "distinct", "writing", "write_text"]
+
+
+def distinct(**paths: str | None) -> None:
+    """Two options must not name the same output file."""
+    seen: dict[str, str] = {}
+    for option, path in paths.items():
+        if path is None:
+            continue
+        key = os.path.realpath(path)
+        if key in seen:
+            raise InputError(f"{option}: {path!r} is also given as {seen[key]}; each output "
+                             "needs its own file")
+        seen[key] = option
+
+
+def writing(path: str, option: str, write: Callable[[str], object]) -> None:
+    """``write(path)``, with an ``OSError`` (disk full, permissions changed meanwhile)
+    reported as one :class:`InputError` naming the option and the path."""
+    try:
+        write(path)
+    except OSError as exc:
+        raise InputError(f"{option}: cannot write {path!r} ({exc.strerror or exc})") from None
+
+
+def write_text(path: str, option: str, text: str) -> None:
+    """Write ``text`` to ``path`` (UTF-8); see :func:`writing`."""
+    def write(p: str) -> None:
+        with open(p, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    writing(path, option, write)
