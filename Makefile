@@ -27,6 +27,7 @@ test: $(TESTS)
 	$(PY) -m pytest -q -ra
 
 bench: $(BASE)
+	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/bench_exact.py
 	$(PY) benchmarks/bench_autodiff.py
 	$(PY) benchmarks/bench_neural.py
