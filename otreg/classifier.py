@@ -36,8 +36,8 @@ from .problem import Problem
 __all__ = ["HKRClassifier", "lipschitz_bound", "certified_radius"]
 
 #: training settings passed on to :func:`otreg.nn.fit` / :func:`otreg.nn.fit_multiclass` when set
-_TRAINING = ("width", "depth", "activation", "epochs", "batch_size", "lr", "final_lr",
-             "patience", "bjorck_iters")
+_TRAINING = ("width", "depth", "activation", "steps", "epochs", "batch_size", "lr", "final_lr",
+             "patience", "bjorck_iters", "tol", "decay")
 
 
 def lipschitz_bound(model: Sequential) -> tuple[float, np.ndarray]:
@@ -91,11 +91,14 @@ class HKRClassifier(ClassifierMixin, BaseEstimator):
         between classes).
     width, depth : int, optional
         Hidden width and number of hidden layers of the GroupSort network.
-    activation : {"groupsort", "fullsort", "relu"}, optional
-    epochs, batch_size, lr, final_lr, patience, bjorck_iters : optional
-        Training settings of :func:`otreg.nn.fit` (Adam with a decaying learning rate from
-        ``lr`` to ``lr * final_lr``, early stop after ``patience`` epochs without
-        improvement).  Every setting left at None takes :func:`otreg.nn.fit`'s default.
+    activation : str, optional
+        The activation of :func:`otreg.nn.lipschitz_mlp` (GroupSort by default).
+    steps, epochs, batch_size, lr, final_lr, patience, tol, decay, bjorck_iters : optional
+        Training settings of :func:`otreg.nn.fit`: a budget of ``steps`` Adam steps (or
+        ``epochs`` passes over the data), the learning rate divided by ``decay`` on each
+        plateau of the full-data loss (``patience`` steps without a relative improvement of
+        ``tol``) down to ``lr * final_lr``.  Every setting left at None takes
+        :func:`otreg.nn.fit`'s default for the data.
     optimizer : {"adam", "sgd"}, default "adam"
     warm_start : bool, default False
         Continue from the previous fit's network (same classes and features), e.g. along a λ
@@ -115,21 +118,24 @@ class HKRClassifier(ClassifierMixin, BaseEstimator):
     loss_ : float
         Its empirical hKR loss on the training data (sample weights included).
     history_ : list of float
-        Training loss after each epoch.
+        Training loss at each evaluation (see :class:`otreg.nn.TrainResult`).
     """
 
     def __init__(self, lam: float = 1.0, margin: float = 0.1, *, width: int | None = None,
                  depth: int | None = None, activation: str | None = None,
-                 epochs: int | None = None, batch_size: int | None = None,
-                 lr: float | None = None, final_lr: float | None = None,
-                 patience: int | None = None, optimizer: str = "adam",
-                 bjorck_iters: int | None = None, warm_start: bool = False,
-                 random_state: Any = None, verbose: bool = False) -> None:
+                 steps: int | None = None, epochs: int | None = None,
+                 batch_size: int | None = None, lr: float | None = None,
+                 final_lr: float | None = None, patience: int | None = None,
+                 optimizer: str = "adam", bjorck_iters: int | None = None,
+                 tol: float | None = None, decay: float | None = None,
+                 warm_start: bool = False, random_state: Any = None,
+                 verbose: bool = False) -> None:
         self.lam = lam
         self.margin = margin
         self.width = width
         self.depth = depth
         self.activation = activation
+        self.steps = steps
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -137,6 +143,8 @@ class HKRClassifier(ClassifierMixin, BaseEstimator):
         self.patience = patience
         self.optimizer = optimizer
         self.bjorck_iters = bjorck_iters
+        self.tol = tol
+        self.decay = decay
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose

@@ -17,7 +17,10 @@ from otreg.classifier import certified_radius, lipschitz_bound  # noqa: E402
 from otreg.experiments.attack import pgd_l2  # noqa: E402
 from otreg.nn import Tensor, fit  # noqa: E402
 
-FAST = dict(epochs=30, width=16, depth=2, lr=0.05)
+# small training budgets on purpose: the neural solver's "stopped on its budget" warning is noise
+pytestmark = pytest.mark.filterwarnings("ignore::otreg.nn.TrainingBudgetWarning")
+
+FAST = dict(steps=30, width=16, depth=2, lr=0.05)
 
 
 @parametrize_with_checks([HKRClassifier(**FAST)])
@@ -68,10 +71,10 @@ def test_random_state_and_warm_start(rng):
     f3 = HKRClassifier(random_state=4, **FAST).fit(x, y).decision_function(x)
     np.testing.assert_array_equal(f1, f2)
     assert np.max(np.abs(f1 - f3)) > 1e-6
-    clf = HKRClassifier(random_state=0, warm_start=True, **{**FAST, "epochs": 60}).fit(x, y)
+    clf = HKRClassifier(random_state=0, warm_start=True, **{**FAST, "steps": 60}).fit(x, y)
     trained = clf.loss_
-    clf.set_params(epochs=1, lr=1e-5).fit(x, y)  # one tiny step from the trained network
-    fresh = HKRClassifier(random_state=0, **{**FAST, "epochs": 1, "lr": 1e-5}).fit(x, y)
+    clf.set_params(steps=1, lr=1e-5).fit(x, y)  # one tiny step from the trained network
+    fresh = HKRClassifier(random_state=0, **{**FAST, "steps": 1, "lr": 1e-5}).fit(x, y)
     assert clf.loss_ == pytest.approx(trained, abs=1e-3 * abs(trained))
     assert fresh.loss_ > trained + 0.5 * abs(trained)
 
@@ -88,7 +91,7 @@ def test_multiclass_certified_radius(rng):
     pairs), the radius is min_j (f_k - f_j) / that constant (recomputed here), at least half
     the top-two gap, and no PGD attack inside it changes the prediction."""
     x, y = blobs(rng, [(0.0, 0.0), (2.0, 0.0), (1.0, 1.8)], n=30)
-    clf = HKRClassifier(lam=5.0, margin=0.3, random_state=0, **{**FAST, "epochs": 60}).fit(x, y)
+    clf = HKRClassifier(lam=5.0, margin=0.3, random_state=0, **{**FAST, "steps": 60}).fit(x, y)
     s = clf.decision_function(x)
     assert s.shape == (len(x), 3)
     np.testing.assert_array_equal(clf.predict(x), clf.classes_[np.argmax(s, axis=1)])

@@ -18,6 +18,9 @@ from otreg.experiments.attack import margin  # noqa: E402
 from otreg.experiments.baseline import cross_entropy  # noqa: E402
 from otreg.nn import Tensor  # noqa: E402
 
+# small training budgets on purpose: the neural solver's "stopped on its budget" warning is noise
+pytestmark = pytest.mark.filterwarnings("ignore::otreg.nn.TrainingBudgetWarning")
+
 ROW_KEYS = {"lam", "exact_loss", "network_loss", "gap", "clean_acc", "certified_acc",
             "attack_acc", "baseline_clean_acc", "baseline_attack_acc"}
 EPS_KEYS = {"0.1", "0.25", "0.5", "1", "1.5"}
