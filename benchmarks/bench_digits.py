@@ -50,8 +50,9 @@ def run_command(quick: bool, pair: str) -> tuple[dict, str, float, float, tuple,
     return data, proc.stdout, wall, cpu, load0, load1
 
 
-def verdicts(data: dict, wall: float) -> list[list]:
-    """One line per target: measured value and pass / fail."""
+def verdicts(data: dict, wall: float, cpu: float) -> list[list]:
+    """One line per target: measured value and pass / fail (the CPU time is what the wall time
+    would be on an idle machine: the run trains on one thread)."""
     rows = data["rows"]
     worst_gap = max(r["gap"] for r in rows)
     best_clean = max(r["clean_acc"] for r in rows)
@@ -65,7 +66,9 @@ def verdicts(data: dict, wall: float) -> list[list]:
            ["certified <= attacked accuracy at every λ and ε", str(sound), "True",
             "yes" if sound else "NO"],
            ["whole command, wall time", f"{wall:.0f} s", f"<= {TARGETS['seconds']:g} s",
-            "yes" if wall <= TARGETS["seconds"] else "NO"]]
+            "yes" if wall <= TARGETS["seconds"] else "NO"],
+           ["whole command, CPU time (= wall time when idle)", f"{cpu:.0f} s",
+            f"<= {TARGETS['seconds']:g} s", "yes" if cpu <= TARGETS["seconds"] else "NO"]]
     return out
 
 
@@ -77,7 +80,7 @@ def main(argv=None) -> int:
                                                       "digits.md"))
     args = parser.parse_args(argv)
     data, stdout, wall, cpu, load0, load1 = run_command(args.quick, args.pair)
-    table = markdown_table(["target", "measured", "wanted", "met"], verdicts(data, wall))
+    table = markdown_table(["target", "measured", "wanted", "met"], verdicts(data, wall, cpu))
     timing = (f"`otreg experiment digits --pair {args.pair}`{' --quick' if args.quick else ''}: "
               f"wall {wall:.1f} s, CPU {cpu:.1f} s; load average (1 min) {load0[0]:.2f} before, "
               f"{load1[0]:.2f} after (2 cores: a load above 2 stretches the wall time).")
