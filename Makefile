@@ -30,6 +30,7 @@ test: $(TESTS)
 	OTREG_REQUIRE_AOT=1 $(PY) -m pytest -q -ra
 
 bench: $(BASE)
+	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/bench_exact.py
 	$(PY) benchmarks/bench_cold_start.py
 	$(PY) benchmarks/bench_autodiff.py

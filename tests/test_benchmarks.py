@@ -33,16 +33,22 @@ def test_bench_cold_start_quick():
 
 
 def test_bench_autodiff_quick(tmp_path):
-    """The two implementations agree (the script exits non-zero otherwise)."""
+    """otreg's warm and cold steps are timed; JAX / autograd (when installed) compute the
+    same steps (the script exits non-zero otherwise)."""
     md = tmp_path / "autodiff.md"
-    run_bench("bench_autodiff.py", "--out", str(md), timeout=120)
+    run_bench("bench_autodiff.py", "--out", str(md), timeout=240)
     text = md.read_text()
-    assert "otreg autodiff" in text and "hand-written NumPy" in text
+    assert "| otreg (warm 2) |" in text and "| otreg (cold 15) |" in text
     assert "numpy " in text and "CPUs" in text
 
 
 def test_bench_neural_quick():
-    assert "| moons | 40 |" in run_bench("bench_neural.py")
+    out = run_bench("bench_neural.py")
+    rows = [ln.split(" | ") for ln in out.splitlines() if ln.startswith(("moons (quick)",
+                                                                          "stripes (quick)"))]
+    assert len(rows) == 4  # two data sets with defaults, two architectures
+    for row in rows[:2]:  # the network never beats the exact minimum
+        assert float(row[7].rstrip("%")) >= -1e-4, row
 
 
 def test_bench_netsimplex_quick():

@@ -7,20 +7,25 @@ from otreg.data.toys import TOYS, list_toys, load_data, make_toy, toy_params, tw
 from otreg.errors import InputError
 
 
+#: the hard cases of issue 9: interleaved or overlapping by design, some in 3-D
+HARD_TOYS = ("stripes", "anisotropic", "shell", "clusters")
+
+
 @pytest.mark.parametrize("name", sorted(TOYS))
 def test_sizes_seed_and_finiteness(name):
     xp, xn = make_toy(name, n_pos=37, n_neg=21, seed=3)
-    assert xp.shape == (37, 2) and xn.shape == (21, 2)
+    dim = toy_params(name).get("dim", 2)
+    assert xp.shape == (37, dim) and xn.shape == (21, dim)
     assert np.all(np.isfinite(xp)) and np.all(np.isfinite(xn))
     xp2, xn2 = make_toy(name, n_pos=37, n_neg=21, seed=3)
     assert np.array_equal(xp, xp2) and np.array_equal(xn, xn2)
     xp3, _ = make_toy(name, n_pos=37, n_neg=21, seed=4)
     assert not np.array_equal(xp, xp3)
     xp4, xn4 = make_toy(name, n_pos=10, seed=0)
-    assert xn4.shape == (10, 2)  # n_neg defaults to n_pos
+    assert xn4.shape == (10, dim)  # n_neg defaults to n_pos
 
 
-@pytest.mark.parametrize("name", sorted(TOYS))
+@pytest.mark.parametrize("name", sorted(set(TOYS) - set(HARD_TOYS)))
 def test_the_two_classes_are_different_distributions(name):
     """W1 between the classes (POT, exact) is several times the sampling noise: W1 between two
     independent samples of the positive class (measured ratios 3.5 (spirals) to 14)."""
@@ -31,8 +36,34 @@ def test_the_two_classes_are_different_distributions(name):
     assert between > 2.5 * within
 
 
+def test_hard_toys_have_their_shape():
+    """stripes: classes in alternate stripes, ``shared`` negatives equal to positives;
+    anisotropic: covariance axes 4:1, means apart along the long axis; shell: negatives on
+    the sphere of radius 1.2 (noise 0.15); clusters: any dimension."""
+    xp, xn = make_toy("stripes", 300, 200, stripes=8, shared=5, seed=1)
+    col_p, col_n = np.floor((xp[:, 0] + 1) / 0.25), np.floor((xn[:, 0] + 1) / 0.25)
+    assert np.all(col_p % 2 == 0) and np.all(col_n[:-5] % 2 == 1)
+    assert all(any(np.array_equal(z, x) for x in xp) for z in xn[-5:])
+    xp, xn = make_toy("anisotropic", 4000, 4000, ratio=4.0, angle=0.0, separation=0.6, seed=2)
+    cov = np.cov(np.vstack([xp - xp.mean(0), xn - xn.mean(0)]).T)
+    assert cov[0, 0] / cov[1, 1] == pytest.approx(16.0, rel=0.1)
+    assert xp.mean(0) - xn.mean(0) == pytest.approx([0.6, 0.0], abs=0.06)
+    assert make_toy("anisotropic", 5, dim=10)[0].shape == (5, 10)
+    xp, xn = make_toy("shell", 2000, 2000, dim=3, seed=3)
+    r = np.linalg.norm(xn, axis=1)
+    assert r.mean() == pytest.approx(1.2, abs=0.02) and r.std() == pytest.approx(0.15, rel=0.1)
+    assert np.linalg.norm(xp, axis=1).mean() < 0.6
+    xp, xn = make_toy("clusters", 300, 300, dim=10, k=4, std=0.05, seed=4)
+    assert xp.shape == (300, 10)
+    with pytest.raises(InputError, match="^shared"):
+        make_toy("stripes", 3, 3, shared=4)
+    with pytest.raises(InputError, match="^dim"):
+        make_toy("shell", 3, dim=1)
+
+
 def test_list_and_unknown_name():
-    assert list_toys() == sorted(["moons", "circles", "gaussians", "spirals", "xor", "ring_blob"])
+    assert list_toys() == sorted(["moons", "circles", "gaussians", "spirals", "xor", "ring_blob",
+                                  *HARD_TOYS])
     with pytest.raises(InputError) as exc:
         make_toy("banana")
     msg = str(exc.value)

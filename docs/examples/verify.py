@@ -6,8 +6,7 @@ from otreg.data.toys import make_toy
 from otreg.verify import verify
 
 x_pos, x_neg = make_toy("moons", n_pos=40, seed=0)
-report = verify(x_pos, x_neg, lam=1.0, margin=0.1, seed=0,
-                train_kwargs={"epochs": 30, "width": 16, "depth": 2})
+report = verify(x_pos, x_neg, lam=1.0, margin=0.1, seed=0)  # trains with fit's defaults
 print(report.table())
 # the exact solution's checks hold to floating point; the network's within documented tolerances
 print("failed checks:", report.failed or "none")

@@ -68,21 +68,26 @@ def problem_from_args(args: argparse.Namespace) -> Any:
     return Problem(x_pos, x_neg, args.lam, args.margin, a, b, args.p)
 
 
-_NETWORK_OPTIONS = ("epochs", "width", "depth", "activation", "lr", "batch_size", "patience")
+_NETWORK_OPTIONS = ("steps", "epochs", "width", "depth", "activation", "lr", "batch_size",
+                    "patience")
 
 
 def add_network_arguments(parser: argparse.ArgumentParser) -> Any:
     """Options of :func:`otreg.nn.fit`; unset ones keep fit's defaults.  Returns the group."""
-    g = parser.add_argument_group("network (otreg.nn.fit; defaults: fit's)")
+    g = parser.add_argument_group("network (otreg.nn.fit; defaults chosen from the data)")
+    g.add_argument("--steps", type=int, default=None,
+                   help="budget of optimiser steps (training stops earlier on a plateau of the "
+                        "loss; a warning says when the budget cut an improving run)")
     g.add_argument("--epochs", type=int, default=None,
-                   help="training epochs (fit's default; otreg verify trains 300)")
+                   help="budget in passes over the data instead of --steps")
     g.add_argument("--width", type=int, default=None, help="hidden width")
     g.add_argument("--depth", type=int, default=None, help="number of hidden layers")
     g.add_argument("--activation", choices=("groupsort", "fullsort", "relu"), default=None,
                    help="activation (default groupsort)")
     g.add_argument("--lr", type=float, default=None, help="Adam learning rate")
     g.add_argument("--batch-size", type=int, default=None, help="mini-batch size")
-    g.add_argument("--patience", type=int, default=None, help="early-stopping patience (epochs)")
+    g.add_argument("--patience", type=int, default=None,
+                   help="optimiser steps without improvement that make a plateau")
     return g
 
 

@@ -150,6 +150,91 @@ def ring_blob(n_pos: int = 500, n_neg: int | None = None, blob_std: float = 0.3,
     return x_pos, x_neg
 
 
+# ---------------------------------------------------------------------- hard cases (issue 9)
+# Data on which a shallow 1-Lipschitz network is far from the exact optimum: the optimal
+# potential changes sign from point to point (interleaved classes, overlap, shared points) or
+# the data live in more than two dimensions.  They keep the signature of the toys above.
+
+def stripes(n_pos: int = 50, n_neg: int | None = None, stripes: int = 8, shared: int = 3,
+            seed: int = 0):
+    """Interleaved vertical stripes on [-1, 1]^2: positives in the even stripes, negatives in
+    the odd ones, and the last ``shared`` negatives are copies of positives (points present in
+    both classes).  With ``stripes`` = 8 a stripe is 0.25 wide: the classes interleave at a
+    scale far below the data's extent."""
+    n_pos, n_neg = _sizes(n_pos, n_neg)
+    stripes = as_int(stripes, "stripes", low=2)
+    shared = as_int(shared, "shared", low=0)
+    if shared > min(n_pos, n_neg):
+        raise InputError(f"shared: at most min(n_pos, n_neg) = {min(n_pos, n_neg)}, got {shared}")
+    rng = np.random.default_rng(seed)
+    side = 2.0 / stripes
+
+    def fill(k: int, parity: int) -> np.ndarray:
+        cols = 2 * rng.integers(0, (stripes - parity + 1) // 2, k) + parity
+        return np.column_stack([-1.0 + side * (cols + rng.uniform(0.0, 1.0, k)),
+                                rng.uniform(-1.0, 1.0, k)])
+
+    x_pos, x_neg = fill(n_pos, 0), fill(n_neg, 1)
+    if shared:
+        x_neg[n_neg - shared:] = x_pos[rng.choice(n_pos, shared, replace=False)]
+    return x_pos, x_neg
+
+
+def anisotropic(n_pos: int = 70, n_neg: int | None = None, separation: float = 0.6,
+                std: float = 1.0, ratio: float = 4.0, angle: float = 0.5, dim: int = 2,
+                seed: int = 0):
+    """Two heavily overlapping anisotropic Gaussian clouds in R^dim: standard deviation
+    ``std`` along one axis and ``std / ratio`` along the others, the frame rotated by ``angle``
+    in the first plane, means ``separation`` apart along the long axis."""
+    n_pos, n_neg = _sizes(n_pos, n_neg)
+    separation = as_number(separation, "separation", low=0.0)
+    std = as_number(std, "std", low=0.0)
+    ratio = as_number(ratio, "ratio", low=0.0)
+    if ratio == 0:
+        raise InputError("ratio: must be > 0")
+    dim = as_int(dim, "dim", low=2)
+    angle = as_number(angle, "angle")
+    rng = np.random.default_rng(seed)
+    axes = np.eye(dim)
+    c, s = np.cos(angle), np.sin(angle)
+    axes[:2, :2] = [[c, -s], [s, c]]
+    root = axes * np.r_[std, np.full(dim - 1, std / ratio)]  # columns: scaled principal axes
+    shift = 0.5 * separation * axes[:, 0]
+    return (rng.standard_normal((n_pos, dim)) @ root.T + shift,
+            rng.standard_normal((n_neg, dim)) @ root.T - shift)
+
+
+def shell(n_pos: int = 500, n_neg: int | None = None, dim: int = 3, blob_std: float = 0.3,
+          radius: float = 1.2, width: float = 0.15, seed: int = 0):
+    """A Gaussian blob of positives at the origin of R^dim inside a spherical shell of
+    negatives (radius ``radius``, radial noise ``width``): ring_blob in any dimension."""
+    n_pos, n_neg = _sizes(n_pos, n_neg)
+    dim = as_int(dim, "dim", low=2)
+    blob_std = as_number(blob_std, "blob_std", low=0.0)
+    radius = as_number(radius, "radius", low=0.0)
+    width = as_number(width, "width", low=0.0)
+    rng = np.random.default_rng(seed)
+    x_pos = blob_std * rng.standard_normal((n_pos, dim))
+    u = rng.standard_normal((n_neg, dim))
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    return x_pos, u * (radius + width * rng.standard_normal((n_neg, 1)))
+
+
+def clusters(n_pos: int = 500, n_neg: int | None = None, dim: int = 3, k: int = 4,
+             std: float = 0.2, seed: int = 0):
+    """Interleaved Gaussian clusters in R^dim: ``2 k`` centres drawn in [-1, 1]^dim, the even
+    ones positive, the odd ones negative, each point around a random centre of its class."""
+    n_pos, n_neg = _sizes(n_pos, n_neg)
+    dim = as_int(dim, "dim", low=2)
+    k = as_int(k, "k", low=1)
+    std = as_number(std, "std", low=0.0)
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(-1.0, 1.0, (2 * k, dim))
+    x_pos = centres[0::2][rng.integers(0, k, n_pos)] + std * rng.standard_normal((n_pos, dim))
+    x_neg = centres[1::2][rng.integers(0, k, n_neg)] + std * rng.standard_normal((n_neg, dim))
+    return x_pos, x_neg
+
+
 #: name -> generator ``gen(n_pos, n_neg=None, seed=0, **params) -> (x_pos, x_neg)``
 TOYS = {
     "moons": two_moons,
@@ -158,6 +243,10 @@ TOYS = {
     "spirals": spirals,
     "xor": xor,
     "ring_blob": ring_blob,
+    "stripes": stripes,
+    "anisotropic": anisotropic,
+    "shell": shell,
+    "clusters": clusters,
 }
 
 #: accepted spellings -> canonical name

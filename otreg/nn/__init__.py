@@ -4,21 +4,23 @@
 >>> result = fit(x_pos, x_neg, lam=1.0, margin=0.1)            # doctest: +SKIP
 >>> result.model.predict(points), result.model.grad(points)      # doctest: +SKIP
 """
-from .activations import fullsort, groupsort2, relu
+from .activations import fullsort, groupsort2, groupsort4, groupsort8, relu
 from .io import load_model, save_model
-from .layers import (Activation, LipschitzDense, Sequential, bjorck, bjorck_numpy, spectral_bjorck,
-                     lipschitz_mlp, orthonormal)
+from .layers import (Activation, Householder, LipschitzDense, Sequential, bjorck, bjorck_numpy,
+                     dense_chain, lipschitz_mlp, orthonormal, spectral_bjorck, warm_bjorck)
 from .losses import hinge_loss, hkr_loss, kr_loss, loss_coefficients, multiclass_hkr_loss
 from .optim import SGD, Adam
 from .tensor import Tensor, concatenate, maximum, minimum, no_grad, stack, where
-from .train import TrainResult, fit, fit_multiclass, full_loss
+from .train import (TrainingBudgetWarning, TrainResult, default_settings, fit, fit_multiclass,
+                    full_loss)
 
 __all__ = [
     "Tensor", "no_grad", "concatenate", "stack", "maximum", "minimum", "where",
-    "groupsort2", "fullsort", "relu",
-    "LipschitzDense", "Activation", "Sequential", "lipschitz_mlp", "bjorck", "spectral_bjorck",
-    "bjorck_numpy",
+    "groupsort2", "groupsort4", "groupsort8", "fullsort", "relu",
+    "LipschitzDense", "Activation", "Householder", "Sequential", "lipschitz_mlp", "bjorck",
+    "spectral_bjorck", "warm_bjorck", "dense_chain", "bjorck_numpy",
     "orthonormal",
     "kr_loss", "hinge_loss", "hkr_loss", "multiclass_hkr_loss", "loss_coefficients",
-    "Adam", "SGD", "fit", "fit_multiclass", "TrainResult", "full_loss", "save_model", "load_model",
+    "Adam", "SGD", "fit", "fit_multiclass", "TrainResult", "TrainingBudgetWarning",
+    "default_settings", "full_loss", "save_model", "load_model",
 ]

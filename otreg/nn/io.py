@@ -53,7 +53,7 @@ def load_model(path: str | os.PathLike) -> Sequential:
         per_layer.setdefault(int(head[5:]), {})[tail] = arr
     for i, layer in enumerate(model.layers):
         st = per_layer.pop(i, {})
-        if hasattr(layer, "weight"):
+        if layer.parameters():
             try:
                 layer.load_state(st)
             except InputError as exc:

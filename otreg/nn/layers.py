@@ -12,6 +12,13 @@ through both: ``sigma = u^T W_raw v`` is a differentiable expression (``u, v`` h
 as in spectral normalisation) and Björck is one fused autodiff op with a hand-written backward
 through all its iterations.  After training, :meth:`Sequential.freeze` iterates Björck to
 convergence and stores the resulting weights, so inference is exactly 1-Lipschitz.
+
+With ``warm_start=True`` (what :func:`otreg.nn.fit` builds) the raw weight is kept near
+orthonormal and ``W = bjorck(W_raw, k)`` with k = 1-2 iterations and no spectral scaling; after
+each optimiser step :meth:`Sequential.after_step` moves the raw weight by the Björck correction
+(see :func:`warm_bjorck`).  :func:`dense_chain` runs a whole chain of dense layers and
+activations as one autodiff op.  :class:`Sequential` works in normalised units
+(:meth:`Sequential.set_units`).
 """
 from __future__ import annotations
 
@@ -21,18 +28,32 @@ import numpy as np
 
 from ..data.validate import as_points
 from ..errors import InputError
-from .activations import NUMPY_ACTIVATIONS, get_activation
-from .tensor import Tensor, is_grad_enabled, no_grad
+from ._kernels import groupsort2_bias, groupsort2_bias_backward
+from .activations import KERNELS, NUMPY_ACTIVATIONS, get_activation, groupsort2
+from .tensor import Tensor, as_tensor, is_grad_enabled, no_grad
 
-__all__ = ["bjorck", "spectral_bjorck", "bjorck_numpy", "orthonormal", "LipschitzDense", "Activation",
-           "Sequential", "lipschitz_mlp"]
+__all__ = ["bjorck", "spectral_bjorck", "warm_bjorck", "dense_chain", "bjorck_numpy",
+           "orthonormal", "LipschitzDense", "Activation", "Householder", "Sequential",
+           "lipschitz_mlp"]
 
 
 # ---------------------------------------------------------------------- Björck
+_EYE15: dict = {}
+
+
+def _eye15(k: int) -> np.ndarray:
+    """1.5 I_k (cached, read-only)."""
+    out = _EYE15.get(k)
+    if out is None:
+        out = _EYE15[k] = 1.5 * np.eye(k)
+        out.flags.writeable = False
+    return out
+
+
 def _bjorck_forward(a: np.ndarray, iters: int):
     flip = a.shape[0] > a.shape[1]
     cur = a.T if flip else a
-    eye15 = 1.5 * np.eye(cur.shape[0])
+    eye15 = _eye15(cur.shape[0])
     saved = []
     for _ in range(int(iters)):
         mult = eye15 - 0.5 * (cur @ cur.T)  # 1.5 I - 0.5 W W^T, symmetric
@@ -84,6 +105,31 @@ def spectral_bjorck(w: Tensor, u: np.ndarray, v: np.ndarray, iters: int = 15) ->
         return (b0 / sigma - (np.vdot(b0, w0) / sigma) * np.outer(u, v),)
 
     return Tensor._make(out, (w,), backward, "spectral_bjorck")
+
+
+#: Björck iterations of the cold start (spectral scaling first), used by a warm-started layer
+#: whose raw weight has drifted too far from orthonormal for a few iterations
+COLD_BJORCK_ITERS = 15
+#: a warm start is used while ||W W^T - I||_F (smaller Gram) stays below this: the singular
+#: values are then in (0.7, 1.23) and 2 iterations bring them to 1 - O(1e-2) or better
+WARM_LIMIT = 0.5
+
+
+def warm_bjorck(w: Tensor, iters: int = 2) -> Tensor | None:
+    """``bjorck(w, iters)`` without spectral scaling, for a ``w`` already near orthonormal;
+    None when ``w`` is too far from it (``||W W^T - I||_F >= WARM_LIMIT``).
+
+    Near an orthonormal matrix one Björck step's Jacobian is the projection onto the tangent
+    space of the orthonormal matrices (``dW -> W skew(W^T dW)``), so differentiating through
+    one or two steps gives the Riemannian gradient; and a step maps every singular value
+    s in [0, 2] to ``s (1.5 - 0.5 s^2) <= 1``: the training-time weight is never above norm 1.
+    """
+    out, cache = _bjorck_forward(w.data, iters)
+    first_mult = cache[1][0][1]  # 1.5 I - 0.5 G of the first step:  G - I = 2 (I - M)
+    dev = 2.0 * np.linalg.norm(_eye15(first_mult.shape[0]) * (2.0 / 3.0) - first_mult)
+    if not dev < WARM_LIMIT:
+        return None
+    return Tensor._make(out, (w,), lambda g: (_bjorck_backward(g, cache),), "bjorck")
 
 
 def bjorck_numpy(a: np.ndarray, iters: int = 15, tol: float | None = None,
@@ -140,7 +186,7 @@ class LipschitzDense(Module):
 
     def __init__(self, n_in: int, n_out: int, *, bias: bool = True, bjorck_iters: int = 15,
                  power_iters: int = 1, rng: np.random.Generator | None = None,
-                 normalize: str = "orthonormal"):
+                 normalize: str = "orthonormal", warm_start: bool = False):
         for name, val in (("n_in", n_in), ("n_out", n_out)):
             if int(val) != val or val < 1:
                 raise InputError(f"{name}: must be a positive integer, got {val!r}")
@@ -161,6 +207,8 @@ class LipschitzDense(Module):
         for _ in range(20):
             self._power_step()
         self.frozen = None  # exact inference weight once frozen
+        self.warm_start = bool(warm_start)
+        self._anchor_shift = None  # warm start: orthonormalised weight - raw weight, last step
 
     def _power_step(self):
         w = self.weight.data
@@ -182,12 +230,32 @@ class LipschitzDense(Module):
         """
         if self.normalize == "columns":
             return self.weight / ((self.weight * self.weight).sum(axis=0, keepdims=True)).sqrt()
-        if is_grad_enabled() and self.weight.requires_grad:
+        recording = is_grad_enabled() and self.weight.requires_grad
+        if self.warm_start:
+            out = warm_bjorck(self.weight, self.bjorck_iters)
+            if out is not None:
+                if recording:
+                    self._anchor_shift = out.data - self.weight.data
+                return out
+        if recording:
             for _ in range(self.power_iters):
                 v = self._power_step()
         else:
             v = _unit(self.weight.data.T @ self.u)
-        return spectral_bjorck(self.weight, self.u, v, self.bjorck_iters)
+        iters = max(self.bjorck_iters, COLD_BJORCK_ITERS) if self.warm_start else self.bjorck_iters
+        out = spectral_bjorck(self.weight, self.u, v, iters)
+        if recording and self.warm_start:
+            self._anchor_shift = out.data - self.weight.data
+        return out
+
+    def after_step(self) -> None:
+        """Warm start: move the raw weight by the Björck correction of the last training
+        forward pass, so that the optimiser's update applies to the orthonormalised matrix
+        and the raw weight stays within O(step^2) of orthonormal (then the next step's few
+        Björck iterations start from there)."""
+        if self._anchor_shift is not None:
+            self.weight.data = self.weight.data + self._anchor_shift
+            self._anchor_shift = None
 
     def effective_weight(self) -> np.ndarray:
         """The weight used by the forward pass now (frozen, or the training-time one)."""
@@ -207,6 +275,7 @@ class LipschitzDense(Module):
 
     def freeze(self) -> None:
         self.frozen = self.exact_weight()
+        self._anchor_shift = None
 
     def unfreeze(self) -> None:
         self.frozen = None
@@ -224,7 +293,7 @@ class LipschitzDense(Module):
     def config(self) -> dict:
         return {"type": "dense", "in": self.n_in, "out": self.n_out, "bias": self.use_bias,
                 "bjorck_iters": self.bjorck_iters, "power_iters": self.power_iters,
-                "normalize": self.normalize}
+                "normalize": self.normalize, "warm_start": self.warm_start}
 
     def state(self) -> dict:
         st = {"weight": self.weight.data, "u": self.u}
@@ -268,6 +337,80 @@ class Activation(Module):
     def config(self) -> dict:
         return {"type": "activation", "name": self.name}
 
+    def numpy(self, x: np.ndarray) -> np.ndarray:
+        """The activation on a plain array (inference)."""
+        return NUMPY_ACTIVATIONS[self.name](x)
+
+
+class Householder(Module):
+    """Householder activation (Singla, Singla & Feizi, ICLR 2022), a learnable
+    gradient-norm-preserving activation.
+
+    Units i and i + k of a 2k-wide layer form a pair z; with ``v = (cos t, sin t)`` (one
+    learnable angle t per pair) the output is z where ``v . z > 0`` and the reflection
+    ``z - 2 (v . z) v`` elsewhere.  The map is continuous (the reflection fixes the line
+    ``v . z = 0``), its Jacobian is I or a reflection (orthogonal), so it is 1-Lipschitz and
+    keeps gradient norms.  At t = -pi/4 it is GroupSort-2 (MaxMin), its initialisation.
+    """
+
+    def __init__(self, units: int) -> None:
+        units = int(units)
+        if units < 2 or units % 2:
+            raise InputError(f"units: the Householder activation needs an even width, got "
+                             f"{units}")
+        self.units = units
+        self.theta = Tensor(np.full(units // 2, -np.pi / 4), requires_grad=True)
+
+    def parameters(self) -> list:
+        return [self.theta]
+
+    @staticmethod
+    def _forward(z: np.ndarray, theta: np.ndarray):
+        k = z.shape[-1] // 2
+        c, s = np.cos(theta), np.sin(theta)
+        z1, z2 = z[..., :k], z[..., k:]
+        dot = c * z1 + s * z2
+        refl = np.where(dot > 0, 0.0, 2.0 * dot)  # 2 (v.z) where reflected
+        return np.concatenate([z1 - refl * c, z2 - refl * s], axis=-1), (k, c, s, dot)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        z = x.data
+        out, (k, c, s, dot) = self._forward(z, self.theta.data)
+        mask = dot <= 0
+        z1, z2 = z[..., :k], z[..., k:]
+
+        def backward(g):
+            g1, g2 = g[..., :k], g[..., k:]
+            vg = c * g1 + s * g2             # v . g
+            wg = -s * g1 + c * g2            # v' . g,  v' = dv/dt = (-sin t, cos t)
+            wz = -s * z1 + c * z2
+            two_vg = np.where(mask, 2.0 * vg, 0.0)
+            g_z = np.concatenate([g1 - two_vg * c, g2 - two_vg * s], axis=-1)
+            g_t = -2.0 * np.where(mask, wz * vg + dot * wg, 0.0)
+            return g_z, g_t.reshape(-1, k).sum(axis=0)
+
+        return Tensor._make(out, (x, self.theta), backward, "householder")
+
+    def numpy(self, x: np.ndarray) -> np.ndarray:
+        return self._forward(x, self.theta.data)[0]
+
+    def config(self) -> dict:
+        return {"type": "householder", "units": self.units}
+
+    def state(self) -> dict:
+        return {"theta": self.theta.data}
+
+    def load_state(self, arrays: dict) -> None:
+        theta = np.asarray(arrays.get("theta", np.nan), dtype=np.float64)
+        if theta.shape != (self.units // 2,) or not np.all(np.isfinite(theta)):
+            raise InputError(f"model: array 'theta' of a Householder activation has shape "
+                             f"{theta.shape} or non-finite values (expected "
+                             f"({self.units // 2},))")
+        if set(arrays) != {"theta"}:
+            raise InputError(f"model: unexpected arrays {sorted(set(arrays) - {'theta'})} for "
+                             "a Householder activation")
+        self.theta.data = theta.copy()
+
 
 class Sequential(Module):
     """A chain of modules; the networks of :func:`lipschitz_mlp` are 1-Lipschitz.
@@ -276,12 +419,32 @@ class Sequential(Module):
     plain arrays.
     """
 
-    def __init__(self, layers: list[Module]) -> None:
+    def __init__(self, layers: list[Module], shift: Any = None, scale: float = 1.0) -> None:
         self.layers = list(layers)
         dense = [l for l in self.layers if isinstance(l, LipschitzDense)]
         if not dense:
             raise InputError("layers: a model needs at least one dense layer")
         self.in_dim, self.out_dim = dense[0].n_in, dense[-1].n_out
+        self.set_units(shift, scale)
+        self._chain = _chain_activations(self.layers)
+
+    def set_units(self, shift: Any = None, scale: float = 1.0) -> "Sequential":
+        """Work in normalised units: ``f(x) = scale * g((x - shift) / scale)`` with ``g`` the
+        layers.  ``f`` is 1-Lipschitz exactly when ``g`` is (the same factor divides the input
+        and multiplies the output), so the network can be trained on data of any coordinate
+        scale as if it were of unit size.  Defaults: no shift, scale 1."""
+        shift = np.zeros(self.in_dim) if shift is None else np.asarray(shift, dtype=np.float64)
+        if shift.shape != (self.in_dim,) or not np.all(np.isfinite(shift)):
+            raise InputError(f"shift: expected {self.in_dim} finite numbers, got {shift!r}")
+        if not (isinstance(scale, (int, float, np.floating)) and np.isfinite(scale)
+                and scale > 0):
+            raise InputError(f"scale: must be a positive finite number, got {scale!r}")
+        self.shift, self.scale = shift.copy(), float(scale)
+        return self
+
+    def to_units(self, points: np.ndarray) -> np.ndarray:
+        """Points in the layers' normalised coordinates, ``(x - shift) / scale``."""
+        return (points - self.shift) / self.scale
 
     # -------------------------------------------------------------- structure
     def parameters(self) -> list:
@@ -307,8 +470,14 @@ class Sequential(Module):
             layer.unfreeze()
         return self
 
+    def after_step(self) -> None:
+        """Call after every optimiser step (warm-started Björck layers re-anchor)."""
+        for layer in self.dense_layers:
+            layer.after_step()
+
     def config(self) -> dict:
-        return {"type": "sequential", "layers": [l.config() for l in self.layers]}
+        return {"type": "sequential", "layers": [l.config() for l in self.layers],
+                "shift": [float(v) for v in self.shift], "scale": self.scale}
 
     def spectral_norms(self) -> list:
         """Spectral norm of every dense layer's effective weight (2-norm via SVD).
@@ -325,12 +494,29 @@ class Sequential(Module):
 
     # -------------------------------------------------------------- evaluation
     def __call__(self, x: Any, weights: list | None = None) -> Tensor:
-        """Forward pass on a Tensor (or array).
+        """Forward pass on a Tensor (or array), in the original units.
 
         ``weights``, optional: one ``(W, bias)`` pair per dense layer, used instead of the
         layers' own parameters (e.g. constants, so that only the input gets a gradient).
         """
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        if self.scale == 1.0 and not self.shift.any():
+            return self.core(x, weights)
+        return self.core((x - self.shift) * (1.0 / self.scale), weights) * self.scale
+
+    def core(self, x: Any, weights: list | None = None, fused: bool = True) -> Tensor:
+        """The layers alone (normalised units, see :meth:`set_units`).
+
+        With ``fused`` (default) a chain of dense layers and parameter-free activations runs
+        as one autodiff op (:func:`dense_chain`); ``fused=False`` records every elementary op
+        (same values and gradients, tested)."""
         out = x if isinstance(x, Tensor) else Tensor(x)
+        if fused and self._chain is not None:
+            dense = self.dense_layers
+            pairs = weights if weights is not None else [
+                (Tensor(l.frozen) if l.frozen is not None else l.weight_tensor(), l.bias)
+                for l in dense]
+            return dense_chain(out, [w for w, _ in pairs], [b for _, b in pairs], self._chain)
         it = iter(weights) if weights is not None else None
         for layer in self.layers:
             if isinstance(layer, LipschitzDense):
@@ -347,14 +533,15 @@ class Sequential(Module):
 
         Plain NumPy with the frozen (or current training-time) weights.
         """
-        x = self._check_points(points)
+        x = self.to_units(self._check_points(points))
         for layer in self.layers:
             if isinstance(layer, LipschitzDense):
                 x = x @ layer.effective_weight()
                 if layer.bias is not None:
                     x = x + layer.bias.data
             else:
-                x = NUMPY_ACTIVATIONS[layer.name](x)
+                x = layer.numpy(x)
+        x = x * self.scale
         return x[:, 0] if self.out_dim == 1 else x
 
     def grad(self, points: Any, output: int = 0) -> np.ndarray:
@@ -382,12 +569,15 @@ class Sequential(Module):
                     layers.append(LipschitzDense(
                         int(lc["in"]), int(lc["out"]), bias=bool(lc["bias"]),
                         bjorck_iters=int(lc["bjorck_iters"]), power_iters=int(lc["power_iters"]),
-                        normalize=lc.get("normalize", "orthonormal")))
+                        normalize=lc.get("normalize", "orthonormal"),
+                        warm_start=bool(lc.get("warm_start", False))))
                 elif lc["type"] == "activation":
                     layers.append(Activation(lc["name"]))
+                elif lc["type"] == "householder":
+                    layers.append(Householder(int(lc["units"])))
                 else:
                     raise InputError(f"{where}: unknown layer type {lc['type']!r}")
-            model = cls(layers)
+            model = cls(layers, cfg.get("shift"), cfg.get("scale", 1.0))
         except InputError as exc:
             raise InputError(f"{where}: invalid architecture ({exc})") from None
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -401,8 +591,77 @@ class Sequential(Module):
         return model
 
 
+def _chain_activations(layers: list) -> list | None:
+    """The activation after each dense layer (None for none) if ``layers`` alternate dense
+    layers and parameter-free activations that have a NumPy kernel; else None."""
+    acts: list = []
+    for layer in layers:
+        if isinstance(layer, LipschitzDense):
+            acts.append(None)
+        elif isinstance(layer, Activation) and layer.name in KERNELS and acts \
+                and acts[-1] is None:
+            acts[-1] = layer.name
+        else:
+            return None
+    return acts
+
+
+def dense_chain(x: Tensor, weights: list, biases: list, activations: list) -> Tensor:
+    """``h <- act_k(h @ W_k + b_k)`` for k = 1..L as one autodiff op.
+
+    ``activations[k]`` names a kernel of :data:`otreg.nn.activations.KERNELS` or is None.  The
+    backward pass runs the chain rule of every layer in one function (no graph nodes, no
+    topological sort per layer): gradients for ``x``, every ``W_k`` and every ``b_k``.
+    """
+    biases = [as_tensor(b) if b is not None else None for b in biases]
+    weights = [as_tensor(w) for w in weights]
+    h = x.data
+    saved = []
+    for w, b, act in zip(weights, biases, activations):
+        z = h @ w.data
+        if act == "groupsort2" and b is not None and z.ndim == 2:
+            z, mask = groupsort2_bias(z, b.data)  # compiled: bias, pairs, max/min in one pass
+            saved.append((h, mask))
+            h = z
+            continue
+        if b is not None:
+            z += b.data
+        back = None
+        if act is not None:
+            z, back = KERNELS[act](z)
+        saved.append((h, back))
+        h = z
+    has_bias = [b is not None for b in biases]
+    need_x = x.requires_grad
+
+    def backward(g):
+        g_w, g_b = [None] * len(weights), [None] * len(weights)
+        g_x = None
+        for k in range(len(weights) - 1, -1, -1):
+            h_in, back = saved[k]
+            bias_grad = None
+            if isinstance(back, np.ndarray):  # the compiled GroupSort-2 + bias kernel's mask
+                g, bias_grad = groupsort2_bias_backward(g, back)
+            elif back is not None:
+                g = back(g)
+            if weights[k].requires_grad:
+                g_w[k] = h_in.T @ g
+            if has_bias[k] and biases[k].requires_grad:
+                g_b[k] = g.sum(axis=0) if bias_grad is None else bias_grad
+            if k > 0 or need_x:
+                g = g @ weights[k].data.T
+        if need_x:
+            g_x = g
+        return (g_x, *g_w, *[gb for gb, hb in zip(g_b, has_bias) if hb])
+
+    parents = (x, *weights, *[b for b in biases if b is not None])
+    return Tensor._make(h, parents, backward, "dense_chain")
+
+
 def lipschitz_mlp(in_dim: int, width: int = 64, depth: int = 3, activation: str = "groupsort",
-                  seed: int = 0, out_dim: int = 1, bjorck_iters: int = 15) -> Sequential:
+                  seed: int = 0, out_dim: int = 1, bjorck_iters: int = 15,
+                  warm_start: bool = False, shift: Any = None, scale: float = 1.0,
+                  bias_spread: float = 0.0) -> Sequential:
     """A 1-Lipschitz MLP ``in_dim - width x depth - out_dim`` with orthonormal dense layers.
 
     ``depth`` is the number of hidden layers (2-64-64-64-1 is ``width=64, depth=3``).
@@ -410,14 +669,23 @@ def lipschitz_mlp(in_dim: int, width: int = 64, depth: int = 3, activation: str 
     (``normalize="columns"``), so that every output is 1-Lipschitz: an orthonormal output layer
     would make the outputs' gradients orthogonal, and with d inputs
     sum_c |grad f_c|^2 <= d, too tight for one-vs-all potentials with C > d classes.
+
+    ``warm_start``: Björck warm-started from the previous step's orthonormal matrix
+    (``bjorck_iters`` per step, typically 1-2; the training loop must call
+    :meth:`Sequential.after_step` after each optimiser step).  ``shift``, ``scale``: the
+    model's units (:meth:`Sequential.set_units`).  ``bias_spread``: hidden biases drawn
+    uniformly in +-``bias_spread`` (0: zero biases).
     """
     for name, val, low in (("in_dim", in_dim, 1), ("width", width, 1), ("depth", depth, 0),
                            ("out_dim", out_dim, 1)):
         if isinstance(val, bool) or int(val) != val or val < low:
             raise InputError(f"{name}: must be an integer >= {low}, got {val!r}")
-    act = get_activation(activation)
-    if act.__name__ == "groupsort2" and width % 2 and depth > 0:
-        raise InputError(f"width: GroupSort-2 needs an even width, got {width}")
+    householder = str(activation).lower() == "householder"
+    act = groupsort2 if householder else get_activation(activation)
+    group = {"groupsort2": 2, "groupsort4": 4, "groupsort8": 8}.get(act.__name__)
+    if group and width % group and depth > 0:
+        raise InputError(f"width: GroupSort-{group} needs a width divisible by {group}, "
+                         f"got {width}")
     rng = np.random.default_rng(seed)
     dims = [int(in_dim)] + [int(width)] * int(depth) + [int(out_dim)]
     layers = []
@@ -425,7 +693,9 @@ def lipschitz_mlp(in_dim: int, width: int = 64, depth: int = 3, activation: str 
         last = i == len(dims) - 2
         layers.append(LipschitzDense(dims[i], dims[i + 1], bjorck_iters=bjorck_iters, rng=rng,
                                      normalize="columns" if last and out_dim > 1
-                                     else "orthonormal"))
-        if i < len(dims) - 2:
-            layers.append(Activation(activation))
-    return Sequential(layers)
+                                     else "orthonormal", warm_start=warm_start))
+        if not last:
+            if bias_spread:
+                layers[-1].bias.data = rng.uniform(-bias_spread, bias_spread, dims[i + 1])
+            layers.append(Householder(dims[i + 1]) if householder else Activation(activation))
+    return Sequential(layers, shift, scale)

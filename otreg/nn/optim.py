@@ -48,28 +48,43 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba) with bias correction."""
+    """Adam (Kingma & Ba) with bias correction.
+
+    The moments of all parameters live in one flat array, so that a step is a handful of
+    vectorised operations whatever the number of parameter arrays (a deep network has dozens).
+    """
 
     def __init__(self, params: Iterable[Tensor], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
         super().__init__(params, lr)
         self.beta1, self.beta2 = float(betas[0]), float(betas[1])
+        if not (0.0 <= self.beta1 < 1.0 and 0.0 <= self.beta2 < 1.0):
+            raise InputError(f"betas: must be in [0, 1), got {betas!r}")
         self.eps = float(eps)
         self.t = 0
-        self.m = [np.zeros_like(p.data) for p in self.params]
-        self.v = [np.zeros_like(p.data) for p in self.params]
+        sizes = [p.data.size for p in self.params]
+        self._offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+        self.m = np.zeros(self._offsets[-1])
+        self.v = np.zeros(self._offsets[-1])
 
     def step(self) -> None:
         self.t += 1
         c1 = 1.0 - self.beta1 ** self.t
         c2 = 1.0 - self.beta2 ** self.t
-        step = self.lr / c1
-        for p, m, v in zip(self.params, self.m, self.v):
-            g = p.grad
-            if g is None:
-                continue
-            m *= self.beta1
-            m += (1.0 - self.beta1) * g
-            v *= self.beta2
-            v += (1.0 - self.beta2) * (g * g)
-            p.data -= step * m / (np.sqrt(v / c2) + self.eps)
+        g = np.concatenate([np.zeros(p.data.size) if p.grad is None else p.grad.ravel()
+                            for p in self.params])
+        m, v = self.m, self.v
+        m *= self.beta1
+        m += (1.0 - self.beta1) * g
+        v *= self.beta2
+        g *= g
+        g *= 1.0 - self.beta2
+        v += g
+        upd = np.sqrt(v * (1.0 / c2))
+        upd += self.eps
+        np.divide(m, upd, out=upd)
+        upd *= self.lr / c1
+        off = self._offsets
+        for k, p in enumerate(self.params):
+            if p.grad is not None:
+                p.data -= upd[off[k]:off[k + 1]].reshape(p.data.shape)

@@ -1,25 +1,41 @@
-"""Training a 1-Lipschitz network on the hKR loss with mini-batch Adam.
+"""Training a 1-Lipschitz network on the hKR loss with Adam, to a plateau of the full-data loss.
 
-Mini-batch estimate: each epoch shuffles the n + m points and splits them into ``K`` batches
-of (nearly) equal size.  A batch ``B`` contributes ``K * sum_{k in B} l_k(f)``, where ``l_k`` is
-the point's term of the full-data loss (its class weight a_i or b_j times the linear and hinge
-terms).  Over a uniformly chosen batch of the partition this is exactly the full-data loss in
-expectation (every point lies in exactly one batch), so the gradient estimate is unbiased.
+**Units.** The network works in normalised units (:meth:`Sequential.set_units`): the data are
+centred and divided by their RMS radius ``s``, the margin by ``s``, and the network's output
+is multiplied by ``s``.  The model is exactly as 1-Lipschitz in the original units as in the
+normalised ones, and training is scale-invariant: data multiplied by 1e-6 or 1e6 train along
+the same trajectory (the loss is multiplied by ``s``, Adam is invariant to that).
+
+**Budget in optimiser steps.** ``steps`` counts Adam steps (not epochs: with the whole data in
+one batch an epoch is one step).  The learning rate starts at ``lr`` and is divided by
+``decay`` each time the full-data loss reaches a plateau (no improvement of the best value by
+more than ``tol`` x (|best| + 2 margin) for ``patience`` steps); training stops on the plateau
+reached at the smallest rate ``lr * final_lr``, or on the budget, with a warning naming the
+option to raise when the loss was still improving.  The weights of the best full-data loss are
+kept, then frozen (exact orthonormal weights).
+
+**Mini-batches.** When the data exceed ``batch_size``, each epoch shuffles the n + m points and
+splits them into ``K`` batches of (nearly) equal size.  A batch ``B`` contributes
+``K * sum_{k in B} l_k(f)``, where ``l_k`` is the point's term of the full-data loss: over a
+uniformly chosen batch of the partition this is exactly the full-data loss in expectation, so
+the gradient estimate is unbiased.  The full-data loss is then evaluated once per epoch.
+
+**Divergence** (a non-finite loss or weight, or a loss far above its start) raises
+:class:`~otreg.errors.TrainingError` naming ``lr``.
 """
 from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
-
-import numpy as np
-
 from typing import Any
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from ..data.validate import as_int, as_number, as_points, check_lam, check_margin, raw_weights
-from ..errors import InputError
+from ..errors import InputError, TrainingError
 from ..problem import Problem, as_problem, hkr_objective
 from ._blas import blas_threads
 from .layers import Sequential, lipschitz_mlp
@@ -27,15 +43,23 @@ from .losses import multiclass_coefficients
 from .optim import SGD, Adam, Optimizer
 from .tensor import no_grad
 
-__all__ = ["TrainResult", "fit", "fit_multiclass", "full_loss"]
+__all__ = ["TrainResult", "TrainingBudgetWarning", "fit", "fit_multiclass", "full_loss",
+           "default_settings", "interleaving", "DEFAULT_NETWORK", "DEFAULT_SCHEDULE"]
+
+
+class TrainingBudgetWarning(UserWarning):
+    """Training stopped on its step budget while the full-data loss was still improving."""
 
 
 @dataclass
 class TrainResult:
     """Outcome of :func:`fit`.
 
-    ``history``: full-data hKR loss after each epoch (training-time weights);
-    ``loss``: full-data loss of the returned (frozen, exactly 1-Lipschitz) model.
+    ``history``: full-data hKR loss at each evaluation (every step with full batches, every
+    epoch with mini-batches; training-time weights); ``loss``: full-data loss of the returned
+    (frozen, exactly 1-Lipschitz) model; ``steps_run``/``best_step``: optimiser steps done and
+    the step of the kept weights; ``stop_reason``: ``"plateau"`` or ``"budget"``;
+    ``settings``: every training setting used (defaults resolved).
     """
 
     model: Sequential
@@ -45,6 +69,10 @@ class TrainResult:
     best_epoch: int = 0
     loss: float = float("nan")
     stopped_early: bool = False
+    steps_run: int = 0
+    best_step: int = 0
+    stop_reason: str = ""
+    settings: dict = field(default_factory=dict)
 
 
 def full_loss(model: Sequential, problem: Problem) -> float:
@@ -52,139 +80,325 @@ def full_loss(model: Sequential, problem: Problem) -> float:
     return problem.loss(model.predict(problem.x_pos), model.predict(problem.x_neg))
 
 
-def _optimizer(name: str, params: list, lr: float) -> Optimizer:
+def data_units(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
+    """Centre (weighted mean) and RMS radius of the points ``x`` with weights ``w``: the
+    units in which the network is trained (1.0 for data all at one point)."""
+    w = w / w.sum()
+    centre = w @ x
+    radius = float(np.sqrt(w @ np.sum((x - centre) ** 2, axis=1)))
+    return centre, (radius if radius > 0 else 1.0)
+
+
+#: the default network: deep and narrow (depth is what lets a 1-Lipschitz GroupSort network
+#: zig-zag at slope 1 between interleaved classes; width does not), warm-started Björck
+DEFAULT_NETWORK = {"width": 32, "depth": 16, "activation": "groupsort", "bjorck_iters": 2,
+                   "warm_start": True, "bias_spread": 0.0}
+#: the default optimisation (learning rates in the model's normalised units)
+#: (patience None: a twentieth of the step budget, at least 200 steps)
+DEFAULT_SCHEDULE = {"batch_size": 2048, "lr": 5e-3, "final_lr": 1e-2, "patience": None,
+                    "decay": 0.1, "tol": 5e-5, "betas": (0.9, 0.99), "anneal": 0.25}
+#: step budget: BASE_STEPS on well-separated classes in the plane, plus MIX_STEPS x the
+#: interleaving (fraction of points whose nearest neighbour has the other label), plus
+#: DIM_STEPS per dimension above 2, at most MAX_STEPS
+BASE_STEPS, MIX_STEPS, DIM_STEPS, MAX_STEPS = 4000, 40000, 1000, 20000
+
+
+def interleaving(samples: np.ndarray, labels: np.ndarray, max_points: int = 4000,
+                 seed: int = 0) -> float:
+    """Fraction of the points whose nearest other point has the other label (on at most
+    ``max_points`` points drawn at random): ~0 for separated or nested classes, 0.1-0.5 when
+    the classes interleave at a scale far below the data's extent (stripes, overlapping
+    clouds), where the optimal potential changes sign from point to point and training needs
+    more steps."""
+    from scipy.spatial import cKDTree
+
+    x, y = samples, labels
+    if x.shape[0] > max_points:
+        keep = np.random.default_rng(seed).choice(x.shape[0], max_points, replace=False)
+        x, y = x[keep], y[keep]
+    if x.shape[0] < 2:
+        return 0.0
+    _, idx = cKDTree(x).query(x, k=2)
+    return float(np.mean(y[idx[:, 1]] != y))
+
+
+def default_settings(samples: np.ndarray, labels: np.ndarray) -> dict:
+    """Every default of :func:`fit` for these data: :data:`DEFAULT_NETWORK`,
+    :data:`DEFAULT_SCHEDULE` and a step budget from the classes' :func:`interleaving` and the
+    dimension (in more dimensions the points are further apart relative to the data's extent
+    and the optimal potential has more independent pieces; see docs/neural.md for the
+    measurements behind them)."""
+    mix = interleaving(samples, labels)
+    extra = 1000 * round(MIX_STEPS * mix / 1000) + DIM_STEPS * max(0, samples.shape[1] - 2)
+    steps = min(MAX_STEPS, BASE_STEPS + extra)
+    return {**DEFAULT_NETWORK, **DEFAULT_SCHEDULE, "steps": steps, "interleaving": mix}
+
+
+def _optimizer(name: str, params: list, lr: float, betas=(0.9, 0.999)) -> Optimizer:
     if name == "adam":
-        return Adam(params, lr=lr)
+        return Adam(params, lr=lr, betas=betas)
     if name == "sgd":
         return SGD(params, lr=lr, momentum=0.9)
     raise InputError(f"optimizer: expected 'adam' or 'sgd', got {name!r}")
 
 
-def _check_schedule(epochs: Any, batch_size: Any, patience: Any, seed: Any, lr: Any,
-                    final_lr: Any) -> tuple[int, int, int, int, float, float]:
-    """Validate the optimisation settings shared by :func:`fit` and :func:`fit_multiclass`."""
-    if not (isinstance(final_lr, (int, float)) and 0 < final_lr <= 1):
-        raise InputError(f"final_lr: must be in (0, 1], got {final_lr!r}")
-    return (as_int(epochs, "epochs", low=1), as_int(batch_size, "batch_size", low=1),
-            as_int(patience, "patience", low=1), as_int(seed, "seed", low=0),
-            as_number(lr, "lr", low=0.0, strict=True), final_lr)
+def _settings(samples: np.ndarray, labels: np.ndarray, given: dict) -> dict:
+    """Defaults of :func:`default_settings` overridden by the options given (not None),
+    validated; ``epochs`` (if given) sets the step budget to that many passes over the data."""
+    cfg = default_settings(samples, labels)
+    n_points = samples.shape[0]
+    cfg.update({k: v for k, v in given.items() if v is not None})
+    for name, low in (("steps", 1), ("batch_size", 1), ("patience", 1), ("seed", 0),
+                      ("width", 1), ("depth", 0), ("bjorck_iters", 1)):
+        if cfg[name] is not None:
+            cfg[name] = as_int(cfg[name], name, low=low)
+    cfg["lr"] = as_number(cfg["lr"], "lr", low=0.0, strict=True)
+    for name in ("final_lr", "tol"):
+        val = cfg[name]
+        if not (isinstance(val, (int, float)) and 0 < val <= 1):
+            raise InputError(f"{name}: must be in (0, 1], got {val!r}")
+    decay = cfg["decay"]
+    if not (isinstance(decay, (int, float)) and 0 < decay < 1):
+        raise InputError(f"decay: must be in (0, 1), got {decay!r}")
+    n_batches = max(1, math.ceil(n_points / cfg["batch_size"]))
+    if given.get("epochs") is not None:
+        cfg["steps"] = as_int(given["epochs"], "epochs", low=1) * n_batches
+    if cfg["patience"] is None:  # a plateau is judged on a window in proportion to the budget
+        cfg["patience"] = max(200, cfg["steps"] // 20)
+    cfg["n_batches"] = n_batches
+    return cfg
 
 
 def fit(x_pos: Any, x_neg: Any = None, lam: float | None = None, margin: float | None = None,
         a: Any = None, b: Any = None, p: float | None = None, *,
-        width: int = 64, depth: int = 3, activation: str = "groupsort", epochs: int = 100,
-        batch_size: int = 256, lr: float = 1e-2, seed: int = 0, progress: bool = True,
-        patience: int = 30, model: Sequential | None = None, optimizer: str = "adam",
-        final_lr: float = 0.01, bjorck_iters: int = 15) -> TrainResult:
+        width: int | None = None, depth: int | None = None, activation: str | None = None,
+        steps: int | None = None, epochs: int | None = None, batch_size: int | None = None,
+        lr: float | None = None, seed: int = 0, progress: bool = True,
+        patience: int | None = None, model: Sequential | None = None, optimizer: str = "adam",
+        final_lr: float | None = None, bjorck_iters: int | None = None,
+        tol: float | None = None, decay: float | None = None) -> TrainResult:
     """Minimise the empirical hKR loss over a 1-Lipschitz network.
 
     The data are those of :func:`otreg.hkr_transport` (``x_pos`` may be a
-    :class:`otreg.Problem`; ``lam`` defaults to 1, ``margin`` to 0.1).  Adam with a cosine learning-rate decay from ``lr`` to ``lr * final_lr`` over ``epochs``;
-    early stop when the full-data loss has not improved for ``patience`` epochs (relative
-    improvement below 1e-6).  The weights of the best epoch are kept, then frozen (exact
-    orthonormal weights).  A fixed ``seed`` gives bit-identical results.
+    :class:`otreg.Problem`; ``lam`` defaults to 1, ``margin`` to 0.1).  Every option left at
+    None takes the value of :func:`default_settings` for the data (a GroupSort network of
+    ``depth`` hidden layers of ``width`` units with warm-started Björck layers, Adam at ``lr``).
 
-    ``width``, ``depth``, ``activation``, ``bjorck_iters`` describe the network built when no
-    ``model`` is given (2-64-64-64-1 GroupSort-2 by default); ``optimizer`` is ``"adam"`` or
-    ``"sgd"`` (momentum 0.9).  The returned :class:`TrainResult` has the frozen model, the
-    per-epoch full-data loss ``history``, ``seconds``, ``epochs_run``, ``best_epoch`` and the
-    final full-data ``loss``.
+    ``steps``: budget of optimiser steps (``epochs`` instead sets it to that many passes over
+    the data).  The learning rate is divided by ``decay`` on each plateau of the full-data loss
+    (``patience`` steps without an improvement of ``tol`` x (|best| + 2 margin)); training
+    stops on the plateau at ``lr * final_lr``.  Stopping on the budget while still improving
+    warns (:class:`TrainingBudgetWarning`).  The weights of the best full-data loss are kept,
+    then frozen (exact orthonormal weights).  A fixed ``seed`` gives bit-identical results.
+    A diverging run (non-finite or exploding loss) raises :class:`~otreg.errors.TrainingError`.
+
+    ``model``: continue training a given network (its own units are kept).  ``optimizer`` is
+    ``"adam"`` or ``"sgd"`` (momentum 0.9).  Returns a :class:`TrainResult`.
     """
     prob = as_problem(x_pos, x_neg, lam, margin, a, b, p)
-    epochs, batch_size, patience, seed, lr, final_lr = _check_schedule(
-        epochs, batch_size, patience, seed, lr, final_lr)
+    cfg = _settings(prob.samples, prob.labels, dict(
+        width=width, depth=depth, activation=activation, steps=steps, epochs=epochs,
+        batch_size=batch_size, lr=lr, seed=seed, patience=patience, final_lr=final_lr,
+        bjorck_iters=bjorck_iters, tol=tol, decay=decay))
     if model is None:
-        model = lipschitz_mlp(prob.dim, width=width, depth=depth, activation=activation,
-                              seed=seed, bjorck_iters=bjorck_iters)
+        shift, scale = data_units(prob.samples, prob.weights)
+        model = lipschitz_mlp(prob.dim, width=cfg["width"], depth=cfg["depth"],
+                              activation=cfg["activation"], seed=cfg["seed"],
+                              bjorck_iters=cfg["bjorck_iters"], warm_start=cfg["warm_start"],
+                              shift=shift, scale=scale, bias_spread=cfg["bias_spread"])
     elif not isinstance(model, Sequential):
         raise InputError(f"model: expected an otreg.nn Sequential, got {type(model).__name__}")
     elif model.in_dim != prob.dim or model.out_dim != 1:
         raise InputError(f"model: maps R^{model.in_dim} -> R^{model.out_dim}, the data need "
                          f"R^{prob.dim} -> R")
-    model.train()
-    opt = _optimizer(optimizer, model.parameters(), lr)
     y, c_kr, c_h = prob.coefficients()
-    model, history, best_epoch, seconds, stopped_early = _train(
-        model, opt, prob.samples, y[:, None], c_kr[:, None], c_h[:, None], prob.margin,
-        epochs, lr, final_lr, batch_size, patience, seed, progress)
-    return TrainResult(model=model, history=history, seconds=seconds, epochs_run=len(history),
-                       best_epoch=best_epoch, loss=full_loss(model, prob),
-                       stopped_early=stopped_early)
+    out = _train(model, optimizer, prob.samples, y[:, None], c_kr[:, None], c_h[:, None],
+                 prob.margin, cfg, progress)
+    out.loss = full_loss(model, prob)
+    return out
 
 
-def _train(model: Sequential, opt: Optimizer, x: np.ndarray, y: np.ndarray, c_kr: np.ndarray,
-           c_h: np.ndarray, margin: float, epochs: int, lr: float, final_lr: float,
-           batch_size: int, patience: int, seed: int, progress: bool):
-    """Shared loop driver: y, c_kr, c_h are (N, C) (C = 1 for binary), c_h includes lam."""
-    n_batches = max(1, math.ceil(x.shape[0] / batch_size))
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 20210601]))
+def _train(model: Sequential, optimizer: str, x: np.ndarray, y: np.ndarray, c_kr: np.ndarray,
+           c_h: np.ndarray, margin: float, cfg: dict, progress: bool) -> TrainResult:
+    """Shared driver: y, c_kr, c_h are (N, C) (C = 1 for binary), c_h includes lam.  Trains in
+    the model's units, keeps the best weights, freezes the model."""
+    model.train()
+    opt = _optimizer(optimizer, model.parameters(), cfg["lr"], cfg["betas"])
+    scale = model.scale
+    xu, mu = model.to_units(x), margin / scale
+    rng = np.random.default_rng(np.random.SeedSequence([cfg["seed"], 20210601]))
     start = time.perf_counter()
     with blas_threads(1):
-        history, best_epoch, best_state, stopped_early = _loop(
-            model, opt, x, y, c_kr, c_h, margin, epochs, lr, final_lr, n_batches, patience, rng,
-            progress)
-    if best_state is not None:
-        for layer, (w, u, bias) in zip(model.dense_layers, best_state):
-            layer.weight.data, layer.u = w, u
-            if bias is not None:
-                layer.bias.data = bias
+        loop = _Loop(model, opt, xu, y, c_kr, c_h, mu, cfg, rng)
+        loop.run(progress)
+    if loop.best_state is not None:
+        params, us = loop.best_state
+        for prm, arr in zip(model.parameters(), params):
+            prm.data = arr
+        for layer, u in zip(model.dense_layers, us):
+            layer.u = u
     model.freeze()
-    return model, history, best_epoch, time.perf_counter() - start, stopped_early
+    n_batches = cfg["n_batches"]
+    gain = loop.final_gain()
+    if loop.stop_reason == "budget" and gain > cfg["tol"]:
+        how = (f"while the full-data loss was still improving (by {gain:.1e} x (|loss| + 2 "
+               f"margin) over the last {min(cfg['patience'], loop.step - 1)} steps)"
+               if math.isfinite(gain) else "before any plateau could be seen")
+        warnings.warn(f"steps: training stopped on its budget of {cfg['steps']} optimiser "
+                      f"steps {how}; raise steps (otreg: --steps) for a closer optimum",
+                      TrainingBudgetWarning, stacklevel=3)
+    return TrainResult(model=model, history=[v * scale for v in loop.history],
+                       seconds=time.perf_counter() - start,
+                       epochs_run=math.ceil(loop.step / n_batches),
+                       best_epoch=math.ceil(loop.best_step / n_batches),
+                       stopped_early=loop.stop_reason == "plateau", steps_run=loop.step,
+                       best_step=loop.best_step, stop_reason=loop.stop_reason,
+                       settings={k: v for k, v in cfg.items()})
 
 
-def _loop(model: Sequential, opt: Optimizer, x: np.ndarray, y: np.ndarray, c_kr: np.ndarray,
-          c_h: np.ndarray, margin: float, epochs: int, lr: float, final_lr: float,
-          n_batches: int, patience: int, rng: np.random.Generator, progress: bool):
-    # a batch's loss is n_batches * (its share of the full-data loss): unbiased estimate
-    c_kr_b = n_batches * c_kr
-    c_h_b = n_batches * c_h
-    n_total = x.shape[0]
-    history = []
-    best, best_epoch, best_state, wait = math.inf, 0, None, 0
-    stopped_early = False
-    bar = tqdm(range(epochs), disable=not progress, desc="hKR training", unit="epoch",
-               leave=False)
-    for epoch in bar:
-        opt.lr = lr * (final_lr + (1 - final_lr) * 0.5 * (1 + math.cos(math.pi * epoch / epochs)))
-        perm = rng.permutation(n_total)
-        for idx in np.array_split(perm, n_batches):
-            loss = hkr_objective(model(x[idx]), y[idx], c_kr_b[idx], c_h_b[idx], margin)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        with no_grad():
-            f_all = model(x).data
-        value = float(hkr_objective(f_all, y, c_kr, c_h, margin))
-        history.append(value)
-        if progress:
-            bar.set_postfix(loss=f"{value:.6f}", best=f"{min(best, value):.6f}")
-        if value < best - 1e-6 * max(1.0, abs(best) if math.isfinite(best) else 1.0):
-            best, best_epoch, wait = value, epoch + 1, 0
-            best_state = [(l.weight.data.copy(), l.u.copy(),
-                           None if l.bias is None else l.bias.data.copy())
-                          for l in model.dense_layers]
-        else:
-            wait += 1
-            if wait >= patience:
-                stopped_early = True
-                break
-    bar.close()
-    return history, best_epoch, best_state, stopped_early
+class _Loop:
+    """The optimisation loop, in the model's units (losses divided by the model's scale)."""
+
+    def __init__(self, model: Sequential, opt: Optimizer, x: np.ndarray, y: np.ndarray,
+                 c_kr: np.ndarray, c_h: np.ndarray, margin: float, cfg: dict,
+                 rng: np.random.Generator) -> None:
+        self.model, self.opt, self.cfg, self.rng = model, opt, cfg, rng
+        self.x, self.y, self.c_kr, self.c_h, self.margin = x, y, c_kr, c_h, margin
+        self.n_batches = cfg["n_batches"]
+        self.history: list[float] = []
+        self.best, self.best_step, self.best_state = math.inf, 0, None
+        self.step = 0
+        self.stop_reason = "budget"
+        # plateau bookkeeping: best value at the start of the current window
+        self.window_start, self.window_best = 0, math.inf
+        self.lr_floor = cfg["lr"] * cfg["final_lr"]
+        self.plateau_lr = cfg["lr"]
+        self.start_loss = None
+        # the last `anneal` fraction of the budget decays the rate geometrically to the floor
+        self.anneal_from = int(cfg["steps"] * (1.0 - cfg.get("anneal", 0.25)))
+
+    def _set_lr(self) -> None:
+        t, end = self.step, self.cfg["steps"]
+        lr = self.plateau_lr
+        if t > self.anneal_from:
+            frac = (t - self.anneal_from) / max(1, end - self.anneal_from)
+            lr = min(lr, self.cfg["lr"] * self.cfg["final_lr"] ** frac)
+        self.opt.lr = lr
+
+    def _scale(self) -> float:
+        return abs(self.best) + 2 * self.margin
+
+    def final_gain(self) -> float:
+        """Improvement of the best loss over the last ``patience`` steps, relative to
+        (|best| + 2 margin)."""
+        recs = min(max(1, self.cfg["patience"] // self.n_batches), len(self.history) - 1)
+        if recs < 1:
+            return math.inf
+        return (min(self.history[:-recs]) - self.best) / self._scale()
+
+    def _snapshot(self) -> list:
+        return ([prm.data.copy() for prm in self.model.parameters()],
+                [layer.u.copy() for layer in self.model.dense_layers])
+
+    def _check_divergence(self, value: float) -> None:
+        if self.start_loss is None:
+            self.start_loss = value
+        limit = self.start_loss + 100.0 * (abs(self.start_loss) + 1.0 + self.c_h.sum()
+                                           * (1.0 + self.margin))
+        finite = math.isfinite(value) and all(np.isfinite(p.data).all()
+                                              for p in self.model.parameters())
+        if not finite or value > limit:
+            what = "a non-finite loss or weight" if not finite else \
+                f"a loss of {value * self.model.scale:.3g}, far above its start " \
+                f"({self.start_loss * self.model.scale:.3g})"
+            raise TrainingError(
+                f"lr: training diverged at step {self.step} ({what}) with learning rate "
+                f"{self.cfg['lr']:g}; lower the learning rate (otreg: --lr)")
+
+    def _record(self, value: float, state: list | None) -> bool:
+        """Record a full-data loss at the current step; False when training should stop."""
+        self._check_divergence(value)
+        self.history.append(value)
+        if value < self.best:
+            self.best, self.best_step = value, self.step
+            self.best_state = state if state is not None else self._snapshot()
+        if self.step - self.window_start < self.cfg["patience"]:
+            return True
+        # end of a window: did the best improve enough?
+        gain = (self.window_best - self.best) / self._scale() if math.isfinite(
+            self.window_best) else math.inf
+        self.window_start, self.window_best = self.step, self.best
+        if gain > self.cfg["tol"]:
+            return True
+        if self.opt.lr <= self.lr_floor * (1 + 1e-9):
+            self.stop_reason = "plateau"
+            return False
+        self.plateau_lr = max(self.opt.lr * self.cfg["decay"], self.lr_floor)
+        return True
+
+    def run(self, progress: bool) -> None:
+        cfg, model = self.cfg, self.model
+        n_total = self.x.shape[0]
+        full = self.n_batches == 1
+        c_kr_b, c_h_b = self.n_batches * self.c_kr, self.n_batches * self.c_h
+        bar = tqdm(total=cfg["steps"], disable=not progress, desc="hKR training", unit="step",
+                   leave=False, mininterval=0.5)
+        scale = model.scale
+        try:
+            while self.step < cfg["steps"]:
+                batches = [slice(None)] if full else np.array_split(
+                    self.rng.permutation(n_total), self.n_batches)
+                for idx in batches:
+                    if self.step >= cfg["steps"]:
+                        break
+                    self._set_lr()
+                    out = model.core(self.x[idx])
+                    loss = hkr_objective(out, self.y[idx], c_kr_b[idx], c_h_b[idx], self.margin)
+                    state = self._snapshot() if full and loss.data < self.best else None
+                    self.opt.zero_grad()
+                    loss.backward()
+                    self.opt.step()
+                    model.after_step()
+                    if full:  # the step's loss is the full-data loss before the update
+                        go = self._record(float(loss.data), state)
+                    self.step += 1
+                    bar.update(1)
+                    if full and not go:
+                        return
+                if not full:
+                    with no_grad():
+                        value = float(hkr_objective(model.core(self.x).data, self.y,
+                                                    self.c_kr, self.c_h, self.margin))
+                    if not self._record(value, None):
+                        return
+                if progress:
+                    bar.set_postfix(loss=f"{self.history[-1] * scale:.6g}",
+                                    best=f"{self.best * scale:.6g}",
+                                    lr=f"{self.opt.lr:.1e}", refresh=False)
+        finally:
+            if progress and self.history:
+                bar.set_postfix(loss=f"{self.history[-1] * scale:.6g}",
+                                best=f"{self.best * scale:.6g}", lr=f"{self.opt.lr:.1e}")
+            bar.close()
 
 
 def fit_multiclass(x: Any, labels: Any, lam: float = 1.0, margin: float = 0.1,
                    weights: Any = None, *,
-                   width: int = 64, depth: int = 3, activation: str = "groupsort",
-                   epochs: int = 100, batch_size: int = 256, lr: float = 1e-2, seed: int = 0,
-                   progress: bool = True, patience: int = 30, model: Sequential | None = None,
-                   optimizer: str = "adam", final_lr: float = 0.01,
-                   bjorck_iters: int = 15) -> TrainResult:
+                   width: int | None = None, depth: int | None = None,
+                   activation: str | None = None, steps: int | None = None,
+                   epochs: int | None = None, batch_size: int | None = None,
+                   lr: float | None = None, seed: int = 0, progress: bool = True,
+                   patience: int | None = None, model: Sequential | None = None,
+                   optimizer: str = "adam", final_lr: float | None = None,
+                   bjorck_iters: int | None = None, tol: float | None = None,
+                   decay: float | None = None) -> TrainResult:
     """Multi-class hKR (the paper's one-vs-all loss): one output per class, summed hKR terms.
 
     ``labels`` are integers 0..C-1 (C >= 2, every class present); ``weights`` optional
     per-sample weights.  Column c of the network is trained on positives = class c, negatives =
     the rest, each side normalised to mass 1, prior = class share of the weight.  ``loss`` in
-    the result is :func:`~otreg.nn.losses.multiclass_hkr_loss` on all the data.
+    the result is :func:`~otreg.nn.losses.multiclass_hkr_loss` on all the data.  The training
+    options are those of :func:`fit`.
     """
     pts = as_points(x, "x")
     lab = np.asarray(labels)
@@ -198,20 +412,21 @@ def fit_multiclass(x: Any, labels: Any, lam: float = 1.0, margin: float = 0.1,
         raise InputError(f"labels: need every class 0..C-1 (C >= 2) present, counts {counts}")
     w = raw_weights(weights, pts.shape[0], "weights")
     lam, margin = check_lam(lam), check_margin(margin)
-    epochs, batch_size, patience, seed, lr, final_lr = _check_schedule(
-        epochs, batch_size, patience, seed, lr, final_lr)
+    cfg = _settings(pts, lab, dict(
+        width=width, depth=depth, activation=activation, steps=steps, epochs=epochs,
+        batch_size=batch_size, lr=lr, seed=seed, patience=patience, final_lr=final_lr,
+        bjorck_iters=bjorck_iters, tol=tol, decay=decay))
     if model is None:
-        model = lipschitz_mlp(pts.shape[1], width=width, depth=depth, activation=activation,
-                              seed=seed, out_dim=n_classes, bjorck_iters=bjorck_iters)
+        shift, scale = data_units(pts, w)
+        model = lipschitz_mlp(pts.shape[1], width=cfg["width"], depth=cfg["depth"],
+                              activation=cfg["activation"], seed=cfg["seed"],
+                              out_dim=n_classes, bjorck_iters=cfg["bjorck_iters"],
+                              warm_start=cfg["warm_start"], shift=shift, scale=scale,
+                              bias_spread=cfg["bias_spread"])
     elif not isinstance(model, Sequential) or model.in_dim != pts.shape[1] \
             or model.out_dim != n_classes:
         raise InputError(f"model: must map R^{pts.shape[1]} -> R^{n_classes}")
-    model.train()
-    opt = _optimizer(optimizer, model.parameters(), lr)
     y, c_kr, c_h = multiclass_coefficients(lab, n_classes, w)
-    model, history, best_epoch, seconds, stopped_early = _train(
-        model, opt, pts, y, c_kr, lam * c_h, margin, epochs, lr, final_lr, batch_size,
-        patience, seed, progress)
-    loss = float(hkr_objective(model.predict(pts), y, c_kr, lam * c_h, margin))
-    return TrainResult(model=model, history=history, seconds=seconds, epochs_run=len(history),
-                       best_epoch=best_epoch, loss=loss, stopped_early=stopped_early)
+    out = _train(model, optimizer, pts, y, c_kr, lam * c_h, margin, cfg, progress)
+    out.loss = float(hkr_objective(model.predict(pts), y, c_kr, lam * c_h, margin))
+    return out

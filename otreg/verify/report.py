@@ -178,9 +178,10 @@ def _head_detail(c: Check) -> str:
     return first or f"{len(c.parts)} parts, all must pass"
 
 
-#: training epochs used by :func:`verify` unless ``train_kwargs`` says otherwise (fit's own
-#: default is tuned for speed; the network tolerances were calibrated with this many epochs)
-DEFAULT_EPOCHS = 300
+#: training epochs used by :func:`verify` unless ``train_kwargs`` says otherwise; None: the
+#: defaults of :func:`otreg.nn.fit` (a step budget chosen from the data, stop on a plateau of
+#: the loss), with which the network tolerances were calibrated
+DEFAULT_EPOCHS = None
 
 
 class _Run:
@@ -371,8 +372,8 @@ def verify(x_pos: Any, x_neg: Any = None, lam: float | None = None, margin: floa
     The data are those of :func:`otreg.hkr_transport` (``x_pos`` may be a
     :class:`otreg.Problem`).  ``model`` is anything with ``predict(points)`` and
     ``grad(points)`` (or a callable); with ``neural=False`` and no model, only the exact
-    solution is checked.  ``train_kwargs`` go to :func:`otreg.nn.fit` (default
-    ``epochs=300``).  Returns a :class:`Report` (``.table()``, ``.to_json()``, ``.passed``).
+    solution is checked.  ``train_kwargs`` go to :func:`otreg.nn.fit` (default: fit's own
+    defaults).  Returns a :class:`Report` (``.table()``, ``.to_json()``, ``.passed``).
     """
     tol = tolerances or Tolerances()
     times = {}

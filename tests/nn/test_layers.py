@@ -138,7 +138,8 @@ def test_sequential_grad_matches_finite_differences():
     assert all(p.grad is None for p in model.parameters())
 
 
-@pytest.mark.parametrize("activation", ["groupsort", "fullsort", "relu"])
+@pytest.mark.parametrize("activation", ["groupsort", "groupsort4", "groupsort8", "householder",
+                                        "fullsort", "relu"])
 def test_random_network_is_1_lipschitz(activation):
     model = lipschitz_mlp(3, width=16, depth=3, activation=activation, seed=5)
     for l in model.dense_layers:
