@@ -6,6 +6,7 @@ If the compilation cannot run (no C compiler, numba.pycc unavailable, a kernel t
 compile), the install goes on without the module and the kernels are compiled by numba on first
 use, as before (`make test` sets OTREG_REQUIRE_AOT=1, so that tests/test_aot.py then fails).
 """
+import contextlib
 import os
 import sys
 import types
@@ -15,29 +16,40 @@ from setuptools import setup
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+@contextlib.contextmanager
+def kernel_stubs():
+    """Make otreg.transport's kernel modules importable without running otreg/__init__.py
+    (which needs the runtime dependencies, absent from the isolated build environment).  Needed
+    while the extension is declared and while it is compiled (numba pickles the kernels' types,
+    and unpickling imports their module by name); removed afterwards, so that setuptools never
+    sees the stubs."""
+    added = []
+    for name in ("otreg", "otreg.transport"):
+        if name not in sys.modules:
+            pkg = types.ModuleType(name)
+            pkg.__path__ = [os.path.join(HERE, *name.split("."))]
+            sys.modules[name] = pkg
+            added.append(name)
+    try:
+        yield
+    finally:
+        for name in reversed(added):
+            del sys.modules[name]
+
+
 def aot_extensions():
     if os.environ.get("OTREG_NO_AOT", "") not in ("", "0"):
         return []
     try:
-        # import the kernel modules without running otreg/__init__.py (which needs the runtime
-        # dependencies, absent from the isolated build environment)
-        for name in ("otreg", "otreg.transport"):
-            pkg = types.ModuleType(name)
-            pkg.__path__ = [os.path.join(HERE, *name.split("."))]
-            sys.modules.setdefault(name, pkg)
-        from otreg.transport._aot_build import cc
+        with kernel_stubs():
+            from otreg.transport._aot_build import cc
 
-        cc.target_cpu = os.environ.get("OTREG_AOT_CPU", "")  # "" = generic (portable)
-        return [cc.distutils_extension()]
+            cc.target_cpu = os.environ.get("OTREG_AOT_CPU", "")  # "" = generic (portable)
+            return [cc.distutils_extension()]
     except Exception as exc:  # noqa: BLE001 - any failure means: no ahead-of-time module
         print(f"otreg: kernels not compiled ahead of time ({type(exc).__name__}: {exc}); "
               "numba will compile them on first use", file=sys.stderr)
         return []
-    finally:
-        for name in ("otreg.transport", "otreg"):  # setuptools must not see the stubs
-            if isinstance(sys.modules.get(name), types.ModuleType) and not hasattr(
-                    sys.modules[name], "__file__"):
-                del sys.modules[name]
 
 
 def tolerant_build_ext():
@@ -48,10 +60,13 @@ def tolerant_build_ext():
     class BuildExt(build_ext.build_ext):
         def build_extension(self, ext):
             try:
-                super().build_extension(ext)
+                with kernel_stubs():
+                    super().build_extension(ext)
             except Exception as exc:  # noqa: BLE001 - any failure means: no compiled module
                 print(f"otreg: kernels not compiled ahead of time ({type(exc).__name__}: {exc});"
                       " numba will compile them on first use", file=sys.stderr)
+                # nothing to copy or list as an output (an editable install copies the outputs)
+                self.extensions = [e for e in self.extensions if e is not ext]
 
     return BuildExt
 
