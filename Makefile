@@ -4,6 +4,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 BASE   := $(VENV)/.installed-base
 TESTS  := $(VENV)/.installed-test
+# the install compiles these kernels ahead of time (setup.py): reinstall when they change
+KERNELS := setup.py $(addprefix otreg/transport/,netsimplex.py objective.py extension.py _aot_build.py)
 
 .PHONY: demo test bench docs clean
 
@@ -11,24 +13,26 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(BASE): pyproject.toml | $(PY)
+$(BASE): pyproject.toml $(KERNELS) | $(PY)
 	$(PY) -m pip install --quiet -e .
 	touch $(BASE)
 
 # the test extras, plus dask so that the LocalCluster sweep test runs instead of skipping
-$(TESTS): pyproject.toml | $(PY)
+$(TESTS): pyproject.toml $(KERNELS) | $(PY)
 	$(PY) -m pip install --quiet -e '.[test,dask]'
 	touch $(BASE) $(TESTS)
 
 demo: $(BASE)
 	$(PY) -m otreg.demo --out out
 
+# OTREG_REQUIRE_AOT: the kernels must have been compiled at install (tests/test_aot.py)
 test: $(TESTS)
-	$(PY) -m pytest -q -ra
+	OTREG_REQUIRE_AOT=1 $(PY) -m pytest -q -ra
 
 bench: $(BASE)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/bench_exact.py
+	$(PY) benchmarks/bench_cold_start.py
 	$(PY) benchmarks/bench_autodiff.py
 	$(PY) benchmarks/bench_neural.py
 
@@ -38,4 +42,4 @@ docs: $(BASE)
 	$(PY) -m mkdocs build --strict
 
 clean:
-	rm -rf $(VENV) out site build *.egg-info
+	rm -rf $(VENV) out site build *.egg-info otreg/transport/_compiled*.so

@@ -1,30 +1,34 @@
-"""Exact hKR solvers against ot.emd2 on the same points (issue 5).
+"""The whole exact hKR call against POT's exact W1 on the same points (issue 10).
 
-For two-moons and two Gaussian clouds of n = m points and several (lam, margin):
+For every shape of issue 10 -- n = m and n != m, lam in {0, 0.01, 1, 100}, 2-D and 10-D, a grid
+with ties, random weights, n = 500 .. 10000 -- three things are timed, interleaved in one process
+on the same inputs and repeated (medians reported, so that load on a shared machine hits them
+alike):
 
-* ``emd2``: POT's ``ot.emd2`` on the same distance matrix (the W1 problem, numItermax=1e9 so that
-  it really is exact); the yardstick of the ratio columns;
-* ``netsimplex``: ``otreg.transport.netsimplex.bounded_transport`` on C = d - 2 margin and the hKR
-  marginal bounds (the solver core, same input as emd2 plus the bounds);
-* ``hkr(ns)``, ``hkr(pot)``, ``hkr(highs)``: the whole ``hkr_transport(..., method=...)`` call
-  (distances, solve, potential cleaning, certificate) with the network simplex, the balanced POT
-  reduction of spec section 4 and the HiGHS LP; the slow ones are skipped above a size cutoff.
+* ``POT``: ``ot.dist(x, z, metric="euclidean")`` + ``ot.emd2(a, b, M, numItermax=1e9)`` (the
+  W1 problem, run to its exact optimum: the default numItermax stops early from n ~ 4000);
+* ``hkr``: the whole ``otreg.hkr_transport(x, z, lam, margin=0.1, a, b)`` call, what a user
+  runs (distances, solve, potentials, certificate, result);
+* ``core``: the network simplex alone (``bounded_transport`` on the distances, cost offset
+  -2 margin), for reference.
 
-emd2 and netsimplex are run interleaved on the same inputs and the min of the repeats is kept
-(the machine is shared).  Loss agreement: |loss - reference| where the reference is HiGHS, else
-the POT reduction, else (lam = 0) -W1 from emd2.
+``ratio`` = median hkr / median POT, the target being <= 1 on every row.  ``|W1 err|``: at
+lam = 0, the relative difference between -loss and ot.emd2's W1.
 
-    python benchmarks/bench_exact.py            # full run, writes benchmarks/results/exact.md
-    python benchmarks/bench_exact.py --quick    # tiny sizes, < 20 s, prints only
+    python benchmarks/bench_exact.py                 # full run -> benchmarks/results/exact.md
+    python benchmarks/bench_exact.py --max-n 4000    # skip the largest sizes
+    python benchmarks/bench_exact.py --quick         # tiny sizes, one repeat, prints only
+    python benchmarks/bench_exact.py --resume        # finish an interrupted full run
 """
 from __future__ import annotations
 
 import argparse
-import math
 import os
+import statistics
 import sys
 import time
 import warnings
+from typing import Callable
 
 import numpy as np
 import ot
@@ -35,200 +39,152 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 from _common import markdown_table, write_result  # noqa: E402
 
-from otreg.data.toys import two_moons  # noqa: E402
-from otreg.transport.netsimplex import bounded_transport, certify  # noqa: E402
+from otreg import hkr_transport  # noqa: E402
+from otreg.data import toys  # noqa: E402
+from otreg.transport.netsimplex import bounded_transport  # noqa: E402
+from otreg.transport.objective import pairwise_distances  # noqa: E402
 
-FULL_SIZES = [100, 200, 500, 1000, 2000, 4000, 10000]
-FULL_GRID = [(0.0, 0.1)] + [(lam, mg) for lam in (0.1, 1.0, 10.0, 100.0) for mg in (0.01, 0.1, 1.0)]
-LARGE_GRID = [(0.0, 0.1), (0.1, 0.1), (1.0, 0.1), (10.0, 0.1), (100.0, 0.1), (1.0, 0.01),
-              (1.0, 1.0), (10.0, 1.0), (100.0, 0.01)]
-XL_GRID = [(0.0, 0.1), (1.0, 0.1), (10.0, 1.0), (100.0, 0.01)]
-SLOW_GRID = [(1.0, 0.1), (10.0, 1.0), (100.0, 0.01)]  # configs for pot/highs above n = 200
+LAMS = (0.0, 0.01, 1.0, 100.0)
+MARGIN = 0.1
 
 
-def gaussians(n, seed=0):
+def _grid(n: int, m: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Integer lattice points in [0, 15)^2, both classes: many ties and duplicates."""
     rng = np.random.default_rng(seed)
-    return rng.normal(size=(n, 2)), rng.normal(size=(n, 2)) + np.array([2.0, 0.0])
+    return (rng.integers(0, 15, (n, 2)).astype(float),
+            rng.integers(0, 15, (m, 2)).astype(float) + np.array([3.0, 0.0]))
 
 
-DATASETS = {"moons": lambda n: two_moons(n, seed=0), "gauss": gaussians}
+def _gauss10(n: int, m: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 10)), rng.normal(size=(m, 10)) + 0.5
 
 
-def _timed(fn, *args, **kw):
+# name -> (points(n, m), random weights?)
+DATA: dict[str, tuple[Callable[[int, int], tuple[np.ndarray, np.ndarray]], bool]] = {
+    "moons": (lambda n, m: toys.two_moons(n, m, seed=0), False),
+    "gauss": (lambda n, m: toys.gaussians(n, m, seed=0), False),
+    "gauss 10-D": (_gauss10, False),
+    "grid (ties)": (_grid, False),
+    "gauss, random weights": (lambda n, m: toys.gaussians(n, m, seed=1), True),
+}
+# (data, n, m) of the full run
+FULL = ([(d, n, n) for d in ("moons", "gauss") for n in (500, 1000, 2000, 4000, 10000)]
+        + [("gauss 10-D", n, n) for n in (500, 2000, 4000)]
+        + [("grid (ties)", n, n) for n in (500, 2000, 4000)]
+        + [("gauss, random weights", n, n) for n in (500, 2000)]
+        + [("moons", 500, 2000), ("moons", 1000, 4000), ("gauss", 1000, 4000),
+           ("gauss", 4000, 2000), ("gauss 10-D", 1000, 3000)])
+QUICK = [("moons", 40, 40), ("gauss", 30, 50), ("grid (ties)", 40, 30),
+         ("gauss, random weights", 30, 30), ("gauss 10-D", 25, 35)]
+
+
+def _weights(rng: np.random.Generator, n: int, random: bool) -> np.ndarray:
+    w = rng.uniform(0.1, 1.0, n) if random else np.ones(n)
+    return w / w.sum()
+
+
+def _pot(x: np.ndarray, z: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(ot.emd2(a, b, ot.dist(x, z, metric="euclidean"), numItermax=10**9))
+
+
+def _core(D: np.ndarray, a: np.ndarray, b: np.ndarray, lam: float, p: float):
+    return bounded_transport(D, a, (1 + lam * p) * a, b, (1 + lam * (1 - p)) * b,
+                             offset=-2.0 * MARGIN)
+
+
+def _timed(fn: Callable, *args, **kw):
     t = time.perf_counter()
     out = fn(*args, **kw)
     return time.perf_counter() - t, out
 
 
-def _hkr():
-    try:
-        from otreg.transport import hkr_transport
-    except ImportError:
-        return None
-    return hkr_transport
-
-
-def _fmt_t(t):
-    if t is None:
-        return "skipped"
-    if isinstance(t, str):
-        return t
-    return f"{t:.3g}"
-
-
-def _fmt_r(t, ref):
-    if t is None or isinstance(t, str) or not ref:
-        return "-"
-    return f"{t / ref:.2f}"
-
-
-def _fmt_e(x):
-    return "-" if x is None else f"{x:.1e}"
-
-
-def run(sizes, grid_for, repeats_for, highs_max, pot_max, hkr_max, out, quick):
-    hkr_transport = _hkr()
-    t_c, _ = _timed(bounded_transport, np.ones((2, 2)), [.5, .5], [.5, .5], [.5, .5], [.5, .5])
-    print(f"first netsimplex call (numba load/compile): {t_c:.2f} s", flush=True)
-    header = ["data", "n", "lam", "margin", "emd2 s", "netsimplex s", "ratio", "pivots",
-              "hkr(ns) s", "hkr(pot) s", "pot ratio", "hkr(highs) s", "highs ratio", "loss",
-              "|dloss| ref", "ref", "ns cert", "hkr gap"]
+def run_case(data: str, n: int, m: int, lams, repeats: int) -> list[list]:
+    make, random_weights = DATA[data]
+    x, z = make(n, m)
+    rng = np.random.default_rng(2)
+    a, b = _weights(rng, n, random_weights), _weights(rng, m, random_weights)
+    D = pairwise_distances(x, z)
+    t_pot, t_hkr, t_core = [], {lam: [] for lam in lams}, {lam: [] for lam in lams}
+    res, pivots = {}, {}
+    for _ in range(repeats):  # interleaved: POT, then each lam's whole call and core
+        t, w1 = _timed(_pot, x, z, a, b)
+        t_pot.append(t)
+        for lam in lams:
+            t, res[lam] = _timed(hkr_transport, x, z, lam=lam, margin=MARGIN, a=a, b=b)
+            t_hkr[lam].append(t)
+            t, sol = _timed(_core, D, a, b, lam, res[lam].problem.p)
+            t_core[lam].append(t)
+            pivots[lam] = sol.iterations
+    pot = statistics.median(t_pot)
     rows = []
-    scaling = {}  # (data, method) -> list of (n, time)
-    sections = []
-
-    def dump():
-        if out is None:
-            return
-        secs = [f"First netsimplex call in this process (numba cache load or compile): "
-                f"{t_c:.2f} s.", "## Times (seconds, min over repeats) and loss agreement",
-                "ratio = time / emd2 time on the same points in the same run; emd2 solves the "
-                "W1 problem (lam = 0) with numItermax = 1e9; for n >= 2000 it is timed once per "
-                "data set, interleaved with the lam = 0 row, and reused in the other rows.  hkr(...) = the whole "
-                "`hkr_transport` call (distances, solve, potential cleaning, certificate).  "
-                "|dloss| ref: netsimplex loss (core and hkr_transport) against the reference "
-                "solver; ns cert: max violation of primal feasibility, dual feasibility over all "
-                "n*m arcs, complementary slackness and relative duality gap of the netsimplex "
-                "solution (`netsimplex.certify`); hkr gap: the certified duality gap reported by "
-                "`hkr_transport(method='netsimplex')` (loss vs L(f) of the cleaned potentials).",
-                markdown_table(header, rows)]
-        secs += sections
-        write_result(out, "Exact hKR solvers vs ot.emd2 (benchmarks/bench_exact.py)", secs)
-
-    for data, make in DATASETS.items():
-        for n in sizes:
-            x, z = make(n)
-            D = ot.dist(x, z, metric="euclidean")
-            a = np.full(n, 1.0 / n)
-            b = np.full(n, 1.0 / n)
-            p = 0.5
-            reps = repeats_for(n)
-            t_emd = math.inf
-            w1 = None
-            ns_times = []
-            for lam, mg in grid_for(n):
-                C = D - 2.0 * mg
-                bounds = (a, (1 + lam * p) * a, b, (1 + lam * (1 - p)) * b)
-                t_ns = math.inf
-                sol = None
-                for _ in range(reps):  # interleaved: emd2, netsimplex, emd2, netsimplex, ...
-                    if not (n >= 2000 and t_emd < math.inf and lam != 0.0):
-                        with warnings.catch_warnings():
-                            warnings.simplefilter("ignore")
-                            t, w1 = _timed(ot.emd2, a, b, D, numItermax=10**9)
-                        t_emd = min(t_emd, t)
-                    t, sol = _timed(bounded_transport, C, *bounds)
-                    t_ns = min(t_ns, t)
-                ns_times.append(t_ns)
-                loss_ns = -2.0 * mg - sol.value
-                slow_ok = n <= 200 or (lam, mg) in SLOW_GRID
-                res = {}
-                hkr_gap = None
-                cert = certify(C, *bounds, sol)
-                ns_cert = max(cert["primal"], cert["dual"], cert["slackness"],
-                              cert["gap"] / max(1.0, abs(sol.value)))
-                for method, cutoff in (("netsimplex", hkr_max), ("pot", pot_max),
-                                       ("highs", highs_max)):
-                    if hkr_transport is None or n > cutoff or (method != "netsimplex"
-                                                               and not slow_ok):
-                        res[method] = (None, None)
-                        continue
-                    try:
-                        t, r = _timed(hkr_transport, x, z, lam=lam, margin=mg, method=method)
-                        res[method] = (t, r.loss)
-                        if method == "netsimplex":
-                            hkr_gap = r.gap
-                    except Exception as exc:  # report, keep benchmarking
-                        res[method] = (f"error: {type(exc).__name__}", None)
-                if res["highs"][1] is not None:
-                    ref, ref_name = res["highs"][1], "highs"
-                elif res["pot"][1] is not None:
-                    ref, ref_name = res["pot"][1], "pot"
-                elif lam == 0.0:
-                    ref, ref_name = -w1, "-W1 (emd2)"
-                else:
-                    ref, ref_name = None, "-"
-                dl = None if ref is None else abs(loss_ns - ref)
-                if res["netsimplex"][1] is not None and ref is not None:
-                    dl = max(dl, abs(res["netsimplex"][1] - ref))
-                row = [data, n, lam, mg, _fmt_t(t_emd), _fmt_t(t_ns), _fmt_r(t_ns, t_emd),
-                       sol.iterations, _fmt_t(res["netsimplex"][0]), _fmt_t(res["pot"][0]),
-                       _fmt_r(res["pot"][0], t_emd), _fmt_t(res["highs"][0]),
-                       _fmt_r(res["highs"][0], t_emd), f"{loss_ns:.10f}", _fmt_e(dl), ref_name,
-                       _fmt_e(ns_cert), _fmt_e(hkr_gap)]
-                rows.append(row)
-                print(" | ".join(str(c) for c in row), flush=True)
-                for method in ("pot", "highs"):
-                    if isinstance(res[method][0], float) and (lam, mg) == (1.0, 0.1):
-                        scaling.setdefault((data, f"hkr({method})"), []).append(
-                            (n, res[method][0]))
-            scaling.setdefault((data, "emd2"), []).append((n, t_emd))
-            scaling.setdefault((data, "netsimplex (median over lam, margin)"), []).append(
-                (n, float(np.median(ns_times))))
-            scaling.setdefault((data, "netsimplex (max over lam, margin)"), []).append(
-                (n, float(np.max(ns_times))))
-            sections = [_scaling_section(scaling)]
-            dump()
-    print(sections[0] if sections else "", flush=True)
+    for lam in lams:
+        hkr, core = statistics.median(t_hkr[lam]), statistics.median(t_core[lam])
+        err = f"{abs(-res[lam].loss - w1) / w1:.1e}" if lam == 0 else "-"
+        rows.append([data, n, m, x.shape[1], lam, f"{pot:.3f}", f"{hkr:.3f}", f"{hkr / pot:.2f}",
+                     f"{core:.3f}", f"{core / pot:.2f}", pivots[lam], f"{res[lam].gap:.1e}",
+                     err, f"{min(t_hkr[lam]) / min(t_pot):.2f}"])
+        print(" | ".join(str(c) for c in rows[-1]), flush=True)
     return rows
 
 
-def _scaling_section(scaling):
-    srows = []
-    for (data, method), pts in scaling.items():
-        pts = [(n, t) for n, t in pts if n >= 500 and t and t > 0]
-        if len(pts) >= 2:
-            ln = np.log([q[0] for q in pts])
-            lt = np.log([q[1] for q in pts])
-            slope = np.polyfit(ln, lt, 1)[0]
-            srows.append([data, method, f"{pts[0][0]}..{pts[-1][0]}", f"{slope:.2f}"])
-        else:
-            srows.append([data, method, "-", "-"])
-    return ("## Log-log scaling exponent (time ~ n^k, n >= 500)\n\n"
-            + markdown_table(["data", "method", "n range", "k"], srows))
+HEADER = ["data", "n", "m", "d", "lam", "POT s", "hkr s", "ratio", "core s", "core/POT",
+          "pivots", "gap", "|W1 err|", "ratio (min)"]
 
 
-def main(argv=None):
+def _done_rows(path: str) -> list[list]:
+    """The table rows of an earlier (possibly interrupted) run written to ``path``."""
+    if not os.path.exists(path):
+        return []
+    with open(path) as fh:
+        lines = [ln.strip() for ln in fh if ln.startswith("| ")]
+    rows = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines]
+    return [r for r in rows if len(r) == len(HEADER) and r[0] != HEADER[0]]
+
+
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="tiny sizes, < 20 s, prints only")
-    ap.add_argument("--sizes", type=int, nargs="*", help="override the sizes n = m")
-    ap.add_argument("--out", default=None, help="markdown output (default: results/exact.md, "
-                                                 "none in --quick mode)")
-    ap.add_argument("--highs-max", type=int, default=500)
-    ap.add_argument("--pot-max", type=int, default=1000)
-    ap.add_argument("--hkr-max", type=int, default=4000)
+    ap.add_argument("--quick", action="store_true", help="tiny sizes, one repeat, prints only")
+    ap.add_argument("--max-n", type=int, default=None, help="skip cases with n or m above this")
+    ap.add_argument("--only", default=None, help="only the data sets whose name contains this")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--out", default=None,
+                    help="markdown output (default: results/exact.md; none with --quick)")
+    ap.add_argument("--resume", action="store_true",
+                    help="keep the rows already in --out and run only the missing cases")
     args = ap.parse_args(argv)
-    if args.quick:
-        sizes = args.sizes or [20, 40]
-        grid = [(0.0, 0.1), (1.0, 0.1), (100.0, 1.0)]
-        run(sizes, lambda n: grid, lambda n: 1, args.highs_max, args.pot_max, args.hkr_max,
-            args.out, True)
-        return 0
-    sizes = args.sizes or FULL_SIZES
-    out = args.out or os.path.join(HERE, "results", "exact.md")
-    run(sizes, lambda n: FULL_GRID if n <= 1000 else (LARGE_GRID if n <= 4000 else XL_GRID),
-        lambda n: 2 if n <= 1000 else 1,
-        args.highs_max, args.pot_max, args.hkr_max, out, False)
+    cases = QUICK if args.quick else FULL
+    cases = [c for c in cases if (args.max_n is None or max(c[1:]) <= args.max_n)
+             and (args.only is None or args.only in c[0])]
+    repeats = 1 if args.quick else args.repeats
+    out = args.out or (None if args.quick else os.path.join(HERE, "results", "exact.md"))
+    t0 = time.perf_counter()
+    hkr_transport(np.zeros((2, 1)), np.ones((3, 1)))  # numba: load the compiled kernels
+    first = time.perf_counter() - t0
+    print(f"first call (compiled-kernel load): {first:.2f} s", flush=True)
+    print(" | ".join(HEADER), flush=True)
+    rows = _done_rows(out) if args.resume and out else []
+    done = {(r[0], int(r[1]), int(r[2])) for r in rows}
+    kept = f"  The first {len(rows)} rows are kept from an interrupted run." if rows else ""
+    for data, n, m in cases:
+        if (data, n, m) in done:
+            continue
+        # millisecond runs: more repeats, so that one scheduling hiccup cannot move a median
+        reps = repeats if args.quick or n * m > 10**6 else max(repeats, 7)
+        rows += run_case(data, n, m, LAMS, reps)
+        if out:
+            ratios = [float(r[7]) for r in rows]
+            write_result(out, "The whole hKR call against ot.dist + ot.emd2 "
+                         "(benchmarks/bench_exact.py)", [
+                             __doc__.split("\n\n    python")[0].strip(),
+                             f"Medians of {repeats} interleaved runs (at least 7 for n m <= 1e6);"
+                             f" margin {MARGIN}.  Worst "
+                             f"ratio {max(ratios):.2f}, median {statistics.median(ratios):.2f} "
+                             f"over {len(rows)} rows.  First call of the process: "
+                             f"{first:.2f} s.{kept}", markdown_table(HEADER, rows)])
+    print(markdown_table(HEADER, rows))
     return 0
 
 

@@ -7,11 +7,11 @@ Layers, data flowing one way: ``otreg.data`` (input checks, toys, files) -> ``ot
 """
 from .errors import InputError, MemoryLimitError, OtregError, SolverError, TrainingError
 from .problem import Problem
-from .transport import HKRResult, hkr_transport, wasserstein1
+from .transport import HKRResult, bounded_emd, bounded_emd2, hkr_transport, wasserstein1
 
 __version__ = "0.1.0"
 __all__ = [
-    "Problem", "hkr_transport", "wasserstein1", "HKRResult",
+    "Problem", "hkr_transport", "wasserstein1", "HKRResult", "bounded_emd", "bounded_emd2",
     "OtregError", "InputError", "SolverError", "MemoryLimitError", "TrainingError",
 ]
 

@@ -239,10 +239,16 @@ def test_default_prior_follows_sample_mass():
 
 def test_auto_never_returns_an_uncertified_answer(monkeypatch):
     from otreg.transport import solve
+    from otreg.transport.bounded import BoundedSolution
 
-    def suboptimal(C, a_lo, a_hi, b_lo, b_hi):  # feasible (independent coupling) but not optimal
-        plan = np.outer(a_lo, b_lo)
-        return plan, np.zeros(len(a_lo)), np.full(len(b_lo), C.min())
+    def suboptimal(D, bounds, offset):  # feasible (independent coupling) but not optimal
+        a_lo, _, b_lo, _ = bounds
+        rows, cols = (g.ravel() for g in np.meshgrid(np.arange(len(a_lo)), np.arange(len(b_lo)),
+                                                     indexing="ij"))
+        flows = np.outer(a_lo, b_lo).ravel()
+        return BoundedSolution(rows, cols, flows, np.zeros(len(a_lo)),
+                               np.full(len(b_lo), D.min() + offset),
+                               float(flows @ (D[rows, cols] + offset)), D.shape, "fake")
 
     xp, xn = two_moons(15, seed=4)
     exact = hkr_transport(xp, xn, lam=1.0, margin=0.1, method="highs")

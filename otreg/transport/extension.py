@@ -20,9 +20,31 @@ from numba import njit
 
 from ..errors import InputError
 from ..potential import Potential
+from ._aot import kernel
 
 KINDS = ("mcshane", "whitney", "mean")
 _KIND_CODE = {"mcshane": 0, "whitney": 1, "mean": 2}
+
+
+@njit(cache=True, nogil=True)
+def _c_transform_kernel(f_neg, dist):  # pragma: no cover - compiled
+    n, m = dist.shape
+    f_pos = np.empty(n)
+    for i in range(n):
+        row = dist[i]
+        best = f_neg[0] + row[0]
+        for j in range(1, m):
+            v = f_neg[j] + row[j]
+            best = v if v < best else best
+        f_pos[i] = best
+    g = f_pos[0] - dist[0]
+    for i in range(1, n):
+        row = dist[i]
+        fi = f_pos[i]
+        for j in range(m):
+            v = fi - row[j]
+            g[j] = v if v > g[j] else g[j]
+    return f_pos, g
 
 
 def c_transform_clean(f_pos: np.ndarray, f_neg: np.ndarray,
@@ -33,11 +55,12 @@ def c_transform_clean(f_pos: np.ndarray, f_neg: np.ndarray,
     only raises f on the positives and the second only lowers it on the negatives, which can
     only lower the hKR loss (L decreases in f(x_i) and increases in f(z_j)); the result satisfies
     f_pos_i - f_neg_j <= d_ij for all pairs and is 1-Lipschitz within each class (a min, resp.
-    max, of 1-Lipschitz functions), hence on the union of the samples.
+    max, of 1-Lipschitz functions), hence on the union of the samples.  (``f_pos`` itself is not
+    used: the first step recomputes it.)  Two compiled passes over ``dist``, no temporary.
     """
-    f_pos = np.min(f_neg[None, :] + dist, axis=1)
-    f_neg = np.max(f_pos[:, None] - dist, axis=0)
-    return f_pos, f_neg
+    dist = np.ascontiguousarray(dist, dtype=np.float64)
+    fn = kernel("c_transform") or _c_transform_kernel
+    return fn(np.ascontiguousarray(f_neg, dtype=np.float64), dist)
 
 
 @njit(cache=True, nogil=True)
@@ -92,7 +115,8 @@ def extend_with_grad(points: object, samples: np.ndarray, values: np.ndarray,
         )
     if not np.all(np.isfinite(pts)):
         raise InputError("points: contains NaN or infinite values")
-    return _extension_kernel(np.ascontiguousarray(pts), np.ascontiguousarray(samples),
+    fn = kernel("extension") or _extension_kernel
+    return fn(np.ascontiguousarray(pts), np.ascontiguousarray(samples),
                              np.ascontiguousarray(values, dtype=np.float64), _KIND_CODE[kind])
 
 

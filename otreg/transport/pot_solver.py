@@ -1,10 +1,13 @@
-"""The hKR primal solved with POT's exact network simplex ``ot.emd`` on the balanced reduction
-of spec section 4.
+"""The bounded transport problem (the hKR primal, spec section 3, and any other bounds) solved
+with POT's exact network simplex ``ot.emd`` on the balanced reduction of spec section 4.
 
-Sources: mandatory positives (mass a_i), optional positives (lam p a_i) and a dummy S
-(lam (1 - p)); sinks: mandatory negatives (b_j), optional negatives (lam (1 - p) b_j) and a
-dummy T (lam p).  Real arcs cost C_ij; optional -> dummy and S -> T cost 0; mandatory -> dummy
-arcs are forbidden by a large cost.  Both sides carry 1 + lam.
+Sources: mandatory rows (mass a_lo_i), optional rows (a_hi_i - a_lo_i) and a dummy S; sinks:
+mandatory columns (b_lo_j), optional columns (b_hi_j - b_lo_j) and a dummy T.  Real arcs cost
+C_ij; optional -> dummy and S -> T cost 0; mandatory -> dummy arcs are forbidden by a large
+cost.  With F0 = max(sum a_lo, sum b_lo), the least mass a plan moves, S carries
+sum b_hi - F0 and T carries sum a_hi - F0: a plan moving F >= F0 leaves sum a_hi - F of optional
+row mass for T and sum b_hi - F of optional column mass to be fed by S, and S sends the rest,
+F - F0, to T.  (hKR: sum a_lo = sum b_lo = 1, S = lam (1 - p), T = lam p.)
 """
 from __future__ import annotations
 
@@ -25,8 +28,9 @@ def solve_bounded_pot(C: np.ndarray, a_lo: np.ndarray, a_hi: np.ndarray, b_lo: n
     check_dense_size(2 * n + 1, 2 * m + 1, copies=3, what="the POT reduction's cost matrix")
     a_opt = a_hi - a_lo
     b_opt = b_hi - b_lo
-    s_mass = float(b_opt.sum())  # dummy S feeds the negatives' optional mass
-    t_mass = float(a_opt.sum())  # dummy T absorbs the positives' unused optional mass
+    least = max(float(a_lo.sum()), float(b_lo.sum()))
+    s_mass = max(0.0, float(b_hi.sum()) - least)  # S feeds the columns' unused optional mass
+    t_mass = max(0.0, float(a_hi.sum()) - least)  # T absorbs the rows' unused optional mass
     big = 4.0 * (np.abs(C).max() + 1.0) * (1.0 + t_mass + s_mass)
     M = np.empty((2 * n + 1, 2 * m + 1))
     M[: 2 * n, : 2 * m] = np.tile(C, (2, 2))

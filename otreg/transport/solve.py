@@ -1,43 +1,47 @@
 """``hkr_transport``: the exact solution of the hKR problem on two labelled point clouds.
 
-Data flow: a validated :class:`otreg.problem.Problem` -> cost matrix -> one exact solver of the
-bounded transport problem (spec section 3) -> dual potentials, cleaned by a c-transform and an
-optimal constant shift -> certificate (primal feasibility, 1-Lipschitz potentials, equal values).
+Data flow: a validated :class:`otreg.problem.Problem` -> distances in normalised units (the
+points divided by a power of two near their extent: exact, so every scale of the data is
+solved as the same problem) -> :func:`otreg.transport.bounded.solve_bounded`, the core of
+``bounded_emd``, on costs d - 2 margin (the shift applied on the fly, no second matrix) ->
+dual potentials, cleaned by a c-transform and an optimal constant shift -> certificate
+(primal feasibility, 1-Lipschitz potentials, relative duality gap) -> back to the data's units.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Callable
 
 import numpy as np
-import ot
 
-from ..errors import InputError, SolverError
+from ..errors import InputError, MemoryLimitError, SolverError
 from ..problem import Problem, as_problem
+from .bounded import BoundedSolution, solve_bounded
 from .extension import ExtensionPotential, c_transform_clean
-from .highs_solver import solve_bounded_highs
-from .netsimplex import bounded_transport  # numba: compiled on first call, then cached
-from .objective import check_dense_size, pairwise_distances
-from .pot_solver import solve_bounded_pot
+from .objective import check_dense_size, scaled_distances
 
 METHODS = ("auto", "netsimplex", "pot", "highs")
-#: relative tolerance of the optimality certificate (values and feasibility, scaled by the data)
+#: relative tolerance of the optimality certificate: the duality gap relative to the scale of
+#: the values, (1 + lam) (max d + 2 margin), and the marginal violations relative to the mass
 CERT_TOL = 1e-9
+#: peak resident memory of hkr_transport in dense (n, m) float64 arrays, as measured by
+#: tests/test_memory.py: the distances during the solve, then the returned plan (the distances
+#: are freed first; HKRResult.distances recomputes them on demand)
+HKR_DENSE_COPIES = 1.05
 
 Bounds = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-#: a bounded-transport solver: (C, a_lo, a_hi, b_lo, b_hi) -> (plan, alpha, beta)
-BoundedSolver = Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]]
+#: a bounded-transport solver: (D, bounds, offset) -> BoundedSolution of min <pi, D + offset>
+BoundedSolver = Callable[[np.ndarray, Bounds, float], BoundedSolution]
 
 
-def _solve_netsimplex(C: np.ndarray, a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.ndarray,
-                      b_hi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    sol = bounded_transport(C, a_lo, a_hi, b_lo, b_hi)
-    return sol.plan(), sol.P_hub - sol.P_pos, sol.P_neg - sol.P_hub
+def _bounded_solver(method: str) -> BoundedSolver:
+    return lambda D, bounds, offset: solve_bounded(D, *bounds, method=method, offset=offset)
 
 
-_SOLVERS: dict[str, BoundedSolver] = {"highs": solve_bounded_highs, "pot": solve_bounded_pot,
-                                      "netsimplex": _solve_netsimplex}
+_SOLVERS: dict[str, BoundedSolver] = {k: _bounded_solver(k) for k in ("netsimplex", "pot",
+                                                                      "highs")}
 
 
 @dataclass
@@ -61,7 +65,9 @@ class HKRResult:
     mass, row_marginal, col_marginal :
         Total transported mass and the plan's row / column sums.
     gap : float
-        ``|(-2 margin - primal_value) - dual_value|``, the certified duality gap.
+        The certified duality gap relative to the scale of the values:
+        ``|(-2 margin - primal_value) - dual_value| / ((1 + lam) (max_ij d_ij + 2 margin))``
+        (a dimensionless number, <= 1e-9 by the certificate, independent of the data's units).
     method, seconds : str, float
         The solver that produced the plan and the wall time of the whole call.
     """
@@ -76,7 +82,13 @@ class HKRResult:
     method: str
     seconds: float
     problem: Problem
-    distances: np.ndarray = field(repr=False)
+
+    @cached_property
+    def distances(self) -> np.ndarray:
+        """The (n, m) distance matrix |x_i - z_j| (computed on first access: the solve frees
+        its own copy before building the plan, so that a call holds one dense array at a
+        time)."""
+        return distance_matrix(self.problem)
 
     @property
     def mass(self) -> float:
@@ -146,20 +158,23 @@ def optimal_shift(pr: Problem, f_pos: np.ndarray, f_neg: np.ndarray) -> float:
     return float(np.min(cand[ok])) if np.any(ok) else float(np.max(cand))
 
 
-def _certify(pr: Problem, dist: np.ndarray, plan: np.ndarray, f_pos: np.ndarray,
-             f_neg: np.ndarray, bounds: Bounds, scale: float) -> tuple[float, float, float, float]:
-    """Return (primal_value, dual_value, gap, violation) of a candidate solution."""
+def _certify(pr: Problem, D: np.ndarray, sol: BoundedSolution, f_pos: np.ndarray,
+             f_neg: np.ndarray, bounds: Bounds, big: float) -> tuple[float, float, float, float]:
+    """(primal value, dual value L(f), relative gap, relative violation) of a candidate in the
+    units of ``pr`` (those of D).  f is 1-Lipschitz on the samples by construction (the
+    c-transform), so a feasible plan and a small gap certify both as optimal: for every plan
+    pi and 1-Lipschitz f, -2 m - <pi, d - 2 m> <= min L <= L(f).  The gap is relative to the
+    scale of the values, (1 + lam) (max d + 2 margin); the marginal violation to the mass."""
     a_lo, a_hi, b_lo, b_hi = bounds
-    rows, cols = plan.sum(axis=1), plan.sum(axis=0)
-    violation = max(
-        float(np.max(a_lo - rows)), float(np.max(rows - a_hi)),
-        float(np.max(b_lo - cols)), float(np.max(cols - b_hi)),
-        float(-plan.min()), float(np.max(f_pos[:, None] - f_neg[None, :] - dist)),
-    )
-    primal = float(np.sum(plan * (dist - 2.0 * pr.margin)))
+    rows, cols = sol.row_sums, sol.col_sums
+    mass = max(1.0, sol.mass)
+    violation = max(float(np.max(a_lo - rows)), float(np.max(rows - a_hi)),
+                    float(np.max(b_lo - cols)), float(np.max(cols - b_hi)),
+                    float(-sol.flows.min(initial=0.0))) / mass
+    primal = float(np.dot(D[sol.rows, sol.cols] - 2.0 * pr.margin, sol.flows))
     dual = pr.loss(f_pos, f_neg)
-    gap = abs((-2.0 * pr.margin - primal) - dual)
-    return primal, dual, gap, violation / scale
+    gap = abs((-2.0 * pr.margin - primal) - dual) / ((1.0 + pr.lam) * (big + 2.0 * pr.margin))
+    return primal, dual, gap, violation
 
 
 def _choose_method(n: int, m: int) -> list[str]:
@@ -211,37 +226,68 @@ def hkr_transport(x_pos: Any, x_neg: Any = None, lam: float | None = None,
     if method not in METHODS:
         raise InputError(f"method: expected one of {METHODS}, got {method!r}")
     pr = as_problem(x_pos, x_neg, lam, margin, a, b, p)
-    check_dense_size(pr.n, pr.m, copies=3, what="the dense hKR problem (costs, plan)")
-    dist = pairwise_distances(pr.x_pos, pr.x_neg)
-    C = dist - 2.0 * pr.margin
+    check_dense_size(pr.n, pr.m, copies=HKR_DENSE_COPIES,
+                     what="the dense hKR problem (distances, plan)")
+    D, s, big = scaled_distances(pr.x_pos, pr.x_neg)
+    unit = pr.transformed(scale=1.0 / s)  # the same problem in units of s (exact)
     bounds = pr.marginal_bounds()
-    scale = 1.0 + float(dist.max()) + 2.0 * pr.margin
     failures = []
     for name in (_choose_method(pr.n, pr.m) if method == "auto" else [method]):
         try:
-            plan, alpha, beta = _SOLVERS[name](C, *bounds)
-        except SolverError as exc:
+            sol = _SOLVERS[name](D, bounds, -2.0 * unit.margin)
+        except (SolverError, MemoryLimitError) as exc:
             failures.append(str(exc))
             continue
-        f_pos, f_neg = c_transform_clean(alpha + pr.margin, -beta - pr.margin, dist)
-        shift = optimal_shift(pr, f_pos, f_neg)
+        f_pos, f_neg = c_transform_clean(sol.u + unit.margin, -sol.v - unit.margin, D)
+        shift = optimal_shift(unit, f_pos, f_neg)
         f_pos, f_neg = f_pos + shift, f_neg + shift
-        primal, dual, gap, viol = _certify(pr, dist, plan, f_pos, f_neg, bounds, scale)
-        if gap <= CERT_TOL * scale * (1.0 + pr.lam) and viol <= CERT_TOL:
-            return HKRResult(
-                loss=-2.0 * pr.margin - primal, plan=plan, f_pos=f_pos, f_neg=f_neg,
-                primal_value=primal, dual_value=dual, gap=gap, method=name,
-                seconds=time.perf_counter() - t0, problem=pr, distances=dist,
-            )
-        failures.append(f"{name}: certificate failed (gap {gap:.2e}, violation {viol:.2e})")
+        primal, dual, gap, viol = _certify(unit, D, sol, f_pos, f_neg, bounds, big)
+        if gap <= CERT_TOL and viol <= CERT_TOL:
+            del D  # before the dense plan is built: one (n, m) array at a time
+            return _result(pr, sol, s, big, f_pos, f_neg, primal, dual, gap, name, t0)
+        failures.append(f"{name}: certificate failed (relative gap {gap:.2e}, violation "
+                        f"{viol:.2e})")
     raise SolverError("no exact solver certified an optimum: " + "; ".join(failures))
 
 
+def _result(pr: Problem, sol: BoundedSolution, s: float, big: float, f_pos: np.ndarray,
+            f_neg: np.ndarray, primal: float, dual: float, gap: float, method: str,
+            t0: float) -> HKRResult:
+    """The certified solution in the data's units (values times s, exact)."""
+    if not np.isfinite(big * s):
+        raise InputError("x_pos, x_neg: some distances exceed the largest float64 "
+                         f"({np.finfo(float).max:.3g}); rescale the data")
+    return HKRResult(loss=(-2.0 * pr.margin / s - primal) * s, plan=sol.plan(), f_pos=f_pos * s,
+                     f_neg=f_neg * s, primal_value=primal * s, dual_value=dual * s, gap=gap,
+                     method=method, seconds=time.perf_counter() - t0, problem=pr)
+
+
+def distance_matrix(pr: Problem) -> np.ndarray:
+    """The problem's distances |x_i - z_j| in its own units (computed in normalised units and
+    scaled back, so that neither the squares nor the sums over- or underflow)."""
+    D, s, big = scaled_distances(pr.x_pos, pr.x_neg)
+    if not np.isfinite(big * s):
+        raise InputError("x_pos, x_neg: some distances exceed the largest float64 "
+                         f"({np.finfo(float).max:.3g}); rescale the data")
+    if s != 1.0:
+        D *= s
+    return D
+
+
 def wasserstein1(x_pos: Any, x_neg: Any = None, a: Any = None, b: Any = None) -> float:
-    """Exact Wasserstein-1 distance (Euclidean ground cost) between the weighted clouds, by
-    POT's ``ot.emd2``.  Weights are normalised per class (uniform by default); ``x_pos`` may
-    be a :class:`otreg.Problem` (its clouds and weights are used)."""
+    """Exact Wasserstein-1 distance (Euclidean ground cost) between the weighted clouds.
+
+    Solved by otreg's network simplex in normalised units (the points divided by a power of two
+    near their extent, which is exact; its tolerances are relative), so the result is right to
+    the same relative accuracy at every scale of the data.  Weights are normalised per class
+    (uniform by default); ``x_pos`` may be a :class:`otreg.Problem` (its clouds and weights are
+    used).
+    """
     pr = as_problem(x_pos, x_neg, a=a, b=b)
+    check_dense_size(pr.n, pr.m, copies=1, what="the distance matrix")
+    D, s, _ = scaled_distances(pr.x_pos, pr.x_neg)
     wb = pr.b * (pr.a.sum() / pr.b.sum())
-    dist = pairwise_distances(pr.x_pos, pr.x_neg)
-    return float(ot.emd2(pr.a, wb, dist, numItermax=10**9))
+    value = solve_bounded(D, pr.a, pr.a, wb, wb).value * s
+    if not np.isfinite(value):
+        raise InputError("x_pos, x_neg: W1 exceeds the largest float64; rescale the data")
+    return float(value)

@@ -1,0 +1,52 @@
+"""The kernels compiled ahead of time (at install), so that the first call of a fresh install
+does not wait for numba's just-in-time compiler (issue 10: 6.4 s -> see docs/fast_solver.md).
+
+``pip install`` builds the extension module ``otreg.transport._compiled`` from the numba
+kernels of the files in :data:`SOURCES` (setup.py, :mod:`otreg.transport._aot_build`).  It
+records a hash of those files; at run time :func:`kernel` hands out a compiled function only if
+the files still hash the same, so an edited source (a development checkout) falls back to the
+numba-compiled function of the edited code instead of running stale machine code.  The
+environment variable ``OTREG_JIT=1`` forces the fall-back.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from functools import lru_cache
+from types import ModuleType
+from typing import Callable
+
+#: the files whose compiled code the extension module holds
+SOURCES = ("netsimplex.py", "objective.py", "extension.py", "_aot_build.py")
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def source_hash() -> int:
+    """A 60-bit hash of :data:`SOURCES` (what the build baked into the module)."""
+    h = hashlib.sha256()
+    for name in SOURCES:
+        with open(os.path.join(HERE, name), "rb") as fh:
+            h.update(fh.read())
+    return int(h.hexdigest()[:15], 16)
+
+
+@lru_cache(maxsize=1)
+def compiled_module() -> ModuleType | None:
+    """The extension module if it is built and current, else None."""
+    if os.environ.get("OTREG_JIT", "") not in ("", "0"):
+        return None
+    try:
+        from . import _compiled  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    try:
+        current = _compiled.source_hash() == source_hash()
+    except (AttributeError, OSError):
+        return None
+    return _compiled if current else None
+
+
+def kernel(name: str) -> Callable | None:
+    """The ahead-of-time compiled function ``name``, or None (use the numba one)."""
+    mod = compiled_module()
+    return None if mod is None else getattr(mod, name)

@@ -1,0 +1,65 @@
+"""The kernels compiled ahead of time at install (otreg.transport._aot): used only while they
+match the sources, and then identical, bit for bit, to numba's just-in-time ones."""
+import os
+
+import numpy as np
+import pytest
+
+from otreg.data.toys import two_moons
+from otreg.transport import _aot, extension, netsimplex, objective
+
+compiled = _aot.compiled_module()
+needs_module = pytest.mark.skipif(
+    compiled is None and not os.environ.get("OTREG_REQUIRE_AOT"),
+    reason="the install did not compile the kernels ahead of time (no C compiler?) or the "
+           "sources changed since; `make test` reinstalls and requires them")
+
+
+@needs_module
+def test_compiled_module_is_current():
+    """Under `make test` (OTREG_REQUIRE_AOT=1) a silently failed compilation is an error."""
+    assert compiled is not None, ("otreg.transport._compiled is missing or stale: reinstall "
+                                  "(pip install -e .) and read the build log")
+
+
+@needs_module
+def test_compiled_kernels_equal_the_jit_ones():
+    x, z = two_moons(60, 45, seed=3)
+    zt = np.ascontiguousarray(z.T)
+    d_aot, d_jit = np.empty((60, 45)), np.empty((60, 45))
+    assert compiled.distances_into(x, zt, d_aot) == objective._distances_into(x, zt, d_jit)
+    assert np.array_equal(d_aot, d_jit)
+    a, b = np.full(60, 1 / 60), np.full(45, 1 / 45)
+    opts = netsimplex._Options(10**9, 1000, True, 32, 0.5, 32, 128)
+    for lam in (0.0, 1.0, 100.0):
+        args = (d_aot.ravel(), -0.2, a, (1 + lam / 2) * a, b, (1 + lam / 2) * b)
+        ours, jit = compiled.network_simplex(*args, *opts), netsimplex._network_simplex(*args,
+                                                                                         opts)
+        assert ours[0] == jit[0] and ours[1] == jit[1]  # status, pivots
+        for u, v in zip(ours[2:], jit[2:]):
+            assert np.array_equal(u, v)
+    f = np.linspace(-1, 1, 45)
+    for u, v in zip(compiled.c_transform(f, d_aot), extension._c_transform_kernel(f, d_aot)):
+        assert np.array_equal(u, v)
+    pts = np.random.default_rng(0).normal(size=(30, 2))
+    for kind in range(3):
+        for u, v in zip(compiled.extension(pts, x, x[:, 0].copy(), kind),
+                        extension._extension_kernel(pts, x, x[:, 0].copy(), kind)):
+            assert np.array_equal(u, v)
+
+
+def test_stale_or_disabled_module_is_not_used(monkeypatch):
+    _aot.compiled_module.cache_clear()
+    try:
+        monkeypatch.setattr(_aot, "source_hash", lambda: -1)  # the sources changed
+        assert _aot.compiled_module() is None and _aot.kernel("network_simplex") is None
+        _aot.compiled_module.cache_clear()
+        monkeypatch.undo()
+        monkeypatch.setenv("OTREG_JIT", "1")
+        assert _aot.compiled_module() is None
+        # the numba fall-back gives the same answer
+        sol = netsimplex.bounded_transport(np.array([[1.0, 2.0]]), [1.0], [1.0], [0.5, 0.5],
+                                           [0.5, 0.5])
+        assert sol.value == 1.5
+    finally:
+        _aot.compiled_module.cache_clear()
