@@ -3,6 +3,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -56,3 +58,11 @@ def test_bench_netsimplex_quick():
     src = os.path.join(ROOT, "otreg", "transport", "netsimplex.py")
     out = run_bench("bench_netsimplex.py", "--against", src)
     assert "| moons | 40 | 1.0 |" in out and "| NO" not in out
+
+
+def test_bench_digits_quick():
+    """The timed digits command runs and its certificate-soundness line holds."""
+    pytest.importorskip("sklearn")
+    out = run_bench("bench_digits.py")
+    assert "| certified <= attacked accuracy at every λ and ε | True | True | yes |" in out
+    assert "load average" in out
