@@ -17,10 +17,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 @contextlib.contextmanager
-def _kernel_stubs():
-    """otreg and otreg.transport as bare packages in sys.modules: the kernel modules import
-    without otreg/__init__.py (which needs the runtime dependencies, absent from the isolated
-    build environment); removed again on exit (setuptools must not see them)."""
+def kernel_stubs():
+    """Make otreg.transport's kernel modules importable without running otreg/__init__.py
+    (which needs the runtime dependencies, absent from the isolated build environment).  Needed
+    while the extension is declared and while it is compiled (numba pickles the kernels' types,
+    and unpickling imports their module by name); removed afterwards, so that setuptools never
+    sees the stubs."""
     added = []
     for name in ("otreg", "otreg.transport"):
         if name not in sys.modules:
@@ -39,7 +41,7 @@ def aot_extensions():
     if os.environ.get("OTREG_NO_AOT", "") not in ("", "0"):
         return []
     try:
-        with _kernel_stubs():
+        with kernel_stubs():
             from otreg.transport._aot_build import cc
 
             cc.target_cpu = os.environ.get("OTREG_AOT_CPU", "")  # "" = generic (portable)
@@ -58,11 +60,13 @@ def tolerant_build_ext():
     class BuildExt(build_ext.build_ext):
         def build_extension(self, ext):
             try:
-                with _kernel_stubs():  # numba pickles kernel types by module name on the way
+                with kernel_stubs():
                     super().build_extension(ext)
             except Exception as exc:  # noqa: BLE001 - any failure means: no compiled module
                 print(f"otreg: kernels not compiled ahead of time ({type(exc).__name__}: {exc});"
                       " numba will compile them on first use", file=sys.stderr)
+                # nothing to copy or list as an output (an editable install copies the outputs)
+                self.extensions = [e for e in self.extensions if e is not ext]
 
     return BuildExt
 

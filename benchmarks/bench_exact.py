@@ -18,6 +18,7 @@ lam = 0, the relative difference between -loss and ot.emd2's W1.
     python benchmarks/bench_exact.py                 # full run -> benchmarks/results/exact.md
     python benchmarks/bench_exact.py --max-n 4000    # skip the largest sizes
     python benchmarks/bench_exact.py --quick         # tiny sizes, one repeat, prints only
+    python benchmarks/bench_exact.py --resume        # finish an interrupted full run
 """
 from __future__ import annotations
 
@@ -133,6 +134,16 @@ HEADER = ["data", "n", "m", "d", "lam", "POT s", "hkr s", "ratio", "core s", "co
           "pivots", "gap", "|W1 err|", "ratio (min)"]
 
 
+def _done_rows(path: str) -> list[list]:
+    """The table rows of an earlier (possibly interrupted) run written to ``path``."""
+    if not os.path.exists(path):
+        return []
+    with open(path) as fh:
+        lines = [ln.strip() for ln in fh if ln.startswith("| ")]
+    rows = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines]
+    return [r for r in rows if len(r) == len(HEADER) and r[0] != HEADER[0]]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="tiny sizes, one repeat, prints only")
@@ -141,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default=None,
                     help="markdown output (default: results/exact.md; none with --quick)")
+    ap.add_argument("--resume", action="store_true",
+                    help="keep the rows already in --out and run only the missing cases")
     args = ap.parse_args(argv)
     cases = QUICK if args.quick else FULL
     cases = [c for c in cases if (args.max_n is None or max(c[1:]) <= args.max_n)
@@ -152,8 +165,12 @@ def main(argv: list[str] | None = None) -> int:
     first = time.perf_counter() - t0
     print(f"first call (compiled-kernel load): {first:.2f} s", flush=True)
     print(" | ".join(HEADER), flush=True)
-    rows = []
+    rows = _done_rows(out) if args.resume and out else []
+    done = {(r[0], int(r[1]), int(r[2])) for r in rows}
+    kept = f"  The first {len(rows)} rows are kept from an interrupted run." if rows else ""
     for data, n, m in cases:
+        if (data, n, m) in done:
+            continue
         # millisecond runs: more repeats, so that one scheduling hiccup cannot move a median
         reps = repeats if args.quick or n * m > 10**6 else max(repeats, 7)
         rows += run_case(data, n, m, LAMS, reps)
@@ -166,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
                              f" margin {MARGIN}.  Worst "
                              f"ratio {max(ratios):.2f}, median {statistics.median(ratios):.2f} "
                              f"over {len(rows)} rows.  First call of the process: "
-                             f"{first:.2f} s.", markdown_table(HEADER, rows)])
+                             f"{first:.2f} s.{kept}", markdown_table(HEADER, rows)])
     print(markdown_table(HEADER, rows))
     return 0
 

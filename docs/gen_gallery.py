@@ -10,7 +10,10 @@ Writes
 * ``build/docs_snippets/benchmarks.md`` — the tables of ``benchmarks/results/*.md``
   (``make bench``), included by ``docs/benchmarks.md``;
 * ``build/docs_snippets/sweep_table.md`` — the robustness / accuracy trade-off table of a small
-  exact sweep, included by ``docs/benchmarks.md``.
+  exact sweep, included by ``docs/benchmarks.md``;
+* ``build/docs_snippets/digits_results.md`` and ``docs/gallery/digits_0_8_*.png`` — the digits
+  experiment (``otreg experiment digits --pair 0,8``): its table, the measured findings and its
+  pictures, included by ``docs/digits.md``.
 
 Usage: ``python docs/gen_gallery.py [--quick]`` from the repository root (``--quick``: smaller
 problems, for tests).
@@ -125,6 +128,54 @@ def trade_off(quick: bool, entries: list) -> str:
             "(one core, checks off).\n\n" + trade_off_table(table) + "\n")
 
 
+def digits(quick: bool) -> str:
+    """The digits experiment on 0 vs 8 (default settings; ``--quick``: the smoke-run budgets):
+    its pictures into the gallery folder, and the Markdown of ``docs/digits.md``'s results."""
+    from otreg.experiments import (DigitsConfig, findings, projected_optimum_gaps, run_digits,
+                                   summary_table)
+    from otreg.experiments.figures import write_figures
+
+    t0 = time.perf_counter()
+    config = DigitsConfig.quick() if quick else DigitsConfig()
+    try:
+        run = run_digits((0, 8), config)
+        names = [os.path.basename(p) for p in write_figures(run, GALLERY)]
+    except Exception:  # e.g. scikit-learn missing: the page says so instead of breaking
+        print("gen_gallery: digits experiment FAILED, left out:", file=sys.stderr)
+        traceback.print_exc()
+        return ("*The digits experiment could not run at this build (see the build log); "
+                "run `otreg experiment digits --pair 0,8 --plots DIR` yourself.*\n")
+    print(f"gen_gallery: digits experiment ({time.perf_counter() - t0:.1f}s)")
+    settings = (f"Settings: λ ∈ {{{', '.join(f'{v:g}' for v in config.lams)}}}, margin "
+                f"{config.margin:g}, test share {config.test_size:g}, seed {config.seed}, "
+                f"{run.split.y_train.size} training and {run.split.y_test.size} test images; "
+                f"network {config.network}, next λ warm-started with {config.warm_network}; "
+                f"PGD {config.attack}; baseline {config.baseline}."
+                + (" **Quick build: smoke-run budgets, not the experiment's numbers.**"
+                   if quick else ""))
+    captions = {
+        "accuracy_eps": "Test accuracy against the L2 radius ε: certified (|f(x)| > ε), under "
+                        "PGD for the hKR network, and under PGD for the baseline.",
+        "lambda": "Left: clean and certified test accuracy against λ. Right: the network's "
+                  "training loss next to the exact optimum, and the gap.",
+        "adversarial": "One-step adversarial examples x − f(x)∇f(x) of the hKR network (rows "
+                       "2–3), and the baseline's smallest PGD adversarial examples (rows 4–5).",
+        "tightness": "Left: per test image, the certified radius |f(x)| against the smallest "
+                     "adversarial perturbation PGD found (on the diagonal the certificate is "
+                     "tight). Right: how far the attack had to go, both networks.",
+    }
+    figures = "".join(
+        f"### {key}\n\n![{name}](gallery/{name})\n\n{captions.get(key, '')}\n\n"
+        for name in names for key in [name[len("digits_0_8_"):-4]])
+    proj = projected_optimum_gaps(run.split, 10.0, config.margin)
+    with open(os.path.join(SNIPPETS, "digits_projection.md"), "w", encoding="utf-8") as fh:
+        fh.write("| principal directions kept | " + " | ".join(str(p["dim"]) for p in proj)
+                 + " |\n|---|" + "---|" * len(proj) + "\n| gap of the projected optimum | "
+                 + " | ".join(f"{100 * p['gap']:.2f}%" for p in proj) + " |\n")
+    return (f"{settings}\n\n{summary_table([run])}\n\n**Measured:**\n\n{findings(run)}\n\n"
+            f"{figures}")
+
+
 def benchmark_tables() -> str:
     files = sorted(glob.glob(os.path.join(ROOT, "benchmarks", "results", "*.md")))
     if not files:
@@ -153,6 +204,8 @@ def main(argv=None) -> int:
         os.remove(old)
     entries = gallery(args.quick)
     table = trade_off(args.quick, entries)
+    with open(os.path.join(SNIPPETS, "digits_results.md"), "w", encoding="utf-8") as fh:
+        fh.write(digits(args.quick))
     with open(os.path.join(SNIPPETS, "sweep_table.md"), "w", encoding="utf-8") as fh:
         fh.write(table)
     with open(os.path.join(SNIPPETS, "benchmarks.md"), "w", encoding="utf-8") as fh:

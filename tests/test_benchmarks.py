@@ -3,6 +3,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -64,3 +66,11 @@ def test_bench_sparse_quick():
     out = run_bench("bench_sparse.py")
     assert "| gauss | 300 | 1.0 |" in out and "| moons | 600 | 1.0 |" in out
     assert "n = 1e6 (extrapolated)" in out
+
+
+def test_bench_digits_quick():
+    """The timed digits command runs and its certificate-soundness line holds."""
+    pytest.importorskip("sklearn")
+    out = run_bench("bench_digits.py")
+    assert "| certified <= attacked accuracy at every λ and ε | True | True | yes |" in out
+    assert "load average" in out

@@ -719,6 +719,16 @@ GRID = dict(datasets=["moons"], lams=[0.0, 1.0, 2.0, 3.0], margins=[0.1], seeds=
 @pytest.mark.parametrize("how", ["SystemError from numba", "swallowed by the run",
                                  "inside verify"])
 def test_ctrl_c_stops_the_sweep_and_records_nothing_for_it(how, tmp_path, monkeypatch):
+    # Python's own Ctrl-C handler, whatever an earlier test or library left installed (with
+    # SIGINT ignored, a real Ctrl-C never reaches the sweep and there is nothing to test)
+    prev = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _ctrl_c_case(how, tmp_path, monkeypatch)
+    finally:
+        signal.signal(signal.SIGINT, prev)
+
+
+def _ctrl_c_case(how, tmp_path, monkeypatch):
     out = tmp_path / "s.csv"
     calls = []
 

@@ -14,7 +14,7 @@ LAYERS = {
     "data": 1,
     "problem": 2, "potential": 2,
     "transport": 3, "nn": 3, "metrics": 3,
-    "verify": 4,
+    "verify": 4, "classifier": 4,
     "study": 5,
     "plot": 6,
     "experiments": 7,
