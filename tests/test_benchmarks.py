@@ -60,6 +60,14 @@ def test_bench_netsimplex_quick():
     assert "| moons | 40 | 1.0 |" in out and "| NO" not in out
 
 
+def test_bench_sparse_quick():
+    """Each size in its own process; the script exits non-zero if the sparse loss differs from
+    the dense network simplex by more than 1e-9 or the certificate exceeds its tolerance."""
+    out = run_bench("bench_sparse.py")
+    assert "| gauss | 300 | 1.0 |" in out and "| moons | 600 | 1.0 |" in out
+    assert "n = 1e6 (extrapolated)" in out
+
+
 def test_bench_digits_quick():
     """The timed digits command runs and its certificate-soundness line holds."""
     pytest.importorskip("sklearn")

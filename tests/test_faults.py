@@ -212,8 +212,8 @@ API_ERRORS = [
     ("potential dim", lambda: hkr_transport(XP, XN).potential(np.zeros((2, 3))), InputError,
      "^points"),
     ("w1 nan", lambda: wasserstein1(XP, XN * np.nan), InputError, "^x_neg"),
-    ("memory guard", lambda: hkr_transport(np.zeros((300_000, 2)), np.ones((300_000, 2))),
-     MemoryLimitError, "GiB"),
+    ("memory guard", lambda: hkr_transport(np.zeros((300_000, 2)), np.ones((300_000, 2)),
+                                           method="netsimplex"), MemoryLimitError, "GiB"),
     ("fit epochs", lambda: fit(XP, XN, epochs=0, progress=False), InputError, "^epochs"),
     ("fit lr", lambda: fit(XP, XN, lr=float("nan"), progress=False), InputError, "^lr"),
     ("fit lr<0", lambda: fit(XP, XN, lr=-1, progress=False), InputError, "^lr"),
@@ -561,7 +561,8 @@ def test_usage_errors(extra, match, capsys):
     (["--p", "1"], "p: the positive-class prior"), (["--p", "0"], "p: the positive-class"),
     (["--data", "banana"], "'banana' is neither a toy name"),
     (["--data", "."], "is a directory"),
-    (["--n", "300000"], "GiB"),                # the memory guard, before any allocation
+    (["--n", "300000", "--method", "netsimplex"], "GiB"),  # the memory guard, before any
+    #                                                          allocation (auto: sparse)
 ])
 def test_bad_values_are_one_line(extra, match, capsys):
     rc, _, err = run_cli(["solve", "--data", "moons", "--n", "8"] + extra, capsys)

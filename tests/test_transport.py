@@ -9,7 +9,8 @@ from scipy.stats import wasserstein_distance
 from hkr_reference import dual_lp_value
 from otreg import InputError, MemoryLimitError, hkr_transport, wasserstein1
 from otreg.data.toys import two_moons
-from otreg.transport import objective
+from otreg.transport import objective, solve
+from otreg.transport.sparse import SPARSE_BYTES_PER_POINT
 
 METHODS = ["highs", "pot", "netsimplex"]
 
@@ -227,7 +228,26 @@ def test_bad_input_names_the_argument(override, name):
 def test_memory_guard_raises_before_allocating(monkeypatch):
     monkeypatch.setattr(objective, "MAX_DENSE_BYTES", 10_000)
     with pytest.raises(MemoryLimitError, match="n=100, m=100"):
-        hkr_transport(np.zeros((100, 2)), np.ones((100, 2)))
+        hkr_transport(np.zeros((100, 2)), np.ones((100, 2)), method="netsimplex")
+    with pytest.raises(MemoryLimitError, match="n=100, m=100"):
+        wasserstein1(np.zeros((100, 2)), np.ones((100, 2)), method="pot")
+
+
+def test_auto_goes_sparse_beyond_the_memory_limit(monkeypatch):
+    """Above the dense limit ``method="auto"`` solves by column generation (same answer); above
+    the sparse solver's own estimate it refuses too."""
+    x, z = two_moons(1500, seed=3)
+    ref = hkr_transport(x, z, method="netsimplex")
+    w1 = wasserstein1(x, z)
+    monkeypatch.setattr(objective, "MAX_DENSE_BYTES", 17_000_000)  # dense: 18.9 MB, sparse: 15
+    assert 8 * 1500**2 * solve.HKR_DENSE_COPIES > 17e6 > 2 * 1500 * SPARSE_BYTES_PER_POINT
+    res = hkr_transport(x, z)
+    assert res.method == "sparse" and "distances" not in res.__dict__
+    assert res.loss == pytest.approx(ref.loss, rel=1e-12)
+    assert wasserstein1(x, z) == pytest.approx(w1, rel=1e-12)
+    monkeypatch.setattr(objective, "MAX_DENSE_BYTES", 14_000_000)
+    with pytest.raises(MemoryLimitError, match="sparse solver needs"):
+        hkr_transport(x, z)
 
 
 def test_default_prior_follows_sample_mass():
@@ -238,7 +258,6 @@ def test_default_prior_follows_sample_mass():
 
 
 def test_auto_never_returns_an_uncertified_answer(monkeypatch):
-    from otreg.transport import solve
     from otreg.transport.bounded import BoundedSolution
 
     def suboptimal(D, bounds, offset):  # feasible (independent coupling) but not optimal

@@ -6,11 +6,13 @@ solved as the same problem) -> :func:`otreg.transport.bounded.solve_bounded`, th
 ``bounded_emd``, on costs d - 2 margin (the shift applied on the fly, no second matrix) ->
 dual potentials, cleaned by a c-transform and an optimal constant shift -> certificate
 (primal feasibility, 1-Lipschitz potentials, relative duality gap) -> back to the data's units.
+Beyond the dense memory limit, ``method="sparse"`` (column generation, :mod:`.sparse`) solves
+the same problem in the same units without an n x m array.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Callable
 
@@ -20,9 +22,10 @@ from ..errors import InputError, MemoryLimitError, SolverError
 from ..problem import Problem, as_problem
 from .bounded import BoundedSolution, solve_bounded
 from .extension import ExtensionPotential, c_transform_clean
-from .objective import check_dense_size, scaled_distances
+from .objective import check_dense_size, coordinate_scale, scaled_distances
+from .sparse import SparseSolution, solve_sparse
 
-METHODS = ("auto", "netsimplex", "pot", "highs")
+METHODS = ("auto", "netsimplex", "pot", "highs", "sparse")
 #: relative tolerance of the optimality certificate: the duality gap relative to the scale of
 #: the values, (1 + lam) (max d + 2 margin), and the marginal violations relative to the mass
 CERT_TOL = 1e-9
@@ -53,8 +56,9 @@ class HKRResult:
     loss : float
         min of the empirical hKR loss L over 1-Lipschitz f (spec section 1); equals
         ``-2 margin - primal_value``.
-    plan : ndarray (n, m)
-        An optimal transport plan of the bounded-marginal primal (spec section 3).
+    plan : ndarray (n, m) or scipy.sparse.csr_array
+        An optimal transport plan of the bounded-marginal primal (spec section 3); sparse
+        (at most n + m nonzeros) when ``method == "sparse"``.
     f_pos, f_neg : ndarray
         The optimal dual potential on the positives and negatives: 1-Lipschitz on all samples,
         ``f_pos_i - f_neg_j <= d_ij`` with equality on the plan's support.
@@ -70,6 +74,9 @@ class HKRResult:
         (a dimensionless number, <= 1e-9 by the certificate, independent of the data's units).
     method, seconds : str, float
         The solver that produced the plan and the wall time of the whole call.
+    info : dict
+        Solver details; for ``"sparse"``: pricing rounds, arcs, pivots, the pricing tolerance
+        and the per-round history.
     """
 
     loss: float
@@ -82,12 +89,13 @@ class HKRResult:
     method: str
     seconds: float
     problem: Problem
+    info: dict = field(default_factory=dict, repr=False)
 
     @cached_property
     def distances(self) -> np.ndarray:
         """The (n, m) distance matrix |x_i - z_j| (computed on first access: the solve frees
         its own copy before building the plan, so that a call holds one dense array at a
-        time)."""
+        time; for ``method == "sparse"`` never stored, and subject to the memory limit)."""
         return distance_matrix(self.problem)
 
     @property
@@ -96,11 +104,11 @@ class HKRResult:
 
     @property
     def row_marginal(self) -> np.ndarray:
-        return self.plan.sum(axis=1)
+        return np.asarray(self.plan.sum(axis=1)).reshape(-1)
 
     @property
     def col_marginal(self) -> np.ndarray:
-        return self.plan.sum(axis=0)
+        return np.asarray(self.plan.sum(axis=0)).reshape(-1)
 
     @property
     def extra_mass(self) -> float:
@@ -177,6 +185,42 @@ def _certify(pr: Problem, D: np.ndarray, sol: BoundedSolution, f_pos: np.ndarray
     return primal, dual, gap, violation
 
 
+def _dense_fits(n: int, m: int) -> bool:
+    """Whether the dense solve's (n, m) arrays fit under the memory limit."""
+    try:
+        check_dense_size(n, m, copies=HKR_DENSE_COPIES)
+    except MemoryLimitError:
+        return False
+    return True
+
+
+def _solve_sparse(pr: Problem, t0: float, progress: bool, scheduler: Any) -> HKRResult:
+    """Column generation on ``pr`` in normalised units (like the dense solve), certified."""
+    s = coordinate_scale(pr.x_pos, pr.x_neg)
+    sol = solve_sparse(pr.transformed(scale=1.0 / s), progress=progress, scheduler=scheduler)
+    return _sparse_result(pr, t0, sol, s)
+
+
+def _sparse_result(pr: Problem, t0: float, sol: SparseSolution, s: float = 1.0) -> HKRResult:
+    """The :class:`HKRResult` of a column-generation solution of ``pr`` solved in units of s,
+    certified like the dense ones: the relative gap of the c-transformed potentials (1-Lipschitz
+    on all pairs by the final full pricing pass) against the scale (1 + lam) (diam + 2 margin),
+    diam >= max d the diameter of both clouds."""
+    unit = pr.transformed(scale=1.0 / s) if s != 1.0 else pr
+    shift = optimal_shift(unit, sol.f_pos, sol.f_neg)
+    f_pos, f_neg = sol.f_pos + shift, sol.f_neg + shift
+    dual = unit.loss(f_pos, f_neg)
+    gap = (abs((-2.0 * unit.margin - sol.primal) - dual)
+           / ((1.0 + pr.lam) * (sol.scale - 1.0)))
+    if not gap <= CERT_TOL or not sol.violation <= CERT_TOL:
+        raise SolverError(f"sparse: certificate failed (relative gap {gap:.2e}, violation "
+                          f"{sol.violation:.2e})")
+    return HKRResult(loss=(-2.0 * unit.margin - sol.primal) * s, plan=sol.plan,
+                     f_pos=f_pos * s, f_neg=f_neg * s, primal_value=sol.primal * s,
+                     dual_value=dual * s, gap=gap, method="sparse",
+                     seconds=time.perf_counter() - t0, problem=pr, info=sol.info())
+
+
 def _choose_method(n: int, m: int) -> list[str]:
     """Solvers tried by ``method="auto"``, fastest first; later ones are fall-backs."""
     return ["netsimplex"] + (["pot", "highs"] if n * m > 400 else ["highs", "pot"])
@@ -184,7 +228,8 @@ def _choose_method(n: int, m: int) -> list[str]:
 
 def hkr_transport(x_pos: Any, x_neg: Any = None, lam: float | None = None,
                   margin: float | None = None, a: Any = None, b: Any = None,
-                  p: float | None = None, method: str = "auto") -> HKRResult:
+                  p: float | None = None, method: str = "auto", *, progress: bool = False,
+                  scheduler: Any = None) -> HKRResult:
     """Solve the hinge-regularized optimal transport problem exactly.
 
     Parameters
@@ -203,9 +248,16 @@ def hkr_transport(x_pos: Any, x_neg: Any = None, lam: float | None = None,
     p : float in (0, 1), optional
         Positive-class prior.  Default: the positive share of the total sample mass before
         normalisation, i.e. n / (n + m) without weights, ``sum(a) / (sum(a) + sum(b))`` with.
-    method : {"auto", "netsimplex", "pot", "highs"}
+    method : {"auto", "netsimplex", "pot", "highs", "sparse"}
         Exact solver.  ``"auto"`` takes the fastest available and falls back to the next one if
-        its answer fails the optimality certificate.
+        its answer fails the optimality certificate; it takes ``"sparse"`` (column generation,
+        memory linear in n + m, see docs/sparse.md) when the dense problem would exceed
+        :data:`otreg.transport.objective.MAX_DENSE_BYTES`.
+    progress : bool
+        ``"sparse"`` only: a progress bar over the pricing rounds.
+    scheduler : dask.distributed.Client or str, optional
+        ``"sparse"`` only: run the pricing passes on this Dask cluster (a Client or a scheduler
+        address); by default they run in this process, on all cores.
 
     Returns
     -------
@@ -226,6 +278,8 @@ def hkr_transport(x_pos: Any, x_neg: Any = None, lam: float | None = None,
     if method not in METHODS:
         raise InputError(f"method: expected one of {METHODS}, got {method!r}")
     pr = as_problem(x_pos, x_neg, lam, margin, a, b, p)
+    if method == "sparse" or (method == "auto" and not _dense_fits(pr.n, pr.m)):
+        return _solve_sparse(pr, t0, progress, scheduler)
     check_dense_size(pr.n, pr.m, copies=HKR_DENSE_COPIES,
                      what="the dense hKR problem (distances, plan)")
     D, s, big = scaled_distances(pr.x_pos, pr.x_neg)
@@ -274,20 +328,34 @@ def distance_matrix(pr: Problem) -> np.ndarray:
     return D
 
 
-def wasserstein1(x_pos: Any, x_neg: Any = None, a: Any = None, b: Any = None) -> float:
+def wasserstein1(x_pos: Any, x_neg: Any = None, a: Any = None, b: Any = None,
+                 method: str = "auto", *, progress: bool = False, scheduler: Any = None) -> float:
     """Exact Wasserstein-1 distance (Euclidean ground cost) between the weighted clouds.
 
-    Solved by otreg's network simplex in normalised units (the points divided by a power of two
-    near their extent, which is exact; its tolerances are relative), so the result is right to
-    the same relative accuracy at every scale of the data.  Weights are normalised per class
-    (uniform by default); ``x_pos`` may be a :class:`otreg.Problem` (its clouds and weights are
-    used).
+    Solved in normalised units (the points divided by a power of two near their extent, which
+    is exact; the tolerances are relative), so the result is right to the same relative accuracy
+    at every scale of the data.  Weights are normalised per class (uniform by default);
+    ``x_pos`` may be a :class:`otreg.Problem` (its clouds and weights are used).
+
+    ``method``: a dense solver of :func:`otreg.bounded_emd` (``"netsimplex"``, ``"pot"``,
+    ``"highs"``), ``"sparse"`` (column generation, memory linear in n + m, certified like
+    :func:`hkr_transport`) or ``"auto"`` (``"netsimplex"`` when the dense matrix fits under the
+    memory limit, else ``"sparse"``); ``progress`` and ``scheduler`` as in
+    :func:`hkr_transport`.
     """
+    if method not in METHODS:
+        raise InputError(f"method: expected one of {METHODS}, got {method!r}")
     pr = as_problem(x_pos, x_neg, a=a, b=b)
+    if method == "sparse" or (method == "auto" and not _dense_fits(pr.n, pr.m)):
+        # lam = 0: loss = -2 margin - primal = -W1 for any margin; one far below the data's
+        # extent keeps the cancellation in -2 margin - (W1 - 2 margin) at the rounding of W1
+        kr = pr.with_params(lam=0.0, margin=coordinate_scale(pr.x_pos, pr.x_neg) * 2.0**-10)
+        return -_solve_sparse(kr, time.perf_counter(), progress, scheduler).loss
     check_dense_size(pr.n, pr.m, copies=1, what="the distance matrix")
     D, s, _ = scaled_distances(pr.x_pos, pr.x_neg)
     wb = pr.b * (pr.a.sum() / pr.b.sum())
-    value = solve_bounded(D, pr.a, pr.a, wb, wb).value * s
+    dense = "netsimplex" if method == "auto" else method
+    value = solve_bounded(D, pr.a, pr.a, wb, wb, method=dense).value * s
     if not np.isfinite(value):
         raise InputError("x_pos, x_neg: W1 exceeds the largest float64; rescale the data")
     return float(value)
