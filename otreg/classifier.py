@@ -30,6 +30,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     raise ImportError("otreg.HKRClassifier needs scikit-learn >= 1.6: "
                       "pip install 'otreg[sklearn]'") from exc
 
+from .data.validate import raw_weights
 from .nn import Sequential, fit, fit_multiclass
 from .problem import Problem
 
@@ -185,18 +186,12 @@ class HKRClassifier(ClassifierMixin, BaseEstimator):
 
     @staticmethod
     def _sample_weight(sample_weight: Any, n: int) -> np.ndarray:
+        """The weights checked by :func:`otreg.data.validate.raw_weights` (an InputError is a
+        ValueError, as scikit-learn expects); a scalar weighs every sample alike."""
         if sample_weight is None:
             return np.ones(n)
         w = np.asarray(sample_weight, dtype=np.float64)
-        if w.ndim == 0:
-            w = np.full(n, float(w))
-        if w.shape != (n,):
-            raise ValueError(f"sample_weight: expected shape ({n},), got {w.shape}")
-        if not np.all(np.isfinite(w)) or np.any(w < 0):
-            raise ValueError("sample_weight: must be finite and non-negative")
-        if not np.any(w > 0):
-            raise ValueError("sample_weight: all weights are zero; at least one must be positive")
-        return w
+        return raw_weights(np.full(n, w) if w.ndim == 0 else w, n, "sample_weight")
 
     def _warm_model(self, classes: np.ndarray, n_features: int) -> Sequential | None:
         """The previous network if ``warm_start`` and it fits the new data, else None."""

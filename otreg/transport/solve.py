@@ -185,13 +185,16 @@ def _certify(pr: Problem, D: np.ndarray, sol: BoundedSolution, f_pos: np.ndarray
     return primal, dual, gap, violation
 
 
-def _dense_fits(n: int, m: int) -> bool:
-    """Whether the dense solve's (n, m) arrays fit under the memory limit."""
+def _goes_sparse(method: str, pr: Problem) -> bool:
+    """Whether ``method`` means column generation: ``"sparse"``, or ``"auto"`` when the dense
+    solve's (n, m) arrays would exceed the memory limit."""
+    if method != "auto":
+        return method == "sparse"
     try:
-        check_dense_size(n, m, copies=HKR_DENSE_COPIES)
+        check_dense_size(pr.n, pr.m, copies=HKR_DENSE_COPIES)
     except MemoryLimitError:
-        return False
-    return True
+        return True
+    return False
 
 
 def _solve_sparse(pr: Problem, t0: float, progress: bool, scheduler: Any) -> HKRResult:
@@ -278,7 +281,7 @@ def hkr_transport(x_pos: Any, x_neg: Any = None, lam: float | None = None,
     if method not in METHODS:
         raise InputError(f"method: expected one of {METHODS}, got {method!r}")
     pr = as_problem(x_pos, x_neg, lam, margin, a, b, p)
-    if method == "sparse" or (method == "auto" and not _dense_fits(pr.n, pr.m)):
+    if _goes_sparse(method, pr):
         return _solve_sparse(pr, t0, progress, scheduler)
     check_dense_size(pr.n, pr.m, copies=HKR_DENSE_COPIES,
                      what="the dense hKR problem (distances, plan)")
@@ -346,7 +349,7 @@ def wasserstein1(x_pos: Any, x_neg: Any = None, a: Any = None, b: Any = None,
     if method not in METHODS:
         raise InputError(f"method: expected one of {METHODS}, got {method!r}")
     pr = as_problem(x_pos, x_neg, a=a, b=b)
-    if method == "sparse" or (method == "auto" and not _dense_fits(pr.n, pr.m)):
+    if _goes_sparse(method, pr):
         # lam = 0: loss = -2 margin - primal = -W1 for any margin; one far below the data's
         # extent keeps the cancellation in -2 margin - (W1 - 2 margin) at the rounding of W1
         kr = pr.with_params(lam=0.0, margin=coordinate_scale(pr.x_pos, pr.x_neg) * 2.0**-10)
