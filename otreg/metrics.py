@@ -13,7 +13,8 @@ import numpy as np
 
 from .problem import Problem
 
-__all__ = ["DEFAULT_RADII", "accuracies", "radius_key", "bounding_box"]
+__all__ = ["DEFAULT_RADII", "accuracies", "radius_key", "bounding_box", "loss_scale",
+           "relative_gap"]
 
 #: certified-accuracy radii used by default
 DEFAULT_RADII: tuple[float, ...] = (0.01, 0.05, 0.1, 0.2)
@@ -52,3 +53,15 @@ def bounding_box(points: np.ndarray, pad: float = 0.25) -> tuple[np.ndarray, np.
     lo, hi = points.min(axis=0), points.max(axis=0)
     w = np.maximum(hi - lo, 1e-12)
     return lo - pad * w, hi + pad * w
+
+
+def loss_scale(exact_loss: float, margin: float) -> float:
+    """|min L| + 2 margin: the scale against which a loss gap is read (it stays positive when
+    min L is near 0, e.g. at lam = 0 on identical clouds)."""
+    return abs(float(exact_loss)) + 2.0 * float(margin)
+
+
+def relative_gap(loss: float, exact_loss: float, margin: float) -> float:
+    """(L - min L) / (|min L| + 2 margin): how far a loss (a network's) is above the exact
+    optimum, the measure ``otreg verify``'s ``neural_gap`` reports."""
+    return (float(loss) - float(exact_loss)) / loss_scale(exact_loss, margin)

@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 
 from ..data.validate import check_lam, check_margin
 from ..errors import InputError
-from ..metrics import radius_key
+from ..metrics import radius_key, relative_gap
 from ..nn import Tensor
 from ..problem import Problem
 from ..transport import hkr_transport, pairwise_distances
@@ -238,7 +238,7 @@ def _fit_lam(split: DigitsSplit, cfg: DigitsConfig, lam: float, clf: Any) -> Lam
     radius = clf.certified_radius(split.x_test)
     signs = np.where(split.y_test == max(split.pair), 1.0, -1.0)
     correct = signs * scores > 0
-    gap = (clf.loss_ - exact.loss) / (abs(exact.loss) + 2.0 * cfg.margin)
+    gap = relative_gap(clf.loss_, exact.loss, cfg.margin)
     return LamRow(
         lam=float(lam), exact_loss=float(exact.loss), network_loss=float(clf.loss_),
         gap=float(gap), clean_acc=float(np.mean(correct)),
@@ -331,7 +331,7 @@ def projected_optimum_gaps(split: DigitsSplit, lam: float, margin: float,
         loss = hkr_transport(problem.x_pos @ proj, problem.x_neg @ proj, lam=lam,
                              margin=margin).loss
         out.append({"dim": int(k), "loss": float(loss),
-                    "gap": float((loss - full) / (abs(full) + 2.0 * margin))})
+                    "gap": relative_gap(loss, full, margin)})
     return out
 
 

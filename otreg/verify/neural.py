@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..metrics import loss_scale
 from ..problem import Problem
 from .check import Check, combine
 
@@ -17,7 +18,7 @@ def check_neural_gap(problem: Problem, exact_loss: float, f_pos: np.ndarray, f_n
     """
     L = problem.loss(f_pos, f_neg)
     gap = L - exact_loss
-    scale = abs(exact_loss) + 2 * problem.margin
+    scale = loss_scale(exact_loss, problem.margin)
     low = -below_tol * scale
     allowed = rel_tol * scale
     ok = (gap >= low) and (gap <= allowed)

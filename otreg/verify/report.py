@@ -16,6 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..data.validate import as_int
+from ..metrics import loss_scale
 from ..errors import InputError
 from ..nn import fit
 from ..potential import Potential, as_potential
@@ -224,7 +225,7 @@ class _Run:
         rays cannot be asked of it."""
         res, t = self.result, self.tol
         moved = float(np.sum(res.plan * res.distances))
-        allowed = t.neural_gap * (abs(float(res.loss)) + 2 * self.problem.margin)
+        allowed = t.neural_gap * loss_scale(res.loss, self.problem.margin)
         if moved > allowed:
             return None
         return (f"the transport cost sum(plan x d) = {moved:.3g} is below the network's loss "
