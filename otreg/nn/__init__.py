@@ -10,6 +10,8 @@ from .layers import (Activation, Householder, LipschitzDense, Sequential, bjorck
                      dense_chain, lipschitz_mlp, orthonormal, spectral_bjorck, warm_bjorck)
 from .losses import hinge_loss, hkr_loss, kr_loss, loss_coefficients, multiclass_hkr_loss
 from .optim import SGD, Adam
+from .orthogonal import cayley, skew_expm
+from .residual import ConvexPotentialLayer, SLLLayer
 from .tensor import Tensor, concatenate, maximum, minimum, no_grad, stack, where
 from .train import (TrainingBudgetWarning, TrainResult, default_settings, fit, fit_multiclass,
                     full_loss)
@@ -19,7 +21,7 @@ __all__ = [
     "groupsort2", "groupsort4", "groupsort8", "fullsort", "relu",
     "LipschitzDense", "Activation", "Householder", "Sequential", "lipschitz_mlp", "bjorck",
     "spectral_bjorck", "warm_bjorck", "dense_chain", "bjorck_numpy",
-    "orthonormal",
+    "orthonormal", "cayley", "skew_expm", "ConvexPotentialLayer", "SLLLayer",
     "kr_loss", "hinge_loss", "hkr_loss", "multiclass_hkr_loss", "loss_coefficients",
     "Adam", "SGD", "fit", "fit_multiclass", "TrainResult", "TrainingBudgetWarning",
     "default_settings", "full_loss", "save_model", "load_model",

@@ -29,6 +29,10 @@ import numpy as np
 from ..data.validate import as_points
 from ..errors import InputError
 from ._kernels import groupsort2_bias, groupsort2_bias_backward
+from .base import Module, _unit, checked_state, orthonormal
+from .orthogonal import (PARAMETRIZATIONS, cayley, cayley_numpy, random_skew_param, skew_expm,
+                         skew_expm_numpy)
+from .residual import RESIDUAL_LAYERS
 from .activations import KERNELS, NUMPY_ACTIVATIONS, get_activation, groupsort2
 from .tensor import Tensor, as_tensor, is_grad_enabled, no_grad
 
@@ -146,47 +150,29 @@ def bjorck_numpy(a: np.ndarray, iters: int = 15, tol: float | None = None,
     return np.ascontiguousarray(cur.T if flip else cur)
 
 
-def orthonormal(n_in: int, n_out: int, rng: np.random.Generator) -> np.ndarray:
-    """Random (n_in, n_out) matrix with orthonormal rows or columns (QR of a Gaussian)."""
-    big, small = max(n_in, n_out), min(n_in, n_out)
-    q, r = np.linalg.qr(rng.standard_normal((big, small)))
-    q = q * np.where(np.diag(r) < 0, -1.0, 1.0)
-    return q if n_in >= n_out else q.T.copy()
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(v)
-    return v / n if n > 0 else v
+#: parametrisation -> (autodiff op, NumPy function) of the square raw weight
+_ORTHOGONAL_MAPS = {"cayley": (cayley, cayley_numpy), "exp": (skew_expm, skew_expm_numpy)}
 
 
 # ---------------------------------------------------------------------- modules
-class Module:
-    """Base class: parameters, configuration (JSON-able dict) and array state."""
-
-    def parameters(self) -> list:
-        return []
-
-    def config(self) -> dict:
-        raise NotImplementedError
-
-    def state(self) -> dict:
-        return {}
-
-    def load_state(self, arrays: dict) -> None:
-        pass
-
-
 class LipschitzDense(Module):
     """Dense layer ``x @ W + bias`` with ``W`` orthonormalised (spectral norm 1).
 
     ``bjorck_iters`` Björck steps run at every training step (15 gives singular values equal
     to 1 to machine precision for any start >= 0.01 after spectral scaling);
     ``power_iters`` power-iteration steps update the spectral-norm estimate per step.
+
+    ``parametrization``: ``"bjorck"`` (default, the above), ``"cayley"`` or ``"exp"``: the raw
+    weight is a square ``N x N`` matrix ``M`` (``N = max(n_in, n_out)``) and ``W`` the leading
+    ``(n_in, n_out)`` block of the orthogonal ``(I - A)(I + A)^{-1}`` or ``expm(A)``,
+    ``A = M - M^T`` (:mod:`otreg.nn.orthogonal`): orthonormal at every step, no iteration,
+    no power iteration (``bjorck_iters``, ``power_iters`` and ``warm_start`` are Björck's).
     """
 
     def __init__(self, n_in: int, n_out: int, *, bias: bool = True, bjorck_iters: int = 15,
                  power_iters: int = 1, rng: np.random.Generator | None = None,
-                 normalize: str = "orthonormal", warm_start: bool = False):
+                 normalize: str = "orthonormal", warm_start: bool = False,
+                 parametrization: str = "bjorck"):
         for name, val in (("n_in", n_in), ("n_out", n_out)):
             if int(val) != val or val < 1:
                 raise InputError(f"{name}: must be a positive integer, got {val!r}")
@@ -196,16 +182,28 @@ class LipschitzDense(Module):
             raise InputError(f"power_iters: must be a positive integer, got {power_iters!r}")
         if normalize not in ("orthonormal", "columns"):
             raise InputError(f"normalize: expected 'orthonormal' or 'columns', got {normalize!r}")
+        if parametrization not in PARAMETRIZATIONS:
+            raise InputError(f"parametrization: expected one of {', '.join(PARAMETRIZATIONS)}, "
+                             f"got {parametrization!r}")
+        if parametrization != "bjorck" and (warm_start or normalize != "orthonormal"):
+            raise InputError(f"parametrization: {parametrization!r} makes orthonormal weights "
+                             "itself (no warm_start, no normalize='columns')")
         rng = np.random.default_rng(0) if rng is None else rng
+        self.parametrization = parametrization
         self.normalize = normalize
         self.n_in, self.n_out = int(n_in), int(n_out)
         self.use_bias = bool(bias)
         self.bjorck_iters, self.power_iters = int(bjorck_iters), int(power_iters)
-        self.weight = Tensor(orthonormal(self.n_in, self.n_out, rng), requires_grad=True)
+        if parametrization == "bjorck":
+            self.weight = Tensor(orthonormal(self.n_in, self.n_out, rng), requires_grad=True)
+        else:
+            self.weight = Tensor(random_skew_param(max(self.n_in, self.n_out), rng),
+                                 requires_grad=True)
         self.bias = Tensor(np.zeros(self.n_out), requires_grad=True) if bias else None
-        self.u = _unit(rng.standard_normal(self.n_in))
-        for _ in range(20):
-            self._power_step()
+        self.u = _unit(rng.standard_normal(self.n_in))  # Björck's power iteration
+        if parametrization == "bjorck":
+            for _ in range(20):
+                self._power_step()
         self.frozen = None  # exact inference weight once frozen
         self.warm_start = bool(warm_start)
         self._anchor_shift = None  # warm start: orthonormalised weight - raw weight, last step
@@ -230,6 +228,8 @@ class LipschitzDense(Module):
         """
         if self.normalize == "columns":
             return self.weight / ((self.weight * self.weight).sum(axis=0, keepdims=True)).sqrt()
+        if self.parametrization != "bjorck":
+            return _ORTHOGONAL_MAPS[self.parametrization][0](self.weight, self.n_in, self.n_out)
         recording = is_grad_enabled() and self.weight.requires_grad
         if self.warm_start:
             out = warm_bjorck(self.weight, self.bjorck_iters)
@@ -269,7 +269,11 @@ class LipschitzDense(Module):
         w = self.weight.data
         if self.normalize == "columns":
             return w / np.sqrt(np.sum(w * w, axis=0, keepdims=True))
-        out = bjorck_numpy(w / np.linalg.norm(w, 2), self.bjorck_iters, tol=tol)
+        if self.parametrization != "bjorck":  # orthonormal to rounding; polish, never above 1
+            w = _ORTHOGONAL_MAPS[self.parametrization][1](w, self.n_in, self.n_out)
+            out = bjorck_numpy(w, 0, tol=tol)
+        else:
+            out = bjorck_numpy(w / np.linalg.norm(w, 2), self.bjorck_iters, tol=tol)
         s = np.linalg.norm(out, 2)
         return out / s if s > 1.0 else out
 
@@ -293,7 +297,8 @@ class LipschitzDense(Module):
     def config(self) -> dict:
         return {"type": "dense", "in": self.n_in, "out": self.n_out, "bias": self.use_bias,
                 "bjorck_iters": self.bjorck_iters, "power_iters": self.power_iters,
-                "normalize": self.normalize, "warm_start": self.warm_start}
+                "normalize": self.normalize, "warm_start": self.warm_start,
+                "parametrization": self.parametrization}
 
     def state(self) -> dict:
         st = {"weight": self.weight.data, "u": self.u}
@@ -304,23 +309,15 @@ class LipschitzDense(Module):
         return st
 
     def load_state(self, arrays: dict) -> None:
-        shapes = {"weight": (self.n_in, self.n_out), "u": (self.n_in,), "bias": (self.n_out,),
+        shapes = {"weight": self.weight.data.shape, "u": (self.n_in,), "bias": (self.n_out,),
                   "frozen": (self.n_in, self.n_out)}
         need = ["weight", "u"] + (["bias"] if self.use_bias else [])
-        for key in need:
-            if key not in arrays:
-                raise InputError(f"model: missing array {key!r} for a dense layer")
-        for key, arr in arrays.items():
-            arr = np.asarray(arr, dtype=np.float64)
-            if key not in shapes or arr.shape != shapes[key] or not np.all(np.isfinite(arr)):
-                raise InputError(f"model: array {key!r} of a dense layer has shape {arr.shape} "
-                                 f"or non-finite values (expected {shapes.get(key)})")
-        self.weight.data = np.array(arrays["weight"], dtype=np.float64)
-        self.u = np.array(arrays["u"], dtype=np.float64)
+        arrays = checked_state(arrays, shapes, need, "a dense layer")
+        self.weight.data = arrays["weight"]
+        self.u = arrays["u"]
         if self.use_bias:
-            self.bias.data = np.array(arrays["bias"], dtype=np.float64)
-        self.frozen = (np.array(arrays["frozen"], dtype=np.float64) if "frozen" in arrays
-                       else None)
+            self.bias.data = arrays["bias"]
+        self.frozen = arrays.get("frozen")
 
 
 class Activation(Module):
@@ -455,24 +452,31 @@ class Sequential(Module):
         return [l for l in self.layers if isinstance(l, LipschitzDense)]
 
     @property
+    def constrained_layers(self) -> list:
+        """The layers with a training-time re-parametrisation and an exact frozen form: dense
+        and residual layers (they have ``freeze``, ``unfreeze`` and ``after_step``)."""
+        return [l for l in self.layers if hasattr(l, "freeze")]
+
+    @property
     def frozen(self) -> bool:
-        return all(l.frozen is not None for l in self.dense_layers)
+        return all(l.frozen is not None for l in self.constrained_layers)
 
     def freeze(self) -> "Sequential":
-        """Store exact orthonormal weights (Björck to convergence) for inference."""
-        for layer in self.dense_layers:
+        """Store exact weights for inference: orthonormal dense weights (Björck to
+        convergence), exact spectral norms of convex potential layers, SLL's scaling."""
+        for layer in self.constrained_layers:
             layer.freeze()
         return self
 
     def train(self) -> "Sequential":
         """Back to the differentiable re-parametrisation (drops frozen weights)."""
-        for layer in self.dense_layers:
+        for layer in self.constrained_layers:
             layer.unfreeze()
         return self
 
     def after_step(self) -> None:
         """Call after every optimiser step (warm-started Björck layers re-anchor)."""
-        for layer in self.dense_layers:
+        for layer in self.constrained_layers:
             layer.after_step()
 
     def config(self) -> dict:
@@ -570,7 +574,12 @@ class Sequential(Module):
                         int(lc["in"]), int(lc["out"]), bias=bool(lc["bias"]),
                         bjorck_iters=int(lc["bjorck_iters"]), power_iters=int(lc["power_iters"]),
                         normalize=lc.get("normalize", "orthonormal"),
-                        warm_start=bool(lc.get("warm_start", False))))
+                        warm_start=bool(lc.get("warm_start", False)),
+                        parametrization=lc.get("parametrization", "bjorck")))
+                elif lc["type"] in RESIDUAL_LAYERS:
+                    extra = {"power_iters": int(lc["power_iters"])} if "power_iters" in lc else {}
+                    layers.append(RESIDUAL_LAYERS[lc["type"]](int(lc["units"]),
+                                                              int(lc["hidden"]), **extra))
                 elif lc["type"] == "activation":
                     layers.append(Activation(lc["name"]))
                 elif lc["type"] == "householder":
@@ -583,7 +592,7 @@ class Sequential(Module):
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InputError(f"{where}: invalid architecture ({type(exc).__name__}: {exc})") \
                 from None
-        dims = [(l.n_in, l.n_out) for l in model.dense_layers]
+        dims = [(l.n_in, l.n_out) for l in model.constrained_layers]
         for (_, out_prev), (in_next, _) in zip(dims, dims[1:]):
             if out_prev != in_next:
                 raise InputError(f"{where}: invalid architecture (layer sizes {dims} do not "
@@ -658,10 +667,11 @@ def dense_chain(x: Tensor, weights: list, biases: list, activations: list) -> Te
     return Tensor._make(h, parents, backward, "dense_chain")
 
 
-def lipschitz_mlp(in_dim: int, width: int = 64, depth: int = 3, activation: str = "groupsort",
-                  seed: int = 0, out_dim: int = 1, bjorck_iters: int = 15,
-                  warm_start: bool = False, shift: Any = None, scale: float = 1.0,
-                  bias_spread: float = 0.0) -> Sequential:
+def lipschitz_mlp(in_dim: int, width: int = 64, depth: int = 3,
+                  activation: str | None = None, seed: int = 0, out_dim: int = 1,
+                  bjorck_iters: int = 15, warm_start: bool = False, shift: Any = None,
+                  scale: float = 1.0, bias_spread: float = 0.0, parametrization: str = "bjorck",
+                  residual: str | None = None) -> Sequential:
     """A 1-Lipschitz MLP ``in_dim - width x depth - out_dim`` with orthonormal dense layers.
 
     ``depth`` is the number of hidden layers (2-64-64-64-1 is ``width=64, depth=3``).
@@ -670,30 +680,59 @@ def lipschitz_mlp(in_dim: int, width: int = 64, depth: int = 3, activation: str 
     would make the outputs' gradients orthogonal, and with d inputs
     sum_c |grad f_c|^2 <= d, too tight for one-vs-all potentials with C > d classes.
 
-    ``warm_start``: Björck warm-started from the previous step's orthonormal matrix
-    (``bjorck_iters`` per step, typically 1-2; the training loop must call
+    ``activation``: ``groupsort`` (default), ``groupsort4``, ``groupsort8``, ``fullsort``,
+    ``relu`` or ``householder``.  ``warm_start``: Björck warm-started from the previous step's
+    orthonormal matrix (``bjorck_iters`` per step, typically 1-2; the training loop must call
     :meth:`Sequential.after_step` after each optimiser step).  ``shift``, ``scale``: the
     model's units (:meth:`Sequential.set_units`).  ``bias_spread``: hidden biases drawn
     uniformly in +-``bias_spread`` (0: zero biases).
+
+    ``parametrization``: how the dense layers are kept orthonormal, ``"bjorck"`` (default),
+    ``"cayley"`` or ``"exp"`` (see :class:`LipschitzDense`; a multi-output layer normalises
+    its columns whatever this is; ``warm_start`` only applies to Björck).  ``residual``: ``"cpl"`` or ``"sll"`` builds
+    ``in_dim -> width`` (orthonormal, an isometry when ``width >= in_dim``), then ``depth``
+    residual layers of ``width`` features (:class:`~otreg.nn.residual.ConvexPotentialLayer`,
+    :class:`~otreg.nn.residual.SLLLayer`: their ReLU is the non-linearity, so ``activation``
+    must be left unset), then ``width -> out_dim``.
     """
     for name, val, low in (("in_dim", in_dim, 1), ("width", width, 1), ("depth", depth, 0),
                            ("out_dim", out_dim, 1)):
         if isinstance(val, bool) or int(val) != val or val < low:
             raise InputError(f"{name}: must be an integer >= {low}, got {val!r}")
+    if parametrization not in PARAMETRIZATIONS:
+        raise InputError(f"parametrization: expected one of {', '.join(PARAMETRIZATIONS)}, got "
+                         f"{parametrization!r}")
+    if residual is not None and residual not in RESIDUAL_LAYERS:
+        raise InputError(f"residual: expected None or one of {', '.join(RESIDUAL_LAYERS)}, got "
+                         f"{residual!r}")
+    if residual is not None and activation is not None:
+        raise InputError(f"activation: a residual network ({residual!r}) has no separate "
+                         f"activation (its layers' ReLU), got {activation!r}")
+    activation = "groupsort" if activation is None else activation
     householder = str(activation).lower() == "householder"
     act = groupsort2 if householder else get_activation(activation)
     group = {"groupsort2": 2, "groupsort4": 4, "groupsort8": 8}.get(act.__name__)
-    if group and width % group and depth > 0:
+    if residual is None and group and width % group and depth > 0:
         raise InputError(f"width: GroupSort-{group} needs a width divisible by {group}, "
                          f"got {width}")
     rng = np.random.default_rng(seed)
+    opts = dict(bjorck_iters=bjorck_iters, warm_start=warm_start and parametrization == "bjorck",
+                parametrization=parametrization)
+    columns = dict(opts, normalize="columns", parametrization="bjorck")
+    if residual is not None:
+        hidden = [RESIDUAL_LAYERS[residual](int(width), rng=rng) for _ in range(int(depth))]
+        for layer in hidden if bias_spread else ():
+            layer.bias.data = rng.uniform(-bias_spread, bias_spread, layer.hidden)
+        layers = [LipschitzDense(int(in_dim), int(width), rng=rng, **opts), *hidden,
+                  LipschitzDense(int(width), int(out_dim), rng=rng,
+                                 **(columns if out_dim > 1 else opts))]
+        return Sequential(layers, shift, scale)
     dims = [int(in_dim)] + [int(width)] * int(depth) + [int(out_dim)]
     layers = []
     for i in range(len(dims) - 1):
         last = i == len(dims) - 2
-        layers.append(LipschitzDense(dims[i], dims[i + 1], bjorck_iters=bjorck_iters, rng=rng,
-                                     normalize="columns" if last and out_dim > 1
-                                     else "orthonormal", warm_start=warm_start))
+        layers.append(LipschitzDense(dims[i], dims[i + 1], rng=rng,
+                                     **(columns if last and out_dim > 1 else opts)))
         if not last:
             if bias_spread:
                 layers[-1].bias.data = rng.uniform(-bias_spread, bias_spread, dims[i + 1])

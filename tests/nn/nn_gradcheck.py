@@ -39,3 +39,12 @@ def check_grads(fn, *arrays, rtol=1e-6, atol=1e-7, project=None):
         assert t.grad.shape == t.data.shape
         np.testing.assert_allclose(t.grad, g, rtol=rtol, atol=atol)
     return tensors
+
+
+def pair_ratios(fn, dim, n=4000, seed=0):
+    """|fn(u) - fn(v)| / |u - v| on random pairs at scales 1e-6 .. 3."""
+    r = np.random.default_rng(seed)
+    u = 2 * r.standard_normal((n, dim))
+    v = u + r.standard_normal((n, dim)) * r.choice([1e-6, 1e-3, 0.1, 3.0], (n, 1))
+    return np.linalg.norm(np.atleast_2d(fn(u) - fn(v)).reshape(n, -1), axis=1) / \
+        np.linalg.norm(u - v, axis=1)

@@ -11,18 +11,9 @@ from otreg.nn import (Adam, Householder, LipschitzDense, Sequential, Tensor, bjo
                       warm_bjorck)
 from otreg.nn.activations import KERNELS, groupsort4, groupsort8
 
-from nn_gradcheck import check_grads
+from nn_gradcheck import check_grads, pair_ratios
 
 rng = np.random.default_rng(11)
-
-
-def pair_ratios(fn, dim, n=4000, seed=0):
-    """|fn(u) - fn(v)| / |u - v| on random pairs at scales 1e-6 .. 3."""
-    r = np.random.default_rng(seed)
-    u = 2 * r.standard_normal((n, dim))
-    v = u + r.standard_normal((n, dim)) * r.choice([1e-6, 1e-3, 0.1, 3.0], (n, 1))
-    return np.linalg.norm(np.atleast_2d(fn(u) - fn(v)).reshape(n, -1), axis=1) / \
-        np.linalg.norm(u - v, axis=1)
 
 
 # ---------------------------------------------------------------------- activations
