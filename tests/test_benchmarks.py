@@ -48,9 +48,14 @@ def test_bench_neural_quick():
     out = run_bench("bench_neural.py")
     rows = [ln.split(" | ") for ln in out.splitlines() if ln.startswith(("moons (quick)",
                                                                           "stripes (quick)"))]
-    assert len(rows) == 4  # two data sets with defaults, two architectures
+    # two data sets with defaults; two Björck architectures, Cayley, exponential, CPL, SLL
+    assert len(rows) == 2 + 6
     for row in rows[:2]:  # the network never beats the exact minimum
         assert float(row[7].rstrip("%")) >= -1e-4, row
+    labels = " ".join(r[1] for r in rows[2:])
+    assert all(name in labels for name in ("Cayley", "exponential", "CPL", "SLL"))
+    for row in rows[2:]:  # the architecture rows: gap, never below the exact minimum
+        assert float(row[2].rstrip("%")) >= -1e-4, row
 
 
 def test_bench_netsimplex_quick():
