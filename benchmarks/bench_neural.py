@@ -78,7 +78,15 @@ ARCHITECTURES = {
     "2-32-CPLx16-1 (convex potential layers)": dict(_model=dict(width=32, depth=16,
                                                                 residual="cpl")),
     "2-32-SLLx16-1 (SLL layers)": dict(_model=dict(width=32, depth=16, residual="sll")),
+    # the power estimate of ||W|| lags behind fast-moving weights (it is from below): the
+    # exact norm (eigh of W^T W per layer and step), or 10 power steps per training step
+    "2-32-CPLx16-1, exact norm": dict(_model=dict(width=32, depth=16, residual="cpl",
+                                                  residual_options={"exact_norm": True})),
+    "2-32-CPLx16-1, 10 power steps": dict(_model=dict(width=32, depth=16, residual="cpl",
+                                                      residual_options={"power_iters": 10})),
 }
+#: the interleaved step-time comparison (--only steptimes)
+STEP_CASE, STEP_STEPS, STEP_REPEATS = "stripes (8 stripes, 3 shared points)", 500, 5
 ARCH_CASES = ("stripes (8 stripes, 3 shared points)", "anisotropic overlap (4:1)",
               "ring around a blob, large lam, margin", "interleaved clusters, 3-D")
 
@@ -168,10 +176,32 @@ def architectures_table(cases, steps, archs):
     return markdown_table(header, rows)
 
 
+def step_time_table(case, steps, repeats, archs):
+    """CPU ms per training step of each architecture against the default's, the runs
+    interleaved (arch 1, arch 2, ..., arch 1, ...) in this process on the same data: medians of
+    ``repeats`` runs of ``steps`` steps and the ratio of medians (robust to a shared machine's
+    load, which slows every architecture alike)."""
+    import numpy as np
+
+    pr = make_problem(case)
+    times = {arch: [] for arch in archs}
+    for _ in range(repeats):
+        for arch, options in archs.items():
+            res, _ = train(pr, steps=steps, patience=10 * steps, **dict(options))
+            times[arch].append(1e3 * res.cpu_seconds / max(1, res.steps_run))
+    base = float(np.median(next(iter(times.values()))))
+    rows = [[arch, f"{np.median(t):.2f}", f"{min(t):.2f}-{max(t):.2f}",
+             f"{np.median(t) / base:.2f}"] for arch, t in times.items()]
+    for row in rows:
+        print(" | ".join(row), flush=True)
+    return markdown_table(["architecture", "CPU ms / step (median)", "range",
+                           "ratio to the first"], rows)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
-    parser.add_argument("--only", choices=("defaults", "architectures"))
+    parser.add_argument("--only", choices=("defaults", "architectures", "steptimes"))
     parser.add_argument("--cases", default=None,
                         help="comma-separated substrings: only the data sets whose label "
                              "contains one of them")
@@ -192,6 +222,7 @@ def main(argv=None) -> int:
         quick_archs.update({k: {"_model": dict(v["_model"], width=8, depth=2)}
                             for k, v in ARCHITECTURES.items() if "_model" in v})
         print(architectures_table({"moons (quick)": tiny["moons (quick)"]}, 30, quick_archs))
+        print(step_time_table(tiny["stripes (quick)"], 5, 1, quick_archs))
         return 0
     sections = [
         "Gap = (L_net - min L) / (|min L| + 2 margin), min L from `otreg.hkr_transport` (the "
@@ -220,6 +251,12 @@ def main(argv=None) -> int:
                      "from scratch at every step (the classic step).",
                      architectures_table(chosen({k: HARD_CASES[k] for k in ARCH_CASES}),
                                          args.arch_steps, chosen(ARCHITECTURES, args.archs))]
+    if args.only == "steptimes":  # interleaved timing of the step, not part of the full run
+        default = "2-32x16 GroupSort-2, warm Björck 2 (default)"
+        archs = {default: ARCHITECTURES[default], **chosen(ARCHITECTURES, args.archs)}
+        sections += [f"## Step time, interleaved: {STEP_CASE}, {STEP_STEPS} steps x "
+                     f"{STEP_REPEATS} runs", step_time_table(HARD_CASES[STEP_CASE], STEP_STEPS,
+                                                             STEP_REPEATS, archs)]
     write_result(args.out, "Neural solver against the exact solution", sections)
     print(f"wrote {args.out}")
     return 0

@@ -577,7 +577,8 @@ class Sequential(Module):
                         warm_start=bool(lc.get("warm_start", False)),
                         parametrization=lc.get("parametrization", "bjorck")))
                 elif lc["type"] in RESIDUAL_LAYERS:
-                    extra = {"power_iters": int(lc["power_iters"])} if "power_iters" in lc else {}
+                    extra = {k: type_(lc[k]) for k, type_ in (("power_iters", int),
+                                                               ("exact_norm", bool)) if k in lc}
                     layers.append(RESIDUAL_LAYERS[lc["type"]](int(lc["units"]),
                                                               int(lc["hidden"]), **extra))
                 elif lc["type"] == "activation":
@@ -671,7 +672,8 @@ def lipschitz_mlp(in_dim: int, width: int = 64, depth: int = 3,
                   activation: str | None = None, seed: int = 0, out_dim: int = 1,
                   bjorck_iters: int = 15, warm_start: bool = False, shift: Any = None,
                   scale: float = 1.0, bias_spread: float = 0.0, parametrization: str = "bjorck",
-                  residual: str | None = None) -> Sequential:
+                  residual: str | None = None,
+                  residual_options: dict | None = None) -> Sequential:
     """A 1-Lipschitz MLP ``in_dim - width x depth - out_dim`` with orthonormal dense layers.
 
     ``depth`` is the number of hidden layers (2-64-64-64-1 is ``width=64, depth=3``).
@@ -693,7 +695,8 @@ def lipschitz_mlp(in_dim: int, width: int = 64, depth: int = 3,
     ``in_dim -> width`` (orthonormal, an isometry when ``width >= in_dim``), then ``depth``
     residual layers of ``width`` features (:class:`~otreg.nn.residual.ConvexPotentialLayer`,
     :class:`~otreg.nn.residual.SLLLayer`: their ReLU is the non-linearity, so ``activation``
-    must be left unset), then ``width -> out_dim``.
+    must be left unset), then ``width -> out_dim``.  ``residual_options``: keyword arguments of
+    every residual layer, e.g. ``{"hidden": 64}`` or, for CPL, ``{"exact_norm": True}``.
     """
     for name, val, low in (("in_dim", in_dim, 1), ("width", width, 1), ("depth", depth, 0),
                            ("out_dim", out_dim, 1)):
@@ -705,6 +708,9 @@ def lipschitz_mlp(in_dim: int, width: int = 64, depth: int = 3,
     if residual is not None and residual not in RESIDUAL_LAYERS:
         raise InputError(f"residual: expected None or one of {', '.join(RESIDUAL_LAYERS)}, got "
                          f"{residual!r}")
+    if residual_options and residual is None:
+        raise InputError("residual_options: only for a residual network (residual='cpl' or "
+                         "'sll')")
     if residual is not None and activation is not None:
         raise InputError(f"activation: a residual network ({residual!r}) has no separate "
                          f"activation (its layers' ReLU), got {activation!r}")
@@ -720,7 +726,11 @@ def lipschitz_mlp(in_dim: int, width: int = 64, depth: int = 3,
                 parametrization=parametrization)
     columns = dict(opts, normalize="columns", parametrization="bjorck")
     if residual is not None:
-        hidden = [RESIDUAL_LAYERS[residual](int(width), rng=rng) for _ in range(int(depth))]
+        try:
+            hidden = [RESIDUAL_LAYERS[residual](int(width), rng=rng, **(residual_options or {}))
+                      for _ in range(int(depth))]
+        except TypeError as exc:
+            raise InputError(f"residual_options: {exc}") from None
         for layer in hidden if bias_spread else ():
             layer.bias.data = rng.uniform(-bias_spread, bias_spread, layer.hidden)
         layers = [LipschitzDense(int(in_dim), int(width), rng=rng, **opts), *hidden,

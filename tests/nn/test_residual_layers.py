@@ -52,6 +52,12 @@ def test_cpl_op_finite_differences_with_the_power_estimate():
         return cpl(xt, w, bt, float(u @ w.data @ v), np.outer(u, v))
 
     check_grads(fn, x, w0, b)
+
+    def exact(xt, w, bt):  # the exact top singular value (exact_norm=True) follows W
+        u_s, s, vt = np.linalg.svd(w.data)
+        return cpl(xt, w, bt, float(s[0]), np.outer(u_s[:, 0], vt[0]))
+
+    check_grads(exact, x, w0, b)
     # frozen: sigma a constant
     check_grads(lambda xt, w, bt: cpl(xt, w, bt, 1.7), x, w0, b)
 
@@ -118,6 +124,22 @@ def test_residual_layer_is_1_lipschitz_and_gradients_match(kind):
     assert norms.max() <= 1 + 1e-9
     if kind == "cpl":  # frozen with the exact norm; the power estimate is below it
         assert layer.frozen[0] == pytest.approx(np.linalg.norm(layer.weight.data, 2), rel=1e-14)
+        # exact_norm: 1-Lipschitz at training time too, the layer's op equal to the SVD one
+        layer.unfreeze()
+        layer.exact_norm = True
+        assert pair_ratios(layer.numpy, 6, n=1000).max() <= 1 + 1e-6
+        u_s, s, vt = np.linalg.svd(layer.weight.data)
+        out = layer(Tensor(x))
+        np.testing.assert_allclose(out.data, cpl(Tensor(x), layer.weight, layer.bias,
+                                                 s[0]).data, rtol=1e-12, atol=1e-13)
+        g = rng.standard_normal(out.shape)
+        layer.weight.grad = None
+        (out * g).sum().backward()
+        g_w = layer.weight.grad.copy()
+        layer.weight.grad = None
+        (cpl(Tensor(x), layer.weight, layer.bias, s[0], np.outer(u_s[:, 0], vt[0])) * g) \
+            .sum().backward()
+        np.testing.assert_allclose(g_w, layer.weight.grad, rtol=1e-9, atol=1e-12)
 
 
 def _sigma_of(layer, w):
@@ -149,10 +171,11 @@ def test_cpl_power_iteration_only_advances_in_training_and_layer_call_is_the_op(
 
 # ---------------------------------------------------------------------- networks
 NETWORKS = [dict(residual="cpl"), dict(residual="sll"), dict(parametrization="cayley"),
-            dict(parametrization="exp")]
+            dict(parametrization="exp"),
+            dict(residual="cpl", residual_options={"exact_norm": True, "hidden": 12})]
 
 
-@pytest.mark.parametrize("options", NETWORKS, ids=lambda o: next(iter(o.values())))
+@pytest.mark.parametrize("options", NETWORKS, ids=["cpl", "sll", "cayley", "exp", "cpl-exact"])
 def test_networks_are_1_lipschitz_round_trip_and_match_the_op_by_op_graph(options, tmp_path):
     model = lipschitz_mlp(3, width=8, depth=3, seed=2, **options)
     for p in model.parameters():
@@ -200,6 +223,10 @@ def test_bad_options_raise_input_errors(tmp_path):
         lipschitz_mlp(2, residual="resnet")
     with pytest.raises(InputError, match="^activation"):
         lipschitz_mlp(2, residual="cpl", activation="groupsort")
+    with pytest.raises(InputError, match="^residual_options"):
+        lipschitz_mlp(2, residual="sll", residual_options={"exact_norm": True})
+    with pytest.raises(InputError, match="^residual_options"):
+        lipschitz_mlp(2, residual_options={"hidden": 4})
     with pytest.raises(InputError, match="^parametrization"):
         LipschitzDense(3, 3, parametrization="cayley", warm_start=True)
     with pytest.raises(InputError, match="^parametrization"):
