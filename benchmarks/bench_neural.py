@@ -159,13 +159,16 @@ def defaults_table(cases, **options):
     return markdown_table(header, rows)
 
 
-def architectures_table(cases, steps, archs):
+def architectures_table(cases, steps, archs, patience=None):
+    """Gap and time of each architecture on a fixed step budget; ``patience`` the plateau
+    window (None: fit's default for the budget)."""
+    extra = {} if patience is None else {"patience": patience}
     rows = []
     for label, spec in cases.items():
         pr = make_problem(spec)
         exact = hkr_transport(pr).loss
         for arch, options in archs.items():
-            res, _ = train(pr, steps=steps, **options)
+            res, _ = train(pr, steps=steps, **extra, **options)
             gap = relative_gap(pr, res.loss, exact)
             rows.append([label, arch, f"{100 * gap:.3f}%", f"{res.seconds:.1f}",
                          f"{res.cpu_seconds:.1f}",
@@ -174,6 +177,25 @@ def architectures_table(cases, steps, archs):
     header = ["data", "architecture", "gap", "train s (wall)", "train s (CPU)",
               "CPU ms / step", "steps"]
     return markdown_table(header, rows)
+
+
+def grad_norm_table(cases, steps, archs, patience=None):
+    """|grad f| of the trained network at the data points (the hKR optimum has |grad f| = 1 on
+    the transport region): median, share >= 0.99, minimum."""
+    import numpy as np
+
+    extra = {} if patience is None else {"patience": patience}
+    rows = []
+    for label, spec in cases.items():
+        pr = make_problem(spec)
+        for arch, options in archs.items():
+            res, _ = train(pr, steps=steps, **extra, **options)
+            g = np.linalg.norm(res.model.grad(pr.samples), axis=1)
+            rows.append([label, arch, f"{np.median(g):.4f}", f"{100 * np.mean(g >= 0.99):.0f}%",
+                         f"{g.min():.3f}"])
+            print(" | ".join(rows[-1]), flush=True)
+    return markdown_table(["data", "architecture", "median abs(grad f)", "abs(grad f) >= 0.99",
+                           "min abs(grad f)"], rows)
 
 
 def step_time_table(case, steps, repeats, archs):
@@ -201,7 +223,8 @@ def step_time_table(case, steps, repeats, archs):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
-    parser.add_argument("--only", choices=("defaults", "architectures", "steptimes"))
+    parser.add_argument("--only", choices=("defaults", "architectures", "steptimes",
+                                           "gradnorms"))
     parser.add_argument("--cases", default=None,
                         help="comma-separated substrings: only the data sets whose label "
                              "contains one of them")
@@ -210,6 +233,9 @@ def main(argv=None) -> int:
                              "contains one of them (the architecture table)")
     parser.add_argument("--arch-steps", type=int, default=6000,
                         help="step budget of the architecture comparison")
+    parser.add_argument("--arch-patience", type=int, default=None,
+                        help="plateau window of the architecture comparison (default: fit's); "
+                             "the table of 2026-11-26 used 300")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results",
                                                       "neural.md"))
     args = parser.parse_args(argv)
@@ -223,6 +249,8 @@ def main(argv=None) -> int:
                             for k, v in ARCHITECTURES.items() if "_model" in v})
         print(architectures_table({"moons (quick)": tiny["moons (quick)"]}, 30, quick_archs))
         print(step_time_table(tiny["stripes (quick)"], 5, 1, quick_archs))
+        print(grad_norm_table({"moons (quick)": tiny["moons (quick)"]}, 5,
+                              dict(list(quick_archs.items())[-2:])))
         return 0
     sections = [
         "Gap = (L_net - min L) / (|min L| + 2 margin), min L from `otreg.hkr_transport` (the "
@@ -250,13 +278,19 @@ def main(argv=None) -> int:
                      "orthonormal matrix; `cold Björck 15`: spectral scaling and 15 iterations "
                      "from scratch at every step (the classic step).",
                      architectures_table(chosen({k: HARD_CASES[k] for k in ARCH_CASES}),
-                                         args.arch_steps, chosen(ARCHITECTURES, args.archs))]
+                                         args.arch_steps, chosen(ARCHITECTURES, args.archs),
+                                         args.arch_patience)]
     if args.only == "steptimes":  # interleaved timing of the step, not part of the full run
         default = "2-32x16 GroupSort-2, warm Björck 2 (default)"
         archs = {default: ARCHITECTURES[default], **chosen(ARCHITECTURES, args.archs)}
         sections += [f"## Step time, interleaved: {STEP_CASE}, {STEP_STEPS} steps x "
                      f"{STEP_REPEATS} runs", step_time_table(HARD_CASES[STEP_CASE], STEP_STEPS,
                                                              STEP_REPEATS, archs)]
+    if args.only == "gradnorms":  # the trained networks' gradient norms, not in the full run
+        sections += [f"## Gradient norms after {args.arch_steps} steps",
+                     grad_norm_table(chosen({k: HARD_CASES[k] for k in ARCH_CASES}),
+                                     args.arch_steps, chosen(ARCHITECTURES, args.archs),
+                                     args.arch_patience)]
     write_result(args.out, "Neural solver against the exact solution", sections)
     print(f"wrote {args.out}")
     return 0

@@ -48,15 +48,20 @@ def test_bench_neural_quick():
     out = run_bench("bench_neural.py")
     rows = [ln.split(" | ") for ln in out.splitlines() if ln.startswith(("moons (quick)",
                                                                           "stripes (quick)"))]
+    defaults = [r for r in rows if len(r) == 15]
+    archs = [r for r in rows if len(r) == 7]
+    grads = [r for r in rows if len(r) == 5]
     # two data sets with defaults; two Björck architectures, Cayley, exponential, CPL (three
-    # ways of taking its norm), SLL
-    assert len(rows) == 2 + 8
-    for row in rows[:2]:  # the network never beats the exact minimum
+    # ways of taking its norm), SLL; the gradient norms of two of them
+    assert (len(defaults), len(archs), len(grads)) == (2, 8, 2)
+    for row in defaults:  # the network never beats the exact minimum
         assert float(row[7].rstrip("%")) >= -1e-4, row
-    labels = " ".join(r[1] for r in rows[2:])
+    labels = " ".join(r[1] for r in archs)
     assert all(name in labels for name in ("Cayley", "exponential", "CPL", "SLL"))
-    for row in rows[2:]:  # the architecture rows: gap, never below the exact minimum
+    for row in archs:  # the architecture rows: gap, never below the exact minimum
         assert float(row[2].rstrip("%")) >= -1e-4, row
+    for row in grads:  # 1-Lipschitz networks: |grad f| <= 1
+        assert 0 <= float(row[4]) <= float(row[2]) <= 1 + 1e-9, row
 
 
 def test_bench_netsimplex_quick():
