@@ -555,9 +555,19 @@ class Sequential(Module):
             raise InputError(f"output: must be in [0, {self.out_dim}), got {output!r}")
         weights = [(Tensor(l.effective_weight()),
                     None if l.bias is None else Tensor(l.bias.data)) for l in self.dense_layers]
-        xt = Tensor(x, requires_grad=True)
-        out = self(xt, weights)
-        out[:, int(output)].sum().backward()
+        # the other layers' parameters (residual, Householder) as constants for the duration:
+        # no parameter gradient accumulates, no power iteration advances
+        params = self.parameters()
+        flags = [p.requires_grad for p in params]
+        try:
+            for p in params:
+                p.requires_grad = False
+            xt = Tensor(x, requires_grad=True)
+            out = self(xt, weights)
+            out[:, int(output)].sum().backward()
+        finally:
+            for p, flag in zip(params, flags):
+                p.requires_grad = flag
         return xt.grad
 
     @classmethod

@@ -192,6 +192,14 @@ def test_networks_are_1_lipschitz_round_trip_and_match_the_op_by_op_graph(option
     assert pair_ratios(model.predict, 3).max() <= 1 + 1e-6
     assert np.linalg.norm(model.grad(2 * rng.standard_normal((300, 3))), axis=1).max() \
         <= 1 + 1e-9
+    # grad() of a training-time model touches neither parameter gradients nor power vectors
+    model.train()
+    power = [l for l in model.constrained_layers if hasattr(l, "u")]
+    us = [l.u.copy() for l in power]
+    model.grad(rng.standard_normal((5, 3)))
+    assert all(p.grad is None for p in model.parameters())
+    assert all(np.array_equal(u, l.u) for u, l in zip(us, power))
+    model.freeze()
     save_model(model, tmp_path / "m.npz")
     loaded = load_model(tmp_path / "m.npz")
     assert loaded.config() == model.config()
