@@ -38,7 +38,7 @@ __all__ = ["HKRClassifier", "lipschitz_bound", "certified_radius"]
 
 #: training settings passed on to :func:`otreg.nn.fit` / :func:`otreg.nn.fit_multiclass` when set
 _TRAINING = ("width", "depth", "activation", "steps", "epochs", "batch_size", "lr", "final_lr",
-             "patience", "bjorck_iters", "tol", "decay")
+             "patience", "bjorck_iters", "tol", "decay", "dtype")
 
 
 def lipschitz_bound(model: Sequential) -> tuple[float, np.ndarray]:
@@ -100,6 +100,10 @@ class HKRClassifier(ClassifierMixin, BaseEstimator):
         plateau of the full-data loss (``patience`` steps without a relative improvement of
         ``tol``) down to ``lr * final_lr``.  Every setting left at None takes
         :func:`otreg.nn.fit`'s default for the data.
+    dtype : {"float32", "float64"}, optional
+        Precision of the network's passes during training (:func:`otreg.nn.fit`; default
+        float32, about 1.4x faster).  Fits on weighted and on repeated rows agree to this
+        precision's rounding (float64: to 1e-7).
     optimizer : {"adam", "sgd"}, default "adam"
     warm_start : bool, default False
         Continue from the previous fit's network (same classes and features), e.g. along a λ
@@ -129,7 +133,7 @@ class HKRClassifier(ClassifierMixin, BaseEstimator):
                  final_lr: float | None = None, patience: int | None = None,
                  optimizer: str = "adam", bjorck_iters: int | None = None,
                  tol: float | None = None, decay: float | None = None,
-                 warm_start: bool = False, random_state: Any = None,
+                 dtype: str | None = None, warm_start: bool = False, random_state: Any = None,
                  verbose: bool = False) -> None:
         self.lam = lam
         self.margin = margin
@@ -146,6 +150,7 @@ class HKRClassifier(ClassifierMixin, BaseEstimator):
         self.bjorck_iters = bjorck_iters
         self.tol = tol
         self.decay = decay
+        self.dtype = dtype
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose

@@ -508,19 +508,21 @@ class Sequential(Module):
             return self.core(x, weights)
         return self.core((x - self.shift) * (1.0 / self.scale), weights) * self.scale
 
-    def core(self, x: Any, weights: list | None = None, fused: bool = True) -> Tensor:
+    def core(self, x: Any, weights: list | None = None, fused: bool = True,
+             dtype: Any = None) -> Tensor:
         """The layers alone (normalised units, see :meth:`set_units`).
 
         With ``fused`` (default) a chain of dense layers and parameter-free activations runs
-        as one autodiff op (:func:`dense_chain`); ``fused=False`` records every elementary op
-        (same values and gradients, tested)."""
+        as one autodiff op (:func:`dense_chain`, computing in ``dtype``, default float64);
+        ``fused=False`` records every elementary op (same values and gradients, tested)."""
         out = x if isinstance(x, Tensor) else Tensor(x)
         if fused and self._chain is not None:
             dense = self.dense_layers
             pairs = weights if weights is not None else [
                 (Tensor(l.frozen) if l.frozen is not None else l.weight_tensor(), l.bias)
                 for l in dense]
-            return dense_chain(out, [w for w, _ in pairs], [b for _, b in pairs], self._chain)
+            return dense_chain(out, [w for w, _ in pairs], [b for _, b in pairs], self._chain,
+                               dtype)
         it = iter(weights) if weights is not None else None
         for layer in self.layers:
             if isinstance(layer, LipschitzDense):
@@ -626,26 +628,38 @@ def _chain_activations(layers: list) -> list | None:
     return acts
 
 
-def dense_chain(x: Tensor, weights: list, biases: list, activations: list) -> Tensor:
+def dense_chain(x: Tensor, weights: list, biases: list, activations: list,
+                dtype: Any = None) -> Tensor:
     """``h <- act_k(h @ W_k + b_k)`` for k = 1..L as one autodiff op.
 
     ``activations[k]`` names a kernel of :data:`otreg.nn.activations.KERNELS` or is None.  The
     backward pass runs the chain rule of every layer in one function (no graph nodes, no
     topological sort per layer): gradients for ``x``, every ``W_k`` and every ``b_k``.
+
+    ``dtype``: the floating type the chain computes in (default float64).  With
+    ``np.float32`` the points, weights and back-propagated gradients are rounded to single
+    precision inside the op (matrix products about 1.7x faster); the output and every
+    gradient handed back are float64, so the rest of the graph, the Björck steps and the
+    optimiser stay in double precision.
     """
     biases = [as_tensor(b) if b is not None else None for b in biases]
     weights = [as_tensor(w) for w in weights]
-    h = x.data
+    dt = np.dtype(np.float64 if dtype is None else dtype)
+    if dt not in (np.float32, np.float64):
+        raise InputError(f"dtype: expected float32 or float64, got {dt}")
+    w_data = [w.data.astype(dt, copy=False) for w in weights]
+    b_data = [b.data.astype(dt, copy=False) if b is not None else None for b in biases]
+    h = x.data.astype(dt, copy=False)
     saved = []
-    for w, b, act in zip(weights, biases, activations):
-        z = h @ w.data
+    for w, b, act in zip(w_data, b_data, activations):
+        z = h @ w
         if act == "groupsort2" and b is not None and z.ndim == 2:
-            z, mask = groupsort2_bias(z, b.data)  # compiled: bias, pairs, max/min in one pass
+            z, mask = groupsort2_bias(z, b)  # compiled: bias, pairs, max/min in one pass
             saved.append((h, mask))
             h = z
             continue
         if b is not None:
-            z += b.data
+            z += b
         back = None
         if act is not None:
             z, back = KERNELS[act](z)
@@ -655,6 +669,7 @@ def dense_chain(x: Tensor, weights: list, biases: list, activations: list) -> Te
     need_x = x.requires_grad
 
     def backward(g):
+        g = g.astype(dt, copy=False)
         g_w, g_b = [None] * len(weights), [None] * len(weights)
         g_x = None
         for k in range(len(weights) - 1, -1, -1):
@@ -665,17 +680,18 @@ def dense_chain(x: Tensor, weights: list, biases: list, activations: list) -> Te
             elif back is not None:
                 g = back(g)
             if weights[k].requires_grad:
-                g_w[k] = h_in.T @ g
+                g_w[k] = (h_in.T @ g).astype(np.float64, copy=False)
             if has_bias[k] and biases[k].requires_grad:
-                g_b[k] = g.sum(axis=0) if bias_grad is None else bias_grad
+                g_b[k] = (g.sum(axis=0) if bias_grad is None else bias_grad).astype(
+                    np.float64, copy=False)
             if k > 0 or need_x:
-                g = g @ weights[k].data.T
+                g = g @ w_data[k].T
         if need_x:
-            g_x = g
+            g_x = g.astype(np.float64, copy=False)
         return (g_x, *g_w, *[gb for gb, hb in zip(g_b, has_bias) if hb])
 
     parents = (x, *weights, *[b for b in biases if b is not None])
-    return Tensor._make(h, parents, backward, "dense_chain")
+    return Tensor._make(h.astype(np.float64, copy=False), parents, backward, "dense_chain")
 
 
 def lipschitz_mlp(in_dim: int, width: int = 64, depth: int = 3,

@@ -96,7 +96,8 @@ DEFAULT_NETWORK = {"width": 32, "depth": 16, "activation": "groupsort", "bjorck_
 #: the default optimisation (learning rates in the model's normalised units)
 #: (patience None: a twentieth of the step budget, at least 200 steps)
 DEFAULT_SCHEDULE = {"batch_size": 2048, "lr": 5e-3, "final_lr": 1e-2, "patience": None,
-                    "decay": 0.1, "tol": 5e-5, "betas": (0.9, 0.99), "anneal": 0.25}
+                    "decay": 0.1, "tol": 5e-5, "betas": (0.9, 0.99), "anneal": 0.25,
+                    "dtype": "float32"}
 #: step budget: BASE_STEPS on well-separated classes in the plane, plus MIX_STEPS x the
 #: interleaving (fraction of points whose nearest neighbour has the other label), plus
 #: DIM_STEPS per dimension above 2, at most MAX_STEPS
@@ -157,6 +158,8 @@ def _settings(samples: np.ndarray, labels: np.ndarray, given: dict) -> dict:
         val = cfg[name]
         if not (isinstance(val, (int, float)) and 0 < val <= 1):
             raise InputError(f"{name}: must be in (0, 1], got {val!r}")
+    if cfg["dtype"] not in ("float32", "float64"):
+        raise InputError(f"dtype: expected 'float32' or 'float64', got {cfg['dtype']!r}")
     decay = cfg["decay"]
     if not (isinstance(decay, (int, float)) and 0 < decay < 1):
         raise InputError(f"decay: must be in (0, 1), got {decay!r}")
@@ -176,7 +179,8 @@ def fit(x_pos: Any, x_neg: Any = None, lam: float | None = None, margin: float |
         lr: float | None = None, seed: int = 0, progress: bool = True,
         patience: int | None = None, model: Sequential | None = None, optimizer: str = "adam",
         final_lr: float | None = None, bjorck_iters: int | None = None,
-        tol: float | None = None, decay: float | None = None) -> TrainResult:
+        tol: float | None = None, decay: float | None = None,
+        dtype: str | None = None) -> TrainResult:
     """Minimise the empirical hKR loss over a 1-Lipschitz network.
 
     The data are those of :func:`otreg.hkr_transport` (``x_pos`` may be a
@@ -193,13 +197,16 @@ def fit(x_pos: Any, x_neg: Any = None, lam: float | None = None, margin: float |
     A diverging run (non-finite or exploding loss) raises :class:`~otreg.errors.TrainingError`.
 
     ``model``: continue training a given network (its own units are kept).  ``optimizer`` is
-    ``"adam"`` or ``"sgd"`` (momentum 0.9).  Returns a :class:`TrainResult`.
+    ``"adam"`` or ``"sgd"`` (momentum 0.9).  ``dtype``: ``"float32"`` (default) runs the
+    network's forward and backward passes in single precision during training (the weights,
+    Björck steps, loss and optimiser stay float64, and the returned model is evaluated in
+    float64); ``"float64"`` throughout.  Returns a :class:`TrainResult`.
     """
     prob = as_problem(x_pos, x_neg, lam, margin, a, b, p)
     cfg = _settings(prob.samples, prob.labels, dict(
         width=width, depth=depth, activation=activation, steps=steps, epochs=epochs,
         batch_size=batch_size, lr=lr, seed=seed, patience=patience, final_lr=final_lr,
-        bjorck_iters=bjorck_iters, tol=tol, decay=decay))
+        bjorck_iters=bjorck_iters, tol=tol, decay=decay, dtype=dtype))
     if model is None:
         shift, scale = data_units(prob.samples, prob.weights)
         model = lipschitz_mlp(prob.dim, width=cfg["width"], depth=cfg["depth"],
@@ -352,7 +359,7 @@ class _Loop:
                     if self.step >= cfg["steps"]:
                         break
                     self._set_lr()
-                    out = model.core(self.x[idx])
+                    out = model.core(self.x[idx], dtype=cfg["dtype"])
                     loss = hkr_objective(out, self.y[idx], c_kr_b[idx], c_h_b[idx], self.margin)
                     state = self._snapshot() if full and loss.data < self.best else None
                     self.opt.zero_grad()
@@ -391,7 +398,7 @@ def fit_multiclass(x: Any, labels: Any, lam: float = 1.0, margin: float = 0.1,
                    patience: int | None = None, model: Sequential | None = None,
                    optimizer: str = "adam", final_lr: float | None = None,
                    bjorck_iters: int | None = None, tol: float | None = None,
-                   decay: float | None = None) -> TrainResult:
+                   decay: float | None = None, dtype: str | None = None) -> TrainResult:
     """Multi-class hKR (the paper's one-vs-all loss): one output per class, summed hKR terms.
 
     ``labels`` are integers 0..C-1 (C >= 2, every class present); ``weights`` optional
@@ -415,7 +422,7 @@ def fit_multiclass(x: Any, labels: Any, lam: float = 1.0, margin: float = 0.1,
     cfg = _settings(pts, lab, dict(
         width=width, depth=depth, activation=activation, steps=steps, epochs=epochs,
         batch_size=batch_size, lr=lr, seed=seed, patience=patience, final_lr=final_lr,
-        bjorck_iters=bjorck_iters, tol=tol, decay=decay))
+        bjorck_iters=bjorck_iters, tol=tol, decay=decay, dtype=dtype))
     if model is None:
         shift, scale = data_units(pts, w)
         model = lipschitz_mlp(pts.shape[1], width=cfg["width"], depth=cfg["depth"],

@@ -141,6 +141,29 @@ def test_dense_chain_finite_differences():
     check_grads(fn, x, *ws, *bs)
 
 
+@pytest.mark.parametrize("acts", [["groupsort2", "groupsort2", None], ["fullsort", "groupsort4", None]])
+def test_dense_chain_in_single_precision_matches_double(acts):
+    """dtype=float32: same values and gradients as float64 to single-precision rounding
+    (relative 1e-5 of the values' and gradients' scale), handed back as float64."""
+    ws = [rng.standard_normal((3, 8)), rng.standard_normal((8, 8)), rng.standard_normal((8, 1))]
+    bs = [rng.standard_normal(8), rng.standard_normal(8), rng.standard_normal(1)]
+    x = rng.standard_normal((40, 3))
+    out = {}
+    for dt in (np.float64, np.float32):
+        xt = Tensor(x, requires_grad=True)
+        wt = [Tensor(w, requires_grad=True) for w in ws]
+        bt = [Tensor(b, requires_grad=True) for b in bs]
+        y = dense_chain(xt, wt, bt, acts, dtype=dt)
+        (y * y).sum().backward()
+        out[dt] = [y.data, xt.grad] + [t.grad for t in wt + bt]
+    for a, b in zip(out[np.float64], out[np.float32]):
+        assert b.dtype == np.float64
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-5 * np.abs(a).max())
+    assert any(np.any(a != b) for a, b in zip(out[np.float64], out[np.float32]))  # rounded
+    with pytest.raises(InputError, match="^dtype"):
+        dense_chain(Tensor(x), ws, bs, acts, dtype=np.int64)
+
+
 # ---------------------------------------------------------------------- units
 def test_model_units_keep_1_lipschitz_and_round_trip(tmp_path):
     model = lipschitz_mlp(2, width=8, depth=2, seed=3, shift=[5.0, -2.0], scale=1e-3)
