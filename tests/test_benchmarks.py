@@ -5,6 +5,8 @@ import sys
 
 import pytest
 
+from otreg.nn.train import DEFAULT_NETWORK
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -40,7 +42,8 @@ def test_bench_autodiff_quick(tmp_path):
     md = tmp_path / "autodiff.md"
     run_bench("bench_autodiff.py", "--out", str(md), timeout=240)
     text = md.read_text()
-    assert "| otreg (warm 2) |" in text and "| otreg (cold 15) |" in text
+    warm = DEFAULT_NETWORK["bjorck_iters"]  # the default step: fit's Björck iterations
+    assert f"| otreg (warm {warm}) |" in text and "| otreg (cold 15) |" in text
     assert "numpy " in text and "CPUs" in text
 
 

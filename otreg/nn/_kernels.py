@@ -27,23 +27,23 @@ def _gs2_bias_forward(z, bias, out, mask):  # pragma: no cover - compiled
             out[i, j + k] = hi if m else lo
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", boundscheck=False)
 def _gs2_bias_backward(g, mask, g_in, g_bias):  # pragma: no cover - compiled
     n, width = g.shape
     k = width // 2
-    for j in range(width):
-        g_bias[j] = 0.0
+    acc = np.zeros(width, dtype=g.dtype)  # the bias gradient, summed in the passes' precision
     for i in range(n):
+        g_row, m_row, out = g[i], mask[i], g_in[i]
         for j in range(k):
-            g_max = g[i, j]
-            g_min = g[i, j + k]
-            m = mask[i, j]
-            a = g_max if m else g_min
-            b = g_min if m else g_max
-            g_in[i, j] = a
-            g_in[i, j + k] = b
-            g_bias[j] += a
-            g_bias[j + k] += b
+            g_max = g_row[j]
+            g_min = g_row[j + k]
+            m = m_row[j]
+            out[j] = g_max if m else g_min
+            out[j + k] = g_min if m else g_max
+        for j in range(width):  # a separate contiguous loop: vectorised, no aliasing question
+            acc[j] += out[j]
+    for j in range(width):
+        g_bias[j] = acc[j]
 
 
 def groupsort2_bias(z: np.ndarray, bias: np.ndarray):

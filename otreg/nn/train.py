@@ -91,17 +91,17 @@ def data_units(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
 
 #: the default network: deep and narrow (depth is what lets a 1-Lipschitz GroupSort network
 #: zig-zag at slope 1 between interleaved classes; width does not), warm-started Björck
-DEFAULT_NETWORK = {"width": 32, "depth": 16, "activation": "groupsort", "bjorck_iters": 2,
+DEFAULT_NETWORK = {"width": 32, "depth": 16, "activation": "groupsort", "bjorck_iters": 1,
                    "warm_start": True, "bias_spread": 0.0}
 #: the default optimisation (learning rates in the model's normalised units)
 #: (patience None: a twentieth of the step budget, at least 200 steps)
-DEFAULT_SCHEDULE = {"batch_size": 2048, "lr": 5e-3, "final_lr": 1e-2, "patience": None,
-                    "decay": 0.1, "tol": 5e-5, "betas": (0.9, 0.99), "anneal": 0.25,
+DEFAULT_SCHEDULE = {"batch_size": 2048, "lr": 4e-3, "final_lr": 1e-2, "patience": None,
+                    "decay": 0.1, "tol": 5e-5, "betas": (0.8, 0.99), "anneal": 0.5,
                     "dtype": "float32"}
 #: step budget: BASE_STEPS on well-separated classes in the plane, plus MIX_STEPS x the
 #: interleaving (fraction of points whose nearest neighbour has the other label), plus
 #: DIM_STEPS per dimension above 2, at most MAX_STEPS
-BASE_STEPS, MIX_STEPS, DIM_STEPS, MAX_STEPS = 4000, 40000, 1000, 20000
+BASE_STEPS, MIX_STEPS, DIM_STEPS, MAX_STEPS = 4000, 55000, 1500, 30000
 
 
 def interleaving(samples: np.ndarray, labels: np.ndarray, max_points: int = 4000,
