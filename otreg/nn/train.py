@@ -158,8 +158,12 @@ def _settings(samples: np.ndarray, labels: np.ndarray, given: dict) -> dict:
         val = cfg[name]
         if not (isinstance(val, (int, float)) and 0 < val <= 1):
             raise InputError(f"{name}: must be in (0, 1], got {val!r}")
+    try:  # "float32", np.float32 and np.dtype("float32") alike
+        cfg["dtype"] = np.dtype(cfg["dtype"]).name
+    except TypeError:
+        cfg["dtype"] = repr(cfg["dtype"])
     if cfg["dtype"] not in ("float32", "float64"):
-        raise InputError(f"dtype: expected 'float32' or 'float64', got {cfg['dtype']!r}")
+        raise InputError(f"dtype: expected 'float32' or 'float64', got {given.get('dtype')!r}")
     decay = cfg["decay"]
     if not (isinstance(decay, (int, float)) and 0 < decay < 1):
         raise InputError(f"decay: must be in (0, 1), got {decay!r}")
