@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
+from .tensor import is_grad_enabled
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -33,6 +34,35 @@ class Module:
 
     def load_state(self, arrays: dict) -> None:
         pass
+
+
+class PowerIteration:
+    """Power-iteration estimate of the spectral norm of a layer's ``weight`` (n, k): the left
+    vector ``u`` persists between training steps; ``sigma = u^T W v``.  Shared by the Björck
+    dense layers and the convex potential layers."""
+
+    def _start_power(self, rng: np.random.Generator, n: int, steps: int = 20) -> None:
+        """Draw ``u`` (n,) from ``rng`` and run ``steps`` iterations from it."""
+        self.u = _unit(rng.standard_normal(n))
+        for _ in range(steps):
+            self._power_step()
+
+    def _power_step(self) -> np.ndarray:
+        """One iteration: updates ``u``, returns the right vector ``v``."""
+        w = self.weight.data
+        v = _unit(w.T @ self.u)
+        self.u = _unit(w @ v)
+        return v
+
+    def _power_v(self, steps: int) -> np.ndarray:
+        """The right vector ``v`` of the current estimate: ``steps`` (>= 1) more iterations
+        when a graph is being recorded (a training step), else from ``u`` without advancing
+        it, so that evaluations never change the training trajectory."""
+        if is_grad_enabled() and self.weight.requires_grad:
+            for _ in range(steps):
+                v = self._power_step()
+            return v
+        return _unit(self.weight.data.T @ self.u)
 
 
 def checked_state(arrays: dict, shapes: dict, need: list, what: str) -> dict:

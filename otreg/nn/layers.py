@@ -29,7 +29,7 @@ import numpy as np
 from ..data.validate import as_points
 from ..errors import InputError
 from ._kernels import groupsort2_bias, groupsort2_bias_backward
-from .base import Module, _unit, checked_state, orthonormal
+from .base import Module, PowerIteration, checked_state, orthonormal
 from .orthogonal import (PARAMETRIZATIONS, cayley, cayley_numpy, random_skew_param, skew_expm,
                          skew_expm_numpy)
 from .residual import RESIDUAL_LAYERS
@@ -155,7 +155,7 @@ _ORTHOGONAL_MAPS = {"cayley": (cayley, cayley_numpy), "exp": (skew_expm, skew_ex
 
 
 # ---------------------------------------------------------------------- modules
-class LipschitzDense(Module):
+class LipschitzDense(PowerIteration, Module):
     """Dense layer ``x @ W + bias`` with ``W`` orthonormalised (spectral norm 1).
 
     ``bjorck_iters`` Björck steps run at every training step (15 gives singular values equal
@@ -200,19 +200,11 @@ class LipschitzDense(Module):
             self.weight = Tensor(random_skew_param(max(self.n_in, self.n_out), rng),
                                  requires_grad=True)
         self.bias = Tensor(np.zeros(self.n_out), requires_grad=True) if bias else None
-        self.u = _unit(rng.standard_normal(self.n_in))  # Björck's power iteration
-        if parametrization == "bjorck":
-            for _ in range(20):
-                self._power_step()
+        # Björck's power iteration (the draw is made for every parametrisation: same stream)
+        self._start_power(rng, self.n_in, 20 if parametrization == "bjorck" else 0)
         self.frozen = None  # exact inference weight once frozen
         self.warm_start = bool(warm_start)
         self._anchor_shift = None  # warm start: orthonormalised weight - raw weight, last step
-
-    def _power_step(self):
-        w = self.weight.data
-        v = _unit(w.T @ self.u)
-        self.u = _unit(w @ v)
-        return v
 
     def parameters(self) -> list:
         return [self.weight] + ([self.bias] if self.bias is not None else [])
@@ -237,11 +229,7 @@ class LipschitzDense(Module):
                 if recording:
                     self._anchor_shift = out.data - self.weight.data
                 return out
-        if recording:
-            for _ in range(self.power_iters):
-                v = self._power_step()
-        else:
-            v = _unit(self.weight.data.T @ self.u)
+        v = self._power_v(self.power_iters)
         iters = max(self.bjorck_iters, COLD_BJORCK_ITERS) if self.warm_start else self.bjorck_iters
         out = spectral_bjorck(self.weight, self.u, v, iters)
         if recording and self.warm_start:
@@ -728,9 +716,6 @@ def lipschitz_mlp(in_dim: int, width: int = 64, depth: int = 3,
                            ("out_dim", out_dim, 1)):
         if isinstance(val, bool) or int(val) != val or val < low:
             raise InputError(f"{name}: must be an integer >= {low}, got {val!r}")
-    if parametrization not in PARAMETRIZATIONS:
-        raise InputError(f"parametrization: expected one of {', '.join(PARAMETRIZATIONS)}, got "
-                         f"{parametrization!r}")
     if residual is not None and residual not in RESIDUAL_LAYERS:
         raise InputError(f"residual: expected None or one of {', '.join(RESIDUAL_LAYERS)}, got "
                          f"{residual!r}")

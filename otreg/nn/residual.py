@@ -26,8 +26,8 @@ import numpy as np
 import scipy.linalg
 
 from ..errors import InputError
-from .base import Module, _unit, checked_state, orthonormal
-from .tensor import Tensor, is_grad_enabled, no_grad
+from .base import Module, PowerIteration, _unit, checked_state, orthonormal
+from .tensor import Tensor, no_grad
 
 __all__ = ["cpl", "sll", "sll_t", "ConvexPotentialLayer", "SLLLayer", "RESIDUAL_LAYERS"]
 
@@ -167,7 +167,7 @@ class _Residual(Module):
         pass
 
 
-class ConvexPotentialLayer(_Residual):
+class ConvexPotentialLayer(PowerIteration, _Residual):
     """Convex potential layer ``h(x) = x - (2 / ||W||_2^2) relu(x W + b) W^T`` on ``n``
     features (inner width ``hidden``, default ``n``); 1-Lipschitz (Meunier et al. 2022).
 
@@ -192,15 +192,7 @@ class ConvexPotentialLayer(_Residual):
         super().__init__(n, hidden, rng=rng)
         self.power_iters = int(power_iters)
         self.exact_norm = bool(exact_norm)
-        self.u = _unit(rng.standard_normal(self.n))
-        for _ in range(20):
-            self._power_step()
-
-    def _power_step(self) -> np.ndarray:
-        w = self.weight.data
-        v = _unit(w.T @ self.u)
-        self.u = _unit(w @ v)
-        return v
+        self._start_power(rng, self.n)
 
     def sigma(self) -> tuple[float, np.ndarray | None]:
         """``(sigma, outer(u, v))`` used by the forward pass now; ``(exact norm, None)`` when
@@ -217,11 +209,7 @@ class ConvexPotentialLayer(_Residual):
                 lam, vec = lam[-1:], vec[:, -1:]
             sigma = float(np.sqrt(max(lam[0], 0.0)))
             return sigma, np.outer(_unit(w @ vec[:, 0]), vec[:, 0])
-        if is_grad_enabled() and self.weight.requires_grad:
-            for _ in range(self.power_iters):
-                v = self._power_step()
-        else:
-            v = _unit(self.weight.data.T @ self.u)
+        v = self._power_v(self.power_iters)
         return float(self.u @ self.weight.data @ v), np.outer(self.u, v)
 
     def freeze(self) -> None:
