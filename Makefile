@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 BASE   := $(VENV)/.installed-base
 TESTS  := $(VENV)/.installed-test
 # the install compiles these kernels ahead of time (setup.py): reinstall when they change
-KERNELS := setup.py $(addprefix otreg/transport/,netsimplex.py objective.py extension.py _aot_build.py)
+KERNELS := setup.py $(shell $(PYTHON) otreg/transport/_aot.py)
 
 .PHONY: demo test bench docs clean
 

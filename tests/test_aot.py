@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from otreg.data.toys import two_moons
-from otreg.transport import _aot, extension, netsimplex, objective
+from otreg.transport import _aot, extension, objective, solve_bounded
+from otreg.transport.netsimplex import driver
 
 compiled = _aot.compiled_module()
 needs_module = pytest.mark.skipif(
@@ -30,11 +31,10 @@ def test_compiled_kernels_equal_the_jit_ones():
     assert compiled.distances_into(x, zt, d_aot) == objective._distances_into(x, zt, d_jit)
     assert np.array_equal(d_aot, d_jit)
     a, b = np.full(60, 1 / 60), np.full(45, 1 / 45)
-    opts = netsimplex._Options(10**9, 1000, True, 32, 0.5, 32, 128)
+    opts = driver._Options(10**9, 1000, True, 32, 0.5, 32, 128)
     for lam in (0.0, 1.0, 100.0):
         args = (d_aot.ravel(), -0.2, a, (1 + lam / 2) * a, b, (1 + lam / 2) * b)
-        ours, jit = compiled.network_simplex(*args, *opts), netsimplex._network_simplex(*args,
-                                                                                         opts)
+        ours, jit = compiled.network_simplex(*args, *opts), driver._network_simplex(*args, opts)
         assert ours[0] == jit[0] and ours[1] == jit[1]  # status, pivots
         for u, v in zip(ours[2:], jit[2:]):
             assert np.array_equal(u, v)
@@ -58,8 +58,7 @@ def test_stale_or_disabled_module_is_not_used(monkeypatch):
         monkeypatch.setenv("OTREG_JIT", "1")
         assert _aot.compiled_module() is None
         # the numba fall-back gives the same answer
-        sol = netsimplex.bounded_transport(np.array([[1.0, 2.0]]), [1.0], [1.0], [0.5, 0.5],
-                                           [0.5, 0.5])
+        sol = solve_bounded([1.0], [1.0], [0.5, 0.5], [0.5, 0.5], np.array([[1.0, 2.0]]))
         assert sol.value == 1.5
     finally:
         _aot.compiled_module.cache_clear()

@@ -69,7 +69,7 @@ def test_bench_neural_quick():
 
 def test_bench_netsimplex_quick():
     """Comparing the installed kernel against a copy of itself: same pivots and values."""
-    src = os.path.join(ROOT, "otreg", "transport", "netsimplex.py")
+    src = os.path.join(ROOT, "otreg", "transport", "netsimplex")
     out = run_bench("bench_netsimplex.py", "--against", src)
     assert "| moons | 40 | 1.0 |" in out and "| NO" not in out
 

@@ -35,7 +35,7 @@ from ..errors import InputError, MemoryLimitError, SolverError
 from ..problem import Problem
 from . import objective
 from .sparse_pricing import Blocks, dask_pricing, row_pass, spatial_blocks
-from .sparse_simplex import SparseNetwork
+from .netsimplex import SparseNetwork
 
 __all__ = ["SparseOptions", "SparseSolution", "solve_sparse"]
 
