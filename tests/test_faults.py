@@ -30,8 +30,10 @@ from otreg.data.toys import load_data, make_toy
 from otreg.errors import InputError, MemoryLimitError, OtregError, TrainingError
 from otreg.nn import fit, load_model, save_model
 from otreg.potential import Potential
-from otreg.study.sweep import (_TableLock, _check_columns, dedupe_rows, make_configs,
-                               read_table, row_key, run_one, summarize, sweep, trade_off_table)
+from otreg.study import (dedupe_rows, grid, make_configs, read_table, row_key, run_one, summarize,
+                         sweep, trade_off_table)
+from otreg.study.grid import _check_columns
+from otreg.study.tables import _TableLock
 from otreg.verify import verify
 from otreg.verify.check import Check, combine, not_applicable
 from otreg.verify.geometry import ray_points
@@ -39,7 +41,6 @@ from otreg.verify.neural import check_potential_agreement
 from otreg.verify.optimality import lipschitz_estimate, nearest_optimal_values
 
 LINUX = sys.platform.startswith("linux")
-SWEEP_MODULE = sys.modules["otreg.study.sweep"]   # (otreg.study.sweep is also the function)
 XP, XN = make_toy("moons", 12, seed=0)
 
 
@@ -478,7 +479,7 @@ def _no_compute(monkeypatch):
     for mod in ("train", "solve", "verify", "plot"):
         monkeypatch.setattr(f"otreg.cli.{mod}.problem_from_args", boom)
     monkeypatch.setattr("otreg.nn.load_model", boom)
-    monkeypatch.setattr(SWEEP_MODULE, "run_one", boom)
+    monkeypatch.setattr(grid, "run_one", boom)
 
 
 OUTPUTS = [  # (command line, option named in the error)
@@ -629,7 +630,7 @@ def _raise(exc):
     ("Ctrl-C inside numba", 130, "interrupted"),
 ])
 def test_every_failure_is_one_line(exc, rc, needle, monkeypatch, capsys):
-    monkeypatch.setattr("otreg.cli.solve.hkr_transport",
+    monkeypatch.setattr("otreg.transport.hkr_transport",
                         _raise(exc) if isinstance(exc, BaseException)
                         else lambda *a, **k: _hidden_interrupt())
     got, _, err = run_cli(["solve", "--data", "moons", "--n", "5"], capsys)
@@ -656,7 +657,7 @@ def test_diverged_training_is_reported(command, monkeypatch, capsys, tmp_path):
 
 
 def test_debug_shows_the_traceback(monkeypatch, capsys):
-    monkeypatch.setattr("otreg.cli.solve.hkr_transport", _raise(ZeroDivisionError("boom")))
+    monkeypatch.setattr("otreg.transport.hkr_transport", _raise(ZeroDivisionError("boom")))
     with pytest.raises(ZeroDivisionError):
         main(["--debug", "solve", "--data", "moons", "--n", "5"])
     monkeypatch.setenv("OTREG_DEBUG", "1")
@@ -743,7 +744,7 @@ def _ctrl_c_case(how, tmp_path, monkeypatch):
                 except KeyboardInterrupt:
                     pass                                     # ... eaten by some library
             else:
-                monkeypatch.setattr(SWEEP_MODULE, "verify", lambda *a, **k:
+                monkeypatch.setattr(grid, "verify", lambda *a, **k:
                                     _hidden_interrupt())
                 return run_one(cfg.__class__(**{**cfg.__dict__, "checks": True}))
         return _fake(cfg)

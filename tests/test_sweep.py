@@ -16,8 +16,8 @@ from otreg.data.io import save_dataset
 from otreg.data.toys import make_toy
 from otreg.errors import InputError
 from otreg.metrics import accuracies
-from otreg.study.sweep import (KEY_COLUMNS, SweepConfig, make_configs, read_table, row_key,
-                               run_one, summarize, sweep, trade_off_table)
+from otreg.study import (KEY_COLUMNS, SweepConfig, make_configs, read_table, row_key, run_one,
+                         summarize, sweep, trade_off_table)
 
 # tiny but complete: 2 data sets (one invalid -> error rows) x 2 lam x 2 seeds, trained networks
 GRID = dict(datasets=["moons", "circles", "no_such_toy"], lams=[0.0, 1.0], margins=[0.1],

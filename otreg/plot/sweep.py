@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..errors import InputError
-from ..study.sweep import dedupe_rows, order_columns, read_table, summarize
+from ..study import dedupe_rows, order_columns, read_table, summarize
 from .figures import save_figure
 
 __all__ = ["plot_sweep_table"]

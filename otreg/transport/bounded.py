@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import InputError, SolverError
 from .extension import c_transform_clean
+from .methods import BOUNDED_METHODS
 from .netsimplex import network_simplex
 from .objective import check_dense_size
 from .plan import BoundedSolution, bounded_dual_value
@@ -33,9 +34,6 @@ from .validate import check_bounded_problem, power_of_two_scale
 
 __all__ = ["BOUNDED_METHODS", "BoundedSolution", "bounded_emd", "bounded_emd2", "solve_bounded"]
 
-#: exact solvers of the bounded problem ("netsimplex" is otreg's network simplex; "pot" is
-#: ot.emd on a balanced reduction twice the size; "highs" is SciPy's HiGHS on the LP)
-BOUNDED_METHODS = ("netsimplex", "pot", "highs")
 
 
 def _finite_uppers(a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.ndarray, b_hi: np.ndarray,

@@ -22,10 +22,10 @@ from ..errors import InputError, MemoryLimitError, SolverError
 from ..problem import Problem, as_problem
 from .bounded import BoundedSolution, solve_bounded
 from .extension import ExtensionPotential, c_transform_clean
+from .methods import METHODS
 from .objective import check_dense_size, coordinate_scale, scaled_distances
 from .sparse import SparseSolution, solve_sparse
 
-METHODS = ("auto", "netsimplex", "pot", "highs", "sparse")
 #: relative tolerance of the optimality certificate: the duality gap relative to the scale of
 #: the values, (1 + lam) (max d + 2 margin), and the marginal violations relative to the mass
 CERT_TOL = 1e-9

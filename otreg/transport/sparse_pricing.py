@@ -114,21 +114,6 @@ def _block_wmin(W, start):
 
 
 @njit(cache=True, nogil=True)
-def _candidate_blocks(rb, r_lo, r_hi, c_lo, c_hi, wmin, vmax, bound, cand, lbs):
-    """Column blocks whose lower bound for row block ``rb`` is below ``bound`` (with the
-    largest V of the row block, ``vmax``): their number, written to ``cand`` / ``lbs``
-    (lbs: min W + box gap, without V)."""
-    nc = 0
-    for q in range(c_lo.shape[0]):
-        lb = wmin[q] + _box_gap(r_lo[rb], r_hi[rb], c_lo[q], c_hi[q])
-        if lb - vmax < bound:
-            cand[nc] = q
-            lbs[nc] = lb
-            nc += 1
-    return nc
-
-
-@njit(cache=True, nogil=True)
 def _scan_block(xr, i, vi, cT, W, j0, j1, top_j, top_v, r, found, bound, thr, k, tslack, buf):
     """Scan columns j0 .. j1 for row i: insert the values ``(W_j + d_ij) - vi`` below
     ``bound`` into the sorted top list ``top_*[r]``; returns (entries found, new bound).
