@@ -1,4 +1,4 @@
-"""Cold start: the first hkr_transport call of a fresh install (issue 10, target <= 2 s).
+"""Cold start: the first hkr_transport call of a fresh install (target <= 2 s).
 
 Each run is a new Python process with numba's cache pointed at an empty directory
 (``NUMBA_CACHE_DIR``), so nothing compiled earlier can be reused.  It times ``import otreg``,

@@ -1,7 +1,7 @@
-"""The whole exact hKR call against POT's exact W1 on the same points (issue 10).
+"""The whole exact hKR call against POT's exact W1 on the same points.
 
-For every shape of issue 10 -- n = m and n != m, lam in {0, 0.01, 1, 100}, 2-D and 10-D, a grid
-with ties, random weights, n = 500 .. 10000 -- three things are timed, interleaved in one process
+For every shape of the exact solver's targets -- n = m and n != m, lam in {0, 0.01, 1, 100},
+2-D and 10-D, a grid with ties, random weights, n = 500 .. 10000 -- three things are timed, interleaved in one process
 on the same inputs and repeated (medians reported, so that load on a shared machine hits them
 alike):
 

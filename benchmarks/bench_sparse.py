@@ -1,5 +1,5 @@
 """Exact hKR and W1 beyond the dense cost matrix: ``hkr_transport(method="sparse")`` (column
-generation on the network simplex, issue 11), at n = m up to 100 000 and more.
+generation on the network simplex), at n = m up to 100 000 and more.
 
 For two Gaussian clouds and two moons (the toys of otreg.data, n = m points, seed 0), margin
 0.1, lam = 1 and lam = 0, each size runs in a fresh process (so that its peak memory, ru_maxrss,

@@ -123,7 +123,7 @@ def test_json_schema(quick_run):
 
 
 def test_certificate_is_sound_on_real_digits(quick_run):
-    """The issue's target: certified accuracy never above the attacked accuracy at the same ε;
+    """The soundness of the certificate: certified accuracy never above the attacked accuracy at the same ε;
     per image, the certified radius never above the smallest adversarial radius found."""
     for r in quick_run.rows:
         for e in EPS:

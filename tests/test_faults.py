@@ -1,4 +1,4 @@
-"""Fault injection (issue 12): hostile or careless input and faults, through the API and the
+"""Fault injection: hostile or careless input and faults, through the API and the
 command line.  Every case must end in a clear error naming the argument or the file (never a
 traceback, never a silent wrong answer), or in the right answer; sweeps must never lose or
 duplicate a row, nor leave processes behind.
@@ -572,7 +572,8 @@ def test_bad_values_are_one_line(extra, match, capsys):
 
 
 def test_silent_wrong_results_are_gone(tmp_path, files, capsys):
-    """The issue's silent wrong answers, through the command line."""
+    """Inputs that once gave a silent wrong answer, through the command line: each is now an
+    error or the right answer."""
     # predict: a 3-column points file on a 2-D model is an error, not a projection
     (tmp_path / "p.csv").write_text("x,y,z\n0.1,0.2,0.3\n")
     rc, _, err = run_cli(["predict", "--model", files / "m.npz", "--points",
@@ -640,7 +641,7 @@ def test_every_failure_is_one_line(exc, rc, needle, monkeypatch, capsys):
 
 @pytest.mark.parametrize("command", ["train", "verify", "plot"])
 def test_diverged_training_is_reported(command, monkeypatch, capsys, tmp_path):
-    """``fit`` raises TrainingError when the loss diverges (issue 9): one line, exit 2."""
+    """``fit`` raises TrainingError when the loss diverges: one line, exit 2."""
     err_ = TrainingError("lr: training diverged (loss 1.2e+10 at epoch 3); lower --lr")
     monkeypatch.setattr("otreg.nn.fit", _raise(err_))
     monkeypatch.setattr("otreg.verify.report.fit", _raise(err_))

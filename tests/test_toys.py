@@ -7,7 +7,7 @@ from otreg.data.toys import TOYS, list_toys, load_data, make_toy, toy_params, tw
 from otreg.errors import InputError
 
 
-#: the hard cases of issue 9: interleaved or overlapping by design, some in 3-D
+#: the hard cases: interleaved or overlapping by design, some in 3-D
 HARD_TOYS = ("stripes", "anisotropic", "shell", "clusters")
 
 

@@ -57,7 +57,7 @@ def test_optimality_conditions(rng, method, n, m, d, weighted, lam, margin):
     pr, plan = res.problem, res.plan
     tol = 1e-9
     rows, cols = plan.sum(1), plan.sum(0)
-    # marginal bounds (spec section 3)
+    # marginal bounds (docs/mathematics.md §3)
     assert np.all(plan >= -tol)
     assert np.all(rows >= pr.a - tol) and np.all(rows <= (1 + lam * pr.p) * pr.a + tol)
     assert np.all(cols >= pr.b - tol) and np.all(cols <= (1 + lam * (1 - pr.p)) * pr.b + tol)

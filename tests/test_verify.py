@@ -196,7 +196,7 @@ def test_neural_checks_on_a_trained_network(moons, trained):
     pr = res.problem
     f_pos, f_neg = trained.predict(pr.x_pos), trained.predict(pr.x_neg)
     c = check_neural_gap(pr, res.loss, f_pos, f_neg, rel_tol=0.05)
-    # the value is L(network) - min L, recomputed here from the spec's formula
+    # the value is L(network) - min L, recomputed here from the formula of docs/mathematics.md §1
     a, b, p = pr.a, pr.b, pr.p
     L = (b @ f_neg - a @ f_pos + p * a @ np.maximum(0.1 - f_pos, 0)
          + (1 - p) * b @ np.maximum(0.1 + f_neg, 0))

@@ -150,7 +150,7 @@ def ring_blob(n_pos: int = 500, n_neg: int | None = None, blob_std: float = 0.3,
     return x_pos, x_neg
 
 
-# ---------------------------------------------------------------------- hard cases (issue 9)
+# ------------------------------------------- hard cases (interleaved or overlapping by design)
 # Data on which a shallow 1-Lipschitz network is far from the exact optimum: the optimal
 # potential changes sign from point to point (interleaved classes, overlap, shared points) or
 # the data live in more than two dimensions.  They keep the signature of the toys above.

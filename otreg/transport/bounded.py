@@ -5,7 +5,7 @@
 
 for any cost matrix M (negative entries allowed) and any bounds (upper bounds may be ``inf``).
 POT's ``ot.emd`` solves the case a_lo = a_hi, b_lo = b_hi; this is the general problem, of
-which the hKR primal (docs/mathematics.md §4) is one instance.  The functions follow POT's style:
+which the hKR primal (docs/mathematics.md §3) is one instance.  The functions follow POT's style:
 ``bounded_emd(...)`` returns the plan, ``bounded_emd2(...)`` the value, and ``log=True`` adds a
 dict with the dual potentials.
 

@@ -44,10 +44,10 @@ class HKRResult:
     Attributes
     ----------
     loss : float
-        min of the empirical hKR loss L over 1-Lipschitz f (spec section 1); equals
+        min of the empirical hKR loss L over 1-Lipschitz f (docs/mathematics.md §1); equals
         ``-2 margin - primal_value``.
     plan : ndarray (n, m) or scipy.sparse.csr_array
-        An optimal transport plan of the bounded-marginal primal (spec section 3); sparse
+        An optimal transport plan of the bounded-marginal primal (docs/mathematics.md §3); sparse
         (at most n + m nonzeros) when ``method == "sparse"``.
     f_pos, f_neg : ndarray
         The optimal dual potential on the positives and negatives: 1-Lipschitz on all samples,

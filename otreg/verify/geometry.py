@@ -1,4 +1,4 @@
-"""Geometry of the classifier sign(f) (spec section 6), as numerical checks on any potential.
+"""Geometry of the classifier sign(f) (docs/mathematics.md §8), as numerical checks on any potential.
 
 Points on the transport rays of the exact plan, the distance to the decision boundary found by
 a ray search, |grad f| = 1 on the rays, the certificate (no flip closer than |f(x)|) and its

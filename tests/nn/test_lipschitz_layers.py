@@ -1,4 +1,4 @@
-"""Layers and activations added for issue 9: warm-started Björck, the fused dense chain,
+"""Layers and activations of the deep networks: warm-started Björck, the fused dense chain,
 GroupSort-4/8, Householder activations, model units, flat Adam.  Every layer: Lipschitz bound
 on random pairs (ratio <= 1 + 1e-6), gradient norm <= 1, gradients against finite
 differences."""

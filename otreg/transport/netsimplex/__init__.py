@@ -1,5 +1,5 @@
 """Exact network simplex for transport with bounded marginals (the hKR primal of
-docs/mathematics.md §4, and ``bounded_emd`` for any costs).
+docs/mathematics.md §3, and ``bounded_emd`` for any costs).
 
 Problem::
 

@@ -272,9 +272,9 @@ def _shift_potentials(tree, u_in):
     the opposite shift of all the other nodes if the subtree holds more than half of them
     (potentials only matter up to a constant); returns the number of nodes shifted.
 
-    Note (issue 10): the signature is unchanged, but since the complement may be the part that
-    moves, a caller must not assume that the potentials outside u_in's subtree stay put (only
-    their differences are kept); the hub's potential is reset to 0 by _refresh_potentials."""
+    Since the complement may be the part that moves, a caller must not assume that the
+    potentials outside u_in's subtree stay put (only their differences are kept); the hub's
+    potential is reset to 0 by _refresh_potentials."""
     P, thread = tree.P, tree.thread
     sigma = P[tree.parent[u_in]] - P[u_in] - tree.pred_dir[u_in] * tree.cost[u_in]
     end = thread[tree.last_succ[u_in]]
