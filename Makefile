@@ -25,8 +25,10 @@ $(TESTS): pyproject.toml $(KERNELS) | $(PY)
 demo: $(BASE)
 	$(PY) -m otreg.demo --out out
 
-# OTREG_REQUIRE_AOT: the kernels must have been compiled at install (tests/test_aot.py)
+# ruff (configured in pyproject.toml), then the suite; OTREG_REQUIRE_AOT: the kernels must have
+# been compiled at install (tests/test_aot.py)
 test: $(TESTS)
+	$(PY) -m ruff check otreg tests benchmarks docs
 	OTREG_REQUIRE_AOT=1 $(PY) -m pytest -q -ra
 
 bench: $(BASE)

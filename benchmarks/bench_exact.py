@@ -1,9 +1,9 @@
 """The whole exact hKR call against POT's exact W1 on the same points.
 
 For every shape of the exact solver's targets -- n = m and n != m, lam in {0, 0.01, 1, 100},
-2-D and 10-D, a grid with ties, random weights, n = 500 .. 10000 -- three things are timed, interleaved in one process
-on the same inputs and repeated (medians reported, so that load on a shared machine hits them
-alike):
+2-D and 10-D, a grid with ties, random weights, n = 500 .. 10000 -- three things are timed,
+interleaved in one process on the same inputs and repeated (medians reported, so that load on a
+shared machine hits them alike):
 
 * ``POT``: ``ot.dist(x, z, metric="euclidean")`` + ``ot.emd2(a, b, M, numItermax=1e9)`` (the
   W1 problem, run to its exact optimum: the default numItermax stops early from n ~ 4000);

@@ -218,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     if kept["dask"]:
         d = kept["dask"]["table"]
         sections.append("## Pricing on Dask (LocalCluster, 2 worker processes x 1 thread)\n\n"
-                        f"Gaussians, lam = 1, medians of {kept['dask']['repeats']} interleaved runs of "
+                        f"Gaussians, lam = 1, medians of {kept['dask']['repeats']} interleaved "
+                        "runs of "
                         "`solve_sparse`; 'pricing s' sums the pricing passes of all levels.\n\n"
                         + markdown_table(["pricing on", "n = m", "wall s", "pricing s",
                                           "same optimum"], d))

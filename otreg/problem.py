@@ -6,8 +6,8 @@ metrics and the sweeps.  Its arrays are read-only copies, so nothing downstream 
 it; :meth:`Problem.with_params` and :meth:`Problem.transformed` derive new problems without
 validating the clouds again.
 
-It also holds the one formula of the loss (docs/mathematics.md §1), :func:`hkr_objective`, which every
-solver, check and training loop evaluates — on NumPy arrays or on autodiff tensors.
+It also holds the one formula of the loss (docs/mathematics.md §1), :func:`hkr_objective`,
+which every solver, check and training loop evaluates — on NumPy arrays or on autodiff tensors.
 """
 from __future__ import annotations
 
@@ -195,8 +195,8 @@ class Problem:
     def transformed(self, scale: float = 1.0, rotation: np.ndarray | None = None,
                     shift: np.ndarray | None = None) -> Problem:
         """Both clouds mapped by ``x -> scale * x @ rotation.T + shift`` and the margin
-        multiplied by ``scale`` (docs/mathematics.md §7: min L scales by ``scale`` and is unchanged by
-        rotations and translations)."""
+        multiplied by ``scale`` (docs/mathematics.md §7: min L scales by ``scale`` and is
+        unchanged by rotations and translations)."""
         if not (np.isfinite(scale) and scale > 0):
             raise InputError(f"scale: must be a finite number > 0, got {scale!r}")
         q = np.eye(self.dim) if rotation is None else np.asarray(rotation, dtype=np.float64)

@@ -8,7 +8,6 @@ import json
 import os
 
 import pytest
-
 from pivot_cases import RECORDING, record
 
 with open(RECORDING, encoding="utf-8") as fh:

@@ -16,10 +16,10 @@ from otreg.cli import main
 from otreg.data.toys import gaussians, two_moons
 from otreg.transport import solve as solve_mod
 from otreg.transport import solve_bounded
+from otreg.transport.netsimplex import SparseNetwork
 from otreg.transport.objective import pairwise_distances
 from otreg.transport.sparse import SparseOptions, SparseSolution, solve_sparse
 from otreg.transport.sparse_pricing import row_pass, spatial_blocks
-from otreg.transport.netsimplex import SparseNetwork
 
 REL = 1e-9
 
@@ -258,7 +258,7 @@ def test_dask_pricing_equals_local():
     pr = Problem(x, z, lam=1.0, margin=0.1)
     local = solve_sparse(pr)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
         remote = solve_sparse(pr, scheduler=client)
     assert remote.primal == local.primal and remote.rounds == local.rounds

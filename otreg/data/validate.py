@@ -13,7 +13,6 @@ import numpy as np
 
 from ..errors import InputError
 
-
 #: dtype kinds that NumPy would silently turn into floats with a wrong meaning: complex
 #: (imaginary part dropped), booleans, strings, dates, structured records
 _NOT_REAL = {"c": "complex", "b": "boolean", "U": "string", "S": "bytes", "M": "datetime",
@@ -147,5 +146,6 @@ def check_prior(p: object, mass_pos: float, mass_neg: float) -> float:
     except (TypeError, ValueError):
         raise InputError(f"p: expected a number in (0, 1), got {p!r}") from None
     if not (0.0 < val < 1.0):
-        raise InputError(f"p: the positive-class prior must lie in the open interval (0, 1), got {p!r}")
+        raise InputError(f"p: the positive-class prior must lie in the open interval (0, 1), "
+                         f"got {p!r}")
     return val

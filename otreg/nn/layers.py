@@ -29,11 +29,17 @@ import numpy as np
 from ..data.validate import as_points
 from ..errors import InputError
 from ._kernels import groupsort2_bias, groupsort2_bias_backward
-from .base import Module, PowerIteration, checked_state, orthonormal
-from .orthogonal import (PARAMETRIZATIONS, cayley, cayley_numpy, random_skew_param, skew_expm,
-                         skew_expm_numpy)
-from .residual import RESIDUAL_LAYERS
 from .activations import KERNELS, NUMPY_ACTIVATIONS, get_activation, groupsort2
+from .base import Module, PowerIteration, checked_state, orthonormal
+from .orthogonal import (
+    PARAMETRIZATIONS,
+    cayley,
+    cayley_numpy,
+    random_skew_param,
+    skew_expm,
+    skew_expm_numpy,
+)
+from .residual import RESIDUAL_LAYERS
 from .tensor import Tensor, as_tensor, is_grad_enabled, no_grad
 
 __all__ = ["bjorck", "spectral_bjorck", "warm_bjorck", "dense_chain", "bjorck_numpy",
@@ -705,7 +711,8 @@ def lipschitz_mlp(in_dim: int, width: int = 64, depth: int = 3,
 
     ``parametrization``: how the dense layers are kept orthonormal, ``"bjorck"`` (default),
     ``"cayley"`` or ``"exp"`` (see :class:`LipschitzDense`; a multi-output layer normalises
-    its columns whatever this is; ``warm_start`` only applies to Björck).  ``residual``: ``"cpl"`` or ``"sll"`` builds
+    its columns whatever this is; ``warm_start`` only applies to Björck).  ``residual``:
+    ``"cpl"`` or ``"sll"`` builds
     ``in_dim -> width`` (orthonormal, an isometry when ``width >= in_dim``), then ``depth``
     residual layers of ``width`` features (:class:`~otreg.nn.residual.ConvexPotentialLayer`,
     :class:`~otreg.nn.residual.SLLLayer`: their ReLU is the non-linearity, so ``activation``

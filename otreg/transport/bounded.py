@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, SolverError
+from ..errors import InputError
 from .extension import c_transform_clean
 from .methods import BOUNDED_METHODS
 from .netsimplex import network_simplex

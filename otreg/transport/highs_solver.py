@@ -1,7 +1,7 @@
 """The hKR problem as one linear program, solved by HiGHS through SciPy.
 
-We solve the *dual* side (docs/mathematics.md §2, written for general marginal bounds), which HiGHS's
-interior-point method with crossover handles fastest (measured at n = m = 300 on two-moons:
+We solve the *dual* side (docs/mathematics.md §2, written for general marginal bounds), which
+HiGHS's interior-point method with crossover handles fastest (measured at n = m = 300 on two-moons:
 1.8 s against 5.7 s for dual simplex and 3.3 s for the plan-variable primal)::
 
     min  -a_lo.alpha + (a_hi - a_lo).s - b_lo.beta + (b_hi - b_lo).t

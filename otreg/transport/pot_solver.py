@@ -1,5 +1,6 @@
-"""The bounded transport problem (the hKR primal, docs/mathematics.md §3, and any other bounds) solved
-with POT's exact network simplex ``ot.emd`` on the balanced reduction of docs/mathematics.md §4.
+"""The bounded transport problem (the hKR primal, docs/mathematics.md §3, and any other bounds)
+solved with POT's exact network simplex ``ot.emd`` on the balanced reduction of
+docs/mathematics.md §4.
 
 Sources: mandatory rows (mass a_lo_i), optional rows (a_hi_i - a_lo_i) and a dummy S; sinks:
 mandatory columns (b_lo_j), optional columns (b_hi_j - b_lo_j) and a dummy T.  Real arcs cost

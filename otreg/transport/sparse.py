@@ -34,8 +34,8 @@ from tqdm.auto import tqdm
 from ..errors import InputError, MemoryLimitError, SolverError
 from ..problem import Problem
 from . import objective
-from .sparse_pricing import Blocks, dask_pricing, row_pass, spatial_blocks
 from .netsimplex import SparseNetwork
+from .sparse_pricing import Blocks, dask_pricing, row_pass, spatial_blocks
 
 __all__ = ["SparseOptions", "SparseSolution", "solve_sparse"]
 

@@ -4,14 +4,24 @@ on random pairs (ratio <= 1 + 1e-6), gradient norm <= 1, gradients against finit
 differences."""
 import numpy as np
 import pytest
+from nn_gradcheck import check_grads, pair_ratios
 
 from otreg.errors import InputError
-from otreg.nn import (Adam, Householder, LipschitzDense, Sequential, Tensor, bjorck_numpy,
-                      dense_chain, lipschitz_mlp, load_model, no_grad, orthonormal, save_model,
-                      warm_bjorck)
+from otreg.nn import (
+    Adam,
+    Householder,
+    LipschitzDense,
+    Sequential,
+    Tensor,
+    dense_chain,
+    lipschitz_mlp,
+    load_model,
+    no_grad,
+    orthonormal,
+    save_model,
+    warm_bjorck,
+)
 from otreg.nn.activations import KERNELS, groupsort4, groupsort8
-
-from nn_gradcheck import check_grads, pair_ratios
 
 rng = np.random.default_rng(11)
 
@@ -141,7 +151,8 @@ def test_dense_chain_finite_differences():
     check_grads(fn, x, *ws, *bs)
 
 
-@pytest.mark.parametrize("acts", [["groupsort2", "groupsort2", None], ["fullsort", "groupsort4", None]])
+@pytest.mark.parametrize("acts", [["groupsort2", "groupsort2", None],
+                                  ["fullsort", "groupsort4", None]])
 def test_dense_chain_in_single_precision_matches_double(acts):
     """dtype=float32: same values and gradients as float64 to single-precision rounding
     (relative 1e-5 of the values' and gradients' scale), handed back as float64."""

@@ -1,18 +1,17 @@
 """hKR losses against docs/mathematics.md §1, computed independently in plain NumPy."""
 import numpy as np
 import pytest
-
-from otreg.errors import InputError
-from otreg import Problem
-from otreg.nn import Tensor, hinge_loss, hkr_loss, kr_loss, multiclass_hkr_loss
-
 from nn_gradcheck import check_grads
+
+from otreg import Problem
+from otreg.errors import InputError
+from otreg.nn import Tensor, hinge_loss, hkr_loss, kr_loss, multiclass_hkr_loss
 
 rng = np.random.default_rng(11)
 
 
 def spec_loss(f_pos, f_neg, a, b, p, lam, m):
-    """Spec section 1, written out term by term with explicit loops."""
+    """The loss of docs/mathematics.md §1, written out term by term with explicit loops."""
     a = np.asarray(a, float) / np.sum(a)
     b = np.asarray(b, float) / np.sum(b)
     kr = sum(b[j] * f_neg[j] for j in range(len(f_neg))) - sum(a[i] * f_pos[i]

@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit
 
 from ...errors import SolverError
-from ._common import _LOWER, _TREE, Status, _borrowing
+from ._common import _LOWER, _TREE, Status
 from .arcs import _Arcs
 from .driver import _final_flows, _pivot_loop
 from .start import _initial_tree
@@ -128,8 +128,8 @@ def _tree_flows(arcs, tree, orig):
 
 
 class SparseNetwork:
-    """The bounded transport problem (the dense solver's network) on a growing list of transport arcs,
-    solved by the network simplex warm-started from its last optimal tree.
+    """The bounded transport problem (the dense solver's network) on a growing list of
+    transport arcs, solved by the network simplex warm-started from its last optimal tree.
 
     Parameters
     ----------
