@@ -13,13 +13,17 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
+# after the install: load (or, without the ahead-of-time module, compile into numba's cache)
+# every kernel once, so that no first call waits for the compiler
 $(BASE): pyproject.toml $(KERNELS) | $(PY)
 	$(PY) -m pip install --quiet -e .
+	$(PY) -m otreg.transport.warm
 	touch $(BASE)
 
 # the test extras, plus dask so that the LocalCluster sweep test runs instead of skipping
 $(TESTS): pyproject.toml $(KERNELS) | $(PY)
 	$(PY) -m pip install --quiet -e '.[test,dask]'
+	$(PY) -m otreg.transport.warm
 	touch $(BASE) $(TESTS)
 
 demo: $(BASE)
