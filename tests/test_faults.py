@@ -49,6 +49,9 @@ from otreg.verify.geometry import ray_points
 from otreg.verify.neural import check_potential_agreement
 from otreg.verify.optimality import lipschitz_estimate, nearest_optimal_values
 
+#: these tests train on deliberately short budgets: the budget warning is expected
+pytestmark = pytest.mark.filterwarnings("ignore::otreg.nn.TrainingBudgetWarning")
+
 LINUX = sys.platform.startswith("linux")
 XP, XN = make_toy("moons", 12, seed=0)
 
@@ -363,8 +366,14 @@ def _npz(path, **arrays):
         np.savez(fh, **arrays)
 
 
+def _save_npy(path, arr=XP):
+    """A single .npy array written under the given name (an .npz expected there)."""
+    with open(path, "wb") as fh:
+        np.save(fh, arr)
+
+
 BAD_NPZ = [
-    ("npy renamed", lambda p: np.save(open(p, "wb"), XP), "a single NumPy .npy array"),
+    ("npy renamed", _save_npy, "a single NumPy .npy array"),
     ("text renamed", lambda p: p.write_text("x,y,label\n0,0,1\n"), "not an .npz archive"),
     ("garbage", lambda p: p.write_bytes(b"garbage"), "not an .npz archive"),
     ("empty", lambda p: p.write_bytes(b""), "not an .npz archive"),
@@ -453,7 +462,7 @@ def test_points_files_every_column_is_a_coordinate(tmp_path):
 
 BAD_MODELS = [
     ("missing", None, "model: file not found"),
-    ("npy renamed", lambda p: np.save(open(p, "wb"), XP), "single NumPy"),
+    ("npy renamed", _save_npy, "single NumPy"),
     ("text", lambda p: p.write_text("hello"), "not a readable .npz model"),
     ("data file", lambda p: _npz(p, x_pos=XP, x_neg=XN), "no 'architecture'"),
     ("bad json", lambda p: _npz(p, architecture=np.array(["{not json"])), "not valid JSON"),
@@ -834,7 +843,7 @@ def test_summaries_count_each_combination_once(tmp_path):
     sweep(**GRID, out=out, runner=_fake)
     lines = out.read_text().splitlines(keepends=True)
     out.write_text("".join(lines + lines[1:3]))              # two rows written twice
-    keys = [row_key(r) for r in csv.DictReader(open(out, newline=""))]
+    keys = [row_key(r) for r in csv.DictReader(out.read_text().splitlines())]
     assert len(keys) == 6 and len(set(keys)) == 4
     assert len(read_table(out)) == 4
     (s,) = summarize(out, by=("data",))
@@ -845,7 +854,7 @@ def test_summaries_count_each_combination_once(tmp_path):
     bad = dict(rows[0], error="RuntimeError: x", loss=None)   # an error row and a good one:
     assert dedupe_rows([bad, rows[0]])[0] is rows[0]          # the good one counts
     sweep(**GRID, out=out, runner=_fake)                      # a resume repairs the file
-    keys = [row_key(r) for r in csv.DictReader(open(out, newline=""))]
+    keys = [row_key(r) for r in csv.DictReader(out.read_text().splitlines())]
     assert len(keys) == len(set(keys)) == 4
 
 
@@ -892,6 +901,7 @@ def test_killed_parallel_sweep_leaves_no_process_and_holds_its_table(sig, tmp_pa
     finally:
         for pid in _group(proc.pid):
             os.kill(int(pid), signal.SIGKILL)
+        proc.stderr.close()
     # the table is free again, and holds no half-done combination
     assert all(r["error"] == "" for r in (read_table(out) if out.exists() else []))
 
@@ -917,9 +927,11 @@ def test_real_ctrl_c_in_compiled_code(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+        err = proc.stderr.read()
+        proc.stderr.close()
     if proc.returncode == 0:
         pytest.skip("the sweep finished before it could be interrupted")
-    assert proc.returncode == 130 and b"interrupted" in proc.stderr.read()
+    assert proc.returncode == 130 and b"interrupted" in err
     assert time.time() - sent < 30
     rows = read_table(out)
     assert 1 <= len(rows) < 5 and all(r["error"] == "" for r in rows)

@@ -41,7 +41,8 @@ def modules():
 
 def imports_of(module, path):
     """otreg modules imported anywhere in the file (top level or inside functions)."""
-    tree = ast.parse(open(path, encoding="utf-8").read())
+    with open(path, encoding="utf-8") as fh:
+        tree = ast.parse(fh.read())
     package = module if path.endswith("__init__.py") else module.rsplit(".", 1)[0]
     out = set()
     for node in ast.walk(tree):

@@ -28,6 +28,9 @@ from otreg.study import (
     trade_off_table,
 )
 
+#: these tests train on deliberately short budgets: the budget warning is expected
+pytestmark = pytest.mark.filterwarnings("ignore::otreg.nn.TrainingBudgetWarning")
+
 # tiny but complete: 2 data sets (one invalid -> error rows) x 2 lam x 2 seeds, trained networks
 GRID = dict(datasets=["moons", "circles", "no_such_toy"], lams=[0.0, 1.0], margins=[0.1],
             seeds=[0, 1], n=20, neural=True, checks=False,

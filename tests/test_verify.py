@@ -32,6 +32,9 @@ from otreg.verify import (
     verify,
 )
 
+#: these tests train on deliberately short budgets: the budget warning is expected
+pytestmark = pytest.mark.filterwarnings("ignore::otreg.nn.TrainingBudgetWarning")
+
 
 @pytest.fixture(scope="module")
 def moons():
