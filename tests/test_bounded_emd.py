@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import ot
 import pytest
-from bounded_reference import lp_value
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import otreg
+from bounded_reference import lp_value
 from otreg import InputError, bounded_emd, bounded_emd2
 
 TOL = 1e-9

@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 import ot
 import pytest
-from bounded_reference import lp_value
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bounded_reference import lp_value
 from otreg import InputError, hkr_transport, wasserstein1
 from otreg.data import toys
 

@@ -30,17 +30,8 @@ from otreg.data.toys import load_data, make_toy
 from otreg.errors import InputError, MemoryLimitError, OtregError, TrainingError
 from otreg.nn import fit, load_model, save_model
 from otreg.potential import Potential
-from otreg.study import (
-    dedupe_rows,
-    grid,
-    make_configs,
-    read_table,
-    row_key,
-    run_one,
-    summarize,
-    sweep,
-    trade_off_table,
-)
+from otreg.study import (dedupe_rows, grid, make_configs, read_table, row_key, run_one, summarize,
+                         sweep, trade_off_table)
 from otreg.study.grid import _check_columns
 from otreg.study.tables import _TableLock
 from otreg.verify import verify

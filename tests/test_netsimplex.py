@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import ot
 import pytest
-from bounded_reference import certify, lp_value
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bounded_reference import certify, lp_value
 from otreg.errors import InputError, SolverError
 from otreg.transport import solve_bounded
 

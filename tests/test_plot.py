@@ -11,14 +11,8 @@ from matplotlib.quiver import Quiver
 from otreg import Problem
 from otreg.data.toys import make_toy
 from otreg.errors import InputError
-from otreg.plot import (
-    plot_adversarial,
-    plot_gradnorm,
-    plot_plan,
-    plot_potential,
-    plot_report,
-    plot_sweep,
-)
+from otreg.plot import (plot_adversarial, plot_gradnorm, plot_plan, plot_potential, plot_report,
+                        plot_sweep)
 from otreg.plot.view import view_for
 from otreg.potential import Potential
 from otreg.study import lam_path

@@ -16,10 +16,10 @@ from otreg.cli import main
 from otreg.data.toys import gaussians, two_moons
 from otreg.transport import solve as solve_mod
 from otreg.transport import solve_bounded
-from otreg.transport.netsimplex import SparseNetwork
 from otreg.transport.objective import pairwise_distances
 from otreg.transport.sparse import SparseOptions, SparseSolution, solve_sparse
 from otreg.transport.sparse_pricing import row_pass, spatial_blocks
+from otreg.transport.netsimplex import SparseNetwork
 
 REL = 1e-9
 

@@ -16,17 +16,8 @@ from otreg.data.io import save_dataset
 from otreg.data.toys import make_toy
 from otreg.errors import InputError
 from otreg.metrics import accuracies
-from otreg.study import (
-    KEY_COLUMNS,
-    SweepConfig,
-    make_configs,
-    read_table,
-    row_key,
-    run_one,
-    summarize,
-    sweep,
-    trade_off_table,
-)
+from otreg.study import (KEY_COLUMNS, SweepConfig, make_configs, read_table, row_key, run_one,
+                         summarize, sweep, trade_off_table)
 
 #: these tests train on deliberately short budgets: the budget warning is expected
 pytestmark = pytest.mark.filterwarnings("ignore::otreg.nn.TrainingBudgetWarning")

@@ -2,11 +2,11 @@
 import numpy as np
 import ot
 import pytest
-from hkr_reference import dual_lp_value
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.stats import wasserstein_distance
 
+from hkr_reference import dual_lp_value
 from otreg import InputError, MemoryLimitError, hkr_transport, wasserstein1
 from otreg.data.toys import two_moons
 from otreg.transport import objective, solve

@@ -11,26 +11,12 @@ from otreg.metrics import accuracies
 from otreg.nn import fit
 from otreg.potential import Potential
 from otreg.transport import hkr_transport, wasserstein1
-from otreg.verify import (
-    CHECK_NAMES,
-    Tolerances,
-    boundary_distance,
-    certificate_points,
-    check_adversarial_tightness,
-    check_certificate,
-    check_complementary_slackness,
-    check_gradient_norm,
-    check_hinge_slackness,
-    check_invariance,
-    check_lipschitz,
-    check_marginal_bounds,
-    check_neural_gap,
-    check_potential_agreement,
-    check_strong_duality,
-    check_w1_limit,
-    ray_points,
-    verify,
-)
+from otreg.verify import (CHECK_NAMES, Tolerances, boundary_distance, certificate_points,
+                          check_adversarial_tightness, check_certificate,
+                          check_complementary_slackness, check_gradient_norm,
+                          check_hinge_slackness, check_invariance, check_lipschitz,
+                          check_marginal_bounds, check_neural_gap, check_potential_agreement,
+                          check_strong_duality, check_w1_limit, ray_points, verify)
 
 #: these tests train on deliberately short budgets: the budget warning is expected
 pytestmark = pytest.mark.filterwarnings("ignore::otreg.nn.TrainingBudgetWarning")

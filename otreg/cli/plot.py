@@ -5,13 +5,8 @@ import argparse
 from typing import Any
 
 from ..errors import InputError
-from ._args import (
-    add_data_arguments,
-    add_train_arguments,
-    load_model_arg,
-    problem_from_args,
-    train_kwargs,
-)
+from ._args import (add_data_arguments, add_train_arguments, load_model_arg, problem_from_args,
+                    train_kwargs)
 from ._paths import output_file
 
 KINDS = ("plan", "potential", "gradnorm", "adversarial", "sweep")

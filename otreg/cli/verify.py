@@ -8,13 +8,8 @@ import argparse
 import time
 
 from ..errors import InputError
-from ._args import (
-    add_data_arguments,
-    add_train_arguments,
-    load_model_arg,
-    problem_from_args,
-    train_kwargs,
-)
+from ._args import (add_data_arguments, add_train_arguments, load_model_arg, problem_from_args,
+                    train_kwargs)
 from ._paths import distinct, output_dir, output_file, write_text, writing
 
 

@@ -12,19 +12,9 @@ data are loaded, not with this package.
 """
 from .attack import AttackResult, minimal_adversarial_radius, pgd_l2
 from .baseline import DenseNet, train_baseline
-from .digits import (
-                     EPS,
-                     DigitsConfig,
-                     DigitsRun,
-                     DigitsSplit,
-                     all_pairs,
-                     findings,
-                     load_digit_pair,
-                     projected_optimum_gaps,
-                     run_digits,
-                     run_digits_all,
-                     summary_table,
-)
+from .digits import (EPS, DigitsConfig, DigitsRun, DigitsSplit, all_pairs, load_digit_pair,
+                     projected_optimum_gaps, run_digits, run_digits_all, summary_table,
+                     findings)
 
 __all__ = ["pgd_l2", "minimal_adversarial_radius", "AttackResult", "DenseNet", "train_baseline",
            "EPS", "DigitsConfig", "DigitsRun", "DigitsSplit", "load_digit_pair", "run_digits",

@@ -6,32 +6,15 @@
 """
 from .activations import fullsort, groupsort2, groupsort4, groupsort8, relu
 from .io import load_model, save_model
-from .layers import (
-                     Activation,
-                     Householder,
-                     LipschitzDense,
-                     Sequential,
-                     bjorck,
-                     bjorck_numpy,
-                     dense_chain,
-                     lipschitz_mlp,
-                     orthonormal,
-                     spectral_bjorck,
-                     warm_bjorck,
-)
+from .layers import (Activation, Householder, LipschitzDense, Sequential, bjorck, bjorck_numpy,
+                     dense_chain, lipschitz_mlp, orthonormal, spectral_bjorck, warm_bjorck)
 from .losses import hinge_loss, hkr_loss, kr_loss, loss_coefficients, multiclass_hkr_loss
 from .optim import SGD, Adam
 from .orthogonal import cayley, skew_expm
 from .residual import ConvexPotentialLayer, SLLLayer
 from .tensor import Tensor, concatenate, maximum, minimum, no_grad, stack, where
-from .train import (
-                     TrainingBudgetWarning,
-                     TrainResult,
-                     default_settings,
-                     fit,
-                     fit_multiclass,
-                     full_loss,
-)
+from .train import (TrainingBudgetWarning, TrainResult, default_settings, fit, fit_multiclass,
+                    full_loss)
 
 __all__ = [
     "Tensor", "no_grad", "concatenate", "stack", "maximum", "minimum", "where",

@@ -29,17 +29,11 @@ import numpy as np
 from ..data.validate import as_points
 from ..errors import InputError
 from ._kernels import groupsort2_bias, groupsort2_bias_backward
-from .activations import KERNELS, NUMPY_ACTIVATIONS, get_activation, groupsort2
 from .base import Module, PowerIteration, checked_state, orthonormal
-from .orthogonal import (
-    PARAMETRIZATIONS,
-    cayley,
-    cayley_numpy,
-    random_skew_param,
-    skew_expm,
-    skew_expm_numpy,
-)
+from .orthogonal import (PARAMETRIZATIONS, cayley, cayley_numpy, random_skew_param, skew_expm,
+                         skew_expm_numpy)
 from .residual import RESIDUAL_LAYERS
+from .activations import KERNELS, NUMPY_ACTIVATIONS, get_activation, groupsort2
 from .tensor import Tensor, as_tensor, is_grad_enabled, no_grad
 
 __all__ = ["bjorck", "spectral_bjorck", "warm_bjorck", "dense_chain", "bjorck_numpy",

@@ -18,14 +18,8 @@ figure says so in its title.
 Every function takes ``out`` (a path; the figure is written there and the path returned) and
 no pyplot state is touched, so they are safe in scripts, tests and threads.
 """
-from .figures import (
-                      plot_adversarial,
-                      plot_gradnorm,
-                      plot_plan,
-                      plot_potential,
-                      plot_report,
-                      plot_sweep,
-)
+from .figures import (plot_adversarial, plot_gradnorm, plot_plan, plot_potential, plot_report,
+                      plot_sweep)
 from .sweep import plot_sweep_table
 
 __all__ = ["plot_plan", "plot_potential", "plot_gradnorm", "plot_adversarial", "plot_sweep",

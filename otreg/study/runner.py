@@ -41,19 +41,8 @@ from ..metrics import DEFAULT_RADII
 from .backends import SCHEDULER_ENV, _backend
 from .grid import Row, Runner, SweepConfig, make_configs
 from .signals import _watch_sigint
-from .tables import (
-    _CsvJournal,
-    _fmt,
-    _parse_row,
-    _pyarrow,
-    _read_csv_text,
-    _read_parquet,
-    _TableLock,
-    _write_parquet,
-    dedupe_rows,
-    order_columns,
-    row_key,
-)
+from .tables import (_CsvJournal, _fmt, _parse_row, _pyarrow, _read_csv_text, _read_parquet,
+                     _TableLock, _write_parquet, dedupe_rows, order_columns, row_key)
 
 __all__ = ["sweep"]
 

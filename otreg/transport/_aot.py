@@ -12,6 +12,7 @@ environment variable ``OTREG_JIT=1`` forces the fall-back.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 from functools import lru_cache
 from types import ModuleType
@@ -40,8 +41,8 @@ def compiled_module() -> ModuleType | None:
     """The extension module if it is built and current, else None."""
     if os.environ.get("OTREG_JIT", "") not in ("", "0"):
         return None
-    try:
-        from . import _compiled  # type: ignore[attr-defined]
+    try:  # through sys.modules (not the package's attribute), so that a test can hide it
+        _compiled = importlib.import_module(f"{__package__}._compiled")
     except ImportError:
         return None
     try:

@@ -7,25 +7,12 @@ on an exact result), :mod:`.geometry` (section 6, on any potential) and :mod:`.n
 (section 7).
 """
 from .check import Check, combine
-from .geometry import (
-                       boundary_distance,
-                       certificate_points,
-                       check_adversarial_tightness,
-                       check_certificate,
-                       check_gradient_norm,
-                       ray_points,
-)
+from .geometry import (boundary_distance, certificate_points, check_adversarial_tightness,
+                       check_certificate, check_gradient_norm, ray_points)
 from .neural import check_neural_gap, check_potential_agreement
-from .optimality import (
-                       check_complementary_slackness,
-                       check_hinge_slackness,
-                       check_invariance,
-                       check_lipschitz,
-                       check_marginal_bounds,
-                       check_strong_duality,
-                       check_w1_limit,
-                       lipschitz_estimate,
-)
+from .optimality import (check_complementary_slackness, check_hinge_slackness, check_invariance,
+                         check_lipschitz, check_marginal_bounds, check_strong_duality,
+                         check_w1_limit, lipschitz_estimate)
 from .report import CHECK_NAMES, CHECKS, Report, Tolerances, verify
 
 __all__ = [

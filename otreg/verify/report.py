@@ -16,32 +16,19 @@ from typing import Any, Callable
 import numpy as np
 
 from ..data.validate import as_int
-from ..errors import InputError
 from ..metrics import loss_scale
+from ..errors import InputError
 from ..nn import fit
 from ..potential import Potential, as_potential
 from ..problem import Problem, as_problem
 from ..transport import ExtensionPotential, HKRResult, hkr_transport, wasserstein1
 from .check import Check, combine, not_applicable
-from .geometry import (
-    certificate_points,
-    check_adversarial_tightness,
-    check_certificate,
-    check_gradient_norm,
-    position_rounding,
-    ray_points,
-)
+from .geometry import (certificate_points, check_adversarial_tightness, check_certificate,
+                       check_gradient_norm, position_rounding, ray_points)
 from .neural import check_neural_gap, check_potential_agreement
-from .optimality import (
-    check_complementary_slackness,
-    check_hinge_slackness,
-    check_invariance,
-    check_lipschitz,
-    check_marginal_bounds,
-    check_strong_duality,
-    check_w1_limit,
-    nearest_optimal_values,
-)
+from .optimality import (check_complementary_slackness, check_hinge_slackness, check_invariance,
+                         check_lipschitz, check_marginal_bounds, check_strong_duality,
+                         check_w1_limit, nearest_optimal_values)
 
 
 @dataclass

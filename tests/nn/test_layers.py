@@ -1,23 +1,12 @@
 """1-Lipschitz layers and activations: gradients, orthonormality, Lipschitz bounds."""
 import numpy as np
 import pytest
-from nn_gradcheck import check_grads, numeric_grads
 
 from otreg.errors import InputError
-from otreg.nn import (
-    Activation,
-    LipschitzDense,
-    Sequential,
-    Tensor,
-    bjorck,
-    bjorck_numpy,
-    fullsort,
-    groupsort2,
-    lipschitz_mlp,
-    no_grad,
-    orthonormal,
-    relu,
-)
+from otreg.nn import (Activation, LipschitzDense, Sequential, Tensor, bjorck, bjorck_numpy,
+                      fullsort, groupsort2, lipschitz_mlp, no_grad, orthonormal, relu)
+
+from nn_gradcheck import check_grads, numeric_grads
 
 rng = np.random.default_rng(7)
 

@@ -4,24 +4,13 @@ on random pairs (ratio <= 1 + 1e-6), gradient norm <= 1, gradients against finit
 differences."""
 import numpy as np
 import pytest
-from nn_gradcheck import check_grads, pair_ratios
 
 from otreg.errors import InputError
-from otreg.nn import (
-    Adam,
-    Householder,
-    LipschitzDense,
-    Sequential,
-    Tensor,
-    dense_chain,
-    lipschitz_mlp,
-    load_model,
-    no_grad,
-    orthonormal,
-    save_model,
-    warm_bjorck,
-)
+from otreg.nn import (Adam, Householder, LipschitzDense, Sequential, Tensor, dense_chain,
+                      lipschitz_mlp, load_model, no_grad, orthonormal, save_model, warm_bjorck)
 from otreg.nn.activations import KERNELS, groupsort4, groupsort8
+
+from nn_gradcheck import check_grads, pair_ratios
 
 rng = np.random.default_rng(11)
 

@@ -1,11 +1,12 @@
 """hKR losses against docs/mathematics.md §1, computed independently in plain NumPy."""
 import numpy as np
 import pytest
-from nn_gradcheck import check_grads
 
-from otreg import Problem
 from otreg.errors import InputError
+from otreg import Problem
 from otreg.nn import Tensor, hinge_loss, hkr_loss, kr_loss, multiclass_hkr_loss
+
+from nn_gradcheck import check_grads
 
 rng = np.random.default_rng(11)
 

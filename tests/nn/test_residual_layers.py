@@ -5,23 +5,14 @@ whole networks, save/load round trips, bad options."""
 import numpy as np
 import pytest
 import scipy.linalg
-from nn_gradcheck import check_grads, pair_ratios
 
 from otreg.errors import InputError
-from otreg.nn import (
-    ConvexPotentialLayer,
-    LipschitzDense,
-    Sequential,
-    SLLLayer,
-    Tensor,
-    fit,
-    lipschitz_mlp,
-    load_model,
-    no_grad,
-    save_model,
-)
+from otreg.nn import (ConvexPotentialLayer, LipschitzDense, SLLLayer, Sequential, Tensor, fit,
+                      lipschitz_mlp, load_model, no_grad, save_model)
 from otreg.nn.orthogonal import cayley, cayley_numpy, skew_expm, skew_expm_numpy
 from otreg.nn.residual import cpl, sll, sll_t
+
+from nn_gradcheck import check_grads, pair_ratios
 
 rng = np.random.default_rng(29)
 

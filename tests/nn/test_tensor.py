@@ -3,10 +3,11 @@ import threading
 
 import numpy as np
 import pytest
-from nn_gradcheck import check_grads
 
 from otreg.nn import Tensor, concatenate, maximum, minimum, no_grad, stack, where
 from otreg.nn.tensor import _unbroadcast
+
+from nn_gradcheck import check_grads
 
 rng = np.random.default_rng(0)
 

@@ -20,15 +20,8 @@ from ._common import _BOUND_FLIP, _ULPS64, _UNBOUNDED, _UP, Status, _borrowing
 from .arcs import _arc, _enter_tree, _flip_bound, _leave_tree, _make_arcs, _node_excess
 from .pricing import _find_entering, _find_entering_sparse
 from .start import _greedy_start, _initial_tree, _supplies, _tolerances
-from .tree import (
-    _clean_flows,
-    _is_tree_arc,
-    _pivot,
-    _refresh_flows,
-    _refresh_potentials,
-    _renumber,
-    _set_pred,
-)
+from .tree import (_clean_flows, _is_tree_arc, _pivot, _refresh_flows, _refresh_potentials,
+                   _renumber, _set_pred)
 
 # Options of the dense kernel: pivot limit, pivots between two exact potential refreshes, first
 # tree (greedy plan, else LEMON's artificial one), hub arcs priced at each pivot, block size /

@@ -7,7 +7,7 @@ import numpy as np
 from numba import njit
 
 from ._common import _DOWN, _LOWER, _TREE, _UP, _UPPER, _borrowing
-from .tree import _set_pred, _Tree
+from .tree import _Tree, _set_pred
 
 
 @_borrowing

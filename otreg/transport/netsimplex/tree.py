@@ -11,7 +11,8 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from ._common import _BOUND_FLIP, _DOWN, _LOWER, _TREE_CHANGE, _ULPS64, _UNBOUNDED, _UP, _borrowing
+from ._common import (_BOUND_FLIP, _DOWN, _LOWER, _TREE_CHANGE, _ULPS64, _UNBOUNDED, _UP,
+                      _borrowing)
 
 _Tree = namedtuple("_Tree", ["parent", "pred", "pred_dir", "thread", "rev_thread", "succ_num",
                              "last_succ", "flow", "cost", "cap", "P", "dirty"])
