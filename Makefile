@@ -24,16 +24,18 @@ $(BASE): pyproject.toml $(KERNELS) | $(PY)
 $(TESTS): pyproject.toml $(KERNELS) | $(PY)
 	$(PY) -m pip install --quiet -e '.[test,dask]'
 	$(PY) -m otreg.transport.warm
+	OTREG_JIT=1 $(PY) -m otreg.transport.warm  # the JIT twins tests/test_aot.py compares with
 	touch $(BASE) $(TESTS)
 
 demo: $(BASE)
 	$(PY) -m otreg.demo --out out
 
-# ruff (configured in pyproject.toml), then the suite; OTREG_REQUIRE_AOT: the kernels must have
-# been compiled at install (tests/test_aot.py)
+# ruff (configured in pyproject.toml), then the suite on both cores (pytest-xdist; a test file
+# stays on one worker, so that its module fixtures are computed once); OTREG_REQUIRE_AOT: the
+# kernels must have been compiled at install (tests/test_aot.py)
 test: $(TESTS)
 	$(PY) -m ruff check otreg tests benchmarks docs
-	OTREG_REQUIRE_AOT=1 $(PY) -m pytest -q -ra
+	OTREG_REQUIRE_AOT=1 $(PY) -m pytest -q -ra -n 2 --dist loadfile
 
 bench: $(BASE)
 	$(PY) -m pip install --quiet -e '.[bench]'

@@ -4,21 +4,15 @@ import json
 import pytest
 
 from otreg.cli import main
-from otreg.data.toys import make_toy
-from otreg.nn import fit, save_model
 
 #: these tests train on deliberately short budgets: the budget warning is expected
 pytestmark = pytest.mark.filterwarnings("ignore::otreg.nn.TrainingBudgetWarning")
 
 
 @pytest.fixture(scope="module")
-def bad_model(tmp_path_factory):
-    """A barely trained network: 1-Lipschitz but far from optimal."""
-    xp, xn = make_toy("moons", 40, seed=0)
-    tr = fit(xp, xn, epochs=1, width=8, depth=1, progress=False)
-    path = tmp_path_factory.mktemp("m") / "bad.npz"
-    save_model(tr.model, path)
-    return str(path)
+def bad_model(barely_trained_model):
+    """A barely trained network: 1-Lipschitz but far from optimal (conftest.py)."""
+    return barely_trained_model
 
 
 def test_verify_exact_only_writes_json_and_plots(tmp_path, capsys):

@@ -28,7 +28,7 @@ from otreg.cli import main
 from otreg.data.io import load_dataset, load_points, read_csv, save_dataset
 from otreg.data.toys import load_data, make_toy
 from otreg.errors import InputError, MemoryLimitError, OtregError, TrainingError
-from otreg.nn import fit, load_model, save_model
+from otreg.nn import fit, load_model
 from otreg.potential import Potential
 from otreg.study import (dedupe_rows, grid, make_configs, read_table, row_key, run_one, summarize,
                          sweep, trade_off_table)
@@ -48,17 +48,6 @@ XP, XN = make_toy("moons", 12, seed=0)
 
 
 # ------------------------------------------------------------------------------------ helpers
-def run_cli(argv, capsys):
-    """``otreg ARGV`` in-process: (exit status, stdout, stderr); never a traceback."""
-    try:
-        rc = main([str(a) for a in argv])
-    except SystemExit as exc:        # argparse: usage error, one line + usage
-        rc = exc.code
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err and "Traceback" not in out, err
-    return rc, out, err
-
-
 def one_line_error(err: str, *needles: str) -> str:
     lines = [ln for ln in err.strip().splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("otreg "), err
@@ -68,15 +57,15 @@ def one_line_error(err: str, *needles: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory):
-    """A data set (npz, csv), a 3-D data set, and a small trained 2-D model."""
+def files(tmp_path_factory, barely_trained_model):
+    """A data set (npz, csv) of XP, XN, a 3-D data set, and a small trained 2-D model (the
+    shared one of conftest.py, trained on XP, XN)."""
     d = tmp_path_factory.mktemp("faults")
     save_dataset(d / "d.npz", XP, XN)
     save_dataset(d / "d.csv", XP, XN)
     rng = np.random.default_rng(0)
     save_dataset(d / "d3.npz", rng.normal(size=(10, 3)), rng.normal(size=(9, 3)) + 1.5)
-    model = fit(XP, XN, epochs=1, width=8, depth=1, progress=False).model
-    save_model(model, d / "m.npz")
+    shutil.copyfile(barely_trained_model, d / "m.npz")
     return d
 
 
@@ -508,7 +497,7 @@ PLACES = ["directory", "missing parent", "parent is a file", "read-only director
     pytest.param(argv, option, place, id=f"{argv[0]}-{option}-{place}")
     for argv, option in OUTPUTS for place in PLACES
     if not (argv[0] == "plot" and place == "missing parent")])   # plot creates directories
-def test_output_paths_checked_before_any_computation(argv, option, place, files, capsys,
+def test_output_paths_checked_before_any_computation(argv, option, place, files, cli,
                                                      monkeypatch, public_tmp):
     base = public_tmp
     suffix = ".png" if "{p}.png" in argv else ".csv" if "{p}.csv" in argv else ""
@@ -531,7 +520,7 @@ def test_output_paths_checked_before_any_computation(argv, option, place, files,
     _no_compute(monkeypatch)
     argv = [a.format(p=target, m=files / "m.npz", d=files / "d.npz") for a in argv]
     with unprivileged():
-        rc, _, err = run_cli(argv, capsys)
+        rc, _, err = cli(argv)
     assert rc == 2
     one_line_error(err, f"error: {option}:")
 
@@ -544,11 +533,11 @@ def test_output_paths_checked_before_any_computation(argv, option, place, files,
     (["sweep", "--data", "moons", "--lam", "1", "--out", "{j}"], "ending in .csv or .parquet"),
     (["train", "--data", "moons", "--out", ""], "empty file name"),
 ])
-def test_more_output_mistakes(argv, match, tmp_path, capsys, monkeypatch):
+def test_more_output_mistakes(argv, match, tmp_path, cli, monkeypatch):
     (tmp_path / "file").write_text("a file where a directory is expected")
     _no_compute(monkeypatch)
     argv = [a.format(f=tmp_path / "file", j=tmp_path / "r.json") for a in argv]
-    rc, _, err = run_cli(argv, capsys)
+    rc, _, err = cli(argv)
     assert rc == 2
     one_line_error(err, match)
 
@@ -560,8 +549,8 @@ def test_more_output_mistakes(argv, match, tmp_path, capsys, monkeypatch):
     (["--n", "-5"], "n: must be >= 1"), (["--n-neg", "0"], "n-neg: must be >= 1"),
     (["--lam", "x"], "invalid float value"), (["--label-column", " "], "label_column: empty"),
 ])
-def test_usage_errors(extra, match, capsys):
-    rc, _, err = run_cli(["solve", "--data", "moons"] + extra, capsys)
+def test_usage_errors(extra, match, cli):
+    rc, _, err = cli(["solve", "--data", "moons"] + extra)
     assert rc == 2 and match in err
 
 
@@ -574,47 +563,46 @@ def test_usage_errors(extra, match, capsys):
     (["--n", "300000", "--method", "netsimplex"], "GiB"),  # the memory guard, before any
     #                                                          allocation (auto: sparse)
 ])
-def test_bad_values_are_one_line(extra, match, capsys):
-    rc, _, err = run_cli(["solve", "--data", "moons", "--n", "8"] + extra, capsys)
+def test_bad_values_are_one_line(extra, match, cli):
+    rc, _, err = cli(["solve", "--data", "moons", "--n", "8"] + extra)
     assert rc == 2
     one_line_error(err, match)
 
 
-def test_silent_wrong_results_are_gone(tmp_path, files, capsys):
+def test_silent_wrong_results_are_gone(tmp_path, files, cli):
     """Inputs that once gave a silent wrong answer, through the command line: each is now an
     error or the right answer."""
     # predict: a 3-column points file on a 2-D model is an error, not a projection
     (tmp_path / "p.csv").write_text("x,y,z\n0.1,0.2,0.3\n")
-    rc, _, err = run_cli(["predict", "--model", files / "m.npz", "--points",
-                          tmp_path / "p.csv"], capsys)
+    rc, _, err = cli(["predict", "--model", files / "m.npz", "--points",
+                          tmp_path / "p.csv"])
     assert rc == 2
     one_line_error(err, "dimension mismatch", "3 coordinate columns")
     # solve: a binary last coordinate is not a label column
     (tmp_path / "d.csv").write_text("x,y,flag\n0,0,1\n3,0,0\n0,1,1\n")
-    rc, _, err = run_cli(["solve", "--data", tmp_path / "d.csv"], capsys)
+    rc, _, err = cli(["solve", "--data", tmp_path / "d.csv"])
     assert rc == 2
     one_line_error(err, "no column named 'label'")
-    rc, out, _ = run_cli(["solve", "--data", tmp_path / "d.csv", "--label-column", "flag",
-                          "--lam", "0"], capsys)
+    rc, out, _ = cli(["solve", "--data", tmp_path / "d.csv", "--label-column", "flag",
+                          "--lam", "0"])
     assert rc == 0 and "loss=" in out
     # a typo in the first row of a file without header is reported, not swallowed
     (tmp_path / "t.csv").write_text("1,2x,1\n3,4,-1\n5,6,1\n")
-    rc, _, err = run_cli(["solve", "--data", tmp_path / "t.csv", "--label-column", "-1"],
-                         capsys)
+    rc, _, err = cli(["solve", "--data", tmp_path / "t.csv", "--label-column", "-1"])
     assert rc == 2
     one_line_error(err, "line 1 has a non-numeric value '2x'")
     # a BOM is not part of the first column's name
     (tmp_path / "b.csv").write_bytes(b"\xef\xbb\xbflabel,x\n1,0\n-1,2\n")
-    rc, out, _ = run_cli(["solve", "--data", tmp_path / "b.csv", "--lam", "0", "--json",
-                          tmp_path / "b.json"], capsys)
+    rc, out, _ = cli(["solve", "--data", tmp_path / "b.csv", "--lam", "0", "--json",
+                          tmp_path / "b.json"])
     assert rc == 0 and json.loads((tmp_path / "b.json").read_text())["loss"] == \
         pytest.approx(-2.0)
 
 
-def test_verify_plots_3d_data_in_a_projection(files, tmp_path, capsys):
+def test_verify_plots_3d_data_in_a_projection(files, tmp_path, cli):
     figs = tmp_path / "figs"
-    rc, out, _ = run_cli(["verify", "--data", files / "d3.npz", "--no-neural", "--plots",
-                          figs], capsys)
+    rc, out, _ = cli(["verify", "--data", files / "d3.npz", "--no-neural", "--plots",
+                          figs])
     assert rc == 0
     assert "plots: d=3: projected on the plane of the main transport direction" in out
     assert sorted(os.listdir(figs)) == ["adversarial_exact.png", "plan.png", "potential.png"]
@@ -639,17 +627,17 @@ def _raise(exc):
      "internal error: SystemError"),
     ("Ctrl-C inside numba", 130, "interrupted"),
 ])
-def test_every_failure_is_one_line(exc, rc, needle, monkeypatch, capsys):
+def test_every_failure_is_one_line(exc, rc, needle, monkeypatch, cli):
     monkeypatch.setattr("otreg.transport.hkr_transport",
                         _raise(exc) if isinstance(exc, BaseException)
                         else lambda *a, **k: _hidden_interrupt())
-    got, _, err = run_cli(["solve", "--data", "moons", "--n", "5"], capsys)
+    got, _, err = cli(["solve", "--data", "moons", "--n", "5"])
     assert got == rc
     one_line_error(err, needle)
 
 
 @pytest.mark.parametrize("command", ["train", "verify", "plot"])
-def test_diverged_training_is_reported(command, monkeypatch, capsys, tmp_path):
+def test_diverged_training_is_reported(command, monkeypatch, cli, tmp_path):
     """``fit`` raises TrainingError when the loss diverges: one line, exit 2."""
     err_ = TrainingError("lr: training diverged (loss 1.2e+10 at epoch 3); lower --lr")
     monkeypatch.setattr("otreg.nn.fit", _raise(err_))
@@ -659,7 +647,7 @@ def test_diverged_training_is_reported(command, monkeypatch, capsys, tmp_path):
             "verify": ["verify", "--data", "moons", "--n", "5", "--lr", "1e10"],
             "plot": ["plot", "potential", "--data", "moons", "--n", "5", "--lr", "1e10",
                      "--out", tmp_path / "p.png"]}[command]
-    rc, _, err = run_cli(argv, capsys)
+    rc, _, err = cli(argv)
     assert rc == 2
     one_line_error(err, "training diverged", "--lr")
     assert not (tmp_path / "m.npz").exists()
@@ -696,11 +684,11 @@ def test_broken_pipe_is_quiet(files, monkeypatch, capsys):
     (None, "file not found"), (b"\x00\x01\x02", "a binary file"),
     (b"just a note", "no column 'data'"), (b"x,y,label\n0,0,1\n", "no column 'data'"),
 ])
-def test_plot_sweep_table_that_is_not_one(content, match, tmp_path, capsys):
+def test_plot_sweep_table_that_is_not_one(content, match, tmp_path, cli):
     table = tmp_path / "t.csv"
     if content is not None:
         table.write_bytes(content)
-    rc, _, err = run_cli(["plot", "sweep", table, "--out", tmp_path / "x.png"], capsys)
+    rc, _, err = cli(["plot", "sweep", table, "--out", tmp_path / "x.png"])
     assert rc == 2
     one_line_error(err, "table:", match)
 
@@ -791,14 +779,14 @@ NOT_A_TABLE = [
 
 
 @pytest.mark.parametrize("label,content", NOT_A_TABLE, ids=[c[0] for c in NOT_A_TABLE])
-def test_sweep_never_touches_an_unrelated_file(label, content, tmp_path, capsys):
+def test_sweep_never_touches_an_unrelated_file(label, content, tmp_path, cli):
     out = tmp_path / "notes.csv"
     out.write_bytes(content)
     with pytest.raises(InputError, match="is not a sweep table"):
         sweep(**GRID, out=out, runner=_fake)
     assert out.read_bytes() == content
-    rc, _, err = run_cli(["sweep", "--data", "moons", "--lam", "1", "--n", "10", "--out", out,
-                          "--workers", "1", "--quiet", "--no-checks"], capsys)
+    rc, _, err = cli(["sweep", "--data", "moons", "--lam", "1", "--n", "10", "--out", out,
+                          "--workers", "1", "--quiet", "--no-checks"])
     assert rc == 2 and out.read_bytes() == content
     one_line_error(err, "out:", "not a sweep table")
 
@@ -815,13 +803,13 @@ def test_sweep_accepts_an_empty_file_or_a_bare_header(content, tmp_path):
     assert len(table) == 4 and len(read_table(out)) == 4
 
 
-def test_one_sweep_per_table(tmp_path, capsys):
+def test_one_sweep_per_table(tmp_path, cli):
     out = tmp_path / "s.csv"
     with _TableLock(str(out)):
         with pytest.raises(InputError, match=r"another sweep \(pid \d+ on .*\) is writing"):
             sweep(**GRID, out=out, runner=_fake)
-        rc, _, err = run_cli(["sweep", "--data", "moons", "--lam", "1", "--n", "10", "--out",
-                              out, "--quiet", "--no-checks", "--workers", "1"], capsys)
+        rc, _, err = cli(["sweep", "--data", "moons", "--lam", "1", "--n", "10", "--out",
+                              out, "--quiet", "--no-checks", "--workers", "1"])
         assert rc == 2
         one_line_error(err, "another sweep")
     assert not out.exists()
@@ -987,10 +975,10 @@ def test_points_present_in_both_classes():
     assert np.all(res.distances[i, j] > 0)                    # ... but has no ray to measure
 
 
-def test_cli_verify_on_degenerate_data_reports_na(tmp_path, capsys):
+def test_cli_verify_on_degenerate_data_reports_na(tmp_path, cli):
     save_dataset(tmp_path / "p.npz", np.ones((5, 2)), np.ones((4, 2)) + [0.0, 1e-12])
-    rc, out, _ = run_cli(["verify", "--data", tmp_path / "p.npz", "--no-neural", "--json",
-                          tmp_path / "r.json"], capsys)
+    rc, out, _ = cli(["verify", "--data", tmp_path / "p.npz", "--no-neural", "--json",
+                          tmp_path / "r.json"])
     assert rc == 0 and "ALL EVALUATED CHECKS PASSED" in out and "n/a" in out
     data = json.loads((tmp_path / "r.json").read_text())
     assert [c["name"] for c in data["checks"] if c["passed"] is None] == ["adversarial_tightness"]
