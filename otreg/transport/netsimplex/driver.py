@@ -63,28 +63,30 @@ def _final_flows(arcs, tree, supply):
 
 
 @njit(cache=True)
-def _pivot_loop(arcs, tree, hub, S, feps, eps, fresh, explicit, pricing, limits, node, stats):
+def _pivot_loop(arcs, tree, hub, S, feps, eps, fresh, cursor, block, hub_block, cand, hot,
+                limits, node, stats):
     """Pivot from ``tree`` to an optimal basis.
 
-    The pricing is :func:`.pricing._find_entering` over the dense arcs, or
-    :func:`.pricing._find_entering_sparse` over an explicit arc list if ``explicit``, with
-    ``pricing = (cursor, block, hub_block, cand, hot)`` its state; ``eps`` is the pricing
-    tolerance and ``fresh`` whether the potentials are exact (just refreshed).  ``limits`` =
-    (max_iter, refresh_every, renumber_every): after every ``renumber_every`` tree changes
-    (0: never) :func:`.tree._renumber` renumbers the nodes (``node`` maps the original ids to
-    the current ones; the hub is node[n + m]).  ``stats`` counts (arcs priced, potential
-    updates, join-path steps).  Returns (status, pivots, pricing tolerance at the end).
+    The pricing is :func:`.pricing._find_entering` over the dense arcs, with its memories
+    ``cand`` and ``hot``, or, when those are None, :func:`.pricing._find_entering_sparse` over
+    an explicit arc list; ``cursor``, ``block`` and ``hub_block`` are its state.  ``eps`` is the
+    pricing tolerance and ``fresh`` whether the potentials are exact (just refreshed).
+    ``limits`` = (max_iter, refresh_every, renumber_every).  ``node`` is None for the dense
+    solver; for the restricted one it maps the original node ids to the current ones, and
+    after every ``renumber_every`` tree changes (0: never) :func:`.tree._renumber` renumbers
+    the nodes (the hub is node[n + m]).  ``stats`` counts (arcs priced, potential updates,
+    join-path steps).  Returns (status, pivots, pricing tolerance at the end).
 
-    (The pricing is chosen by a flag rather than passed as a function: numba cannot cache a
-    function that receives another compiled function as an argument here.)"""
-    cursor, block, hub_block, cand, hot = pricing
+    (The two solvers differ by arguments that are None or arrays, rather than by a flag or a
+    function passed in: numba then compiles one specialisation per solver, each without the
+    other's branches, and caches both.)"""
     max_iter, refresh_every, renumber_every = limits
     status = Status.OPTIMAL
     it = 0
     since_refresh = 0
     since_renumber = 0
     while True:
-        if explicit:
+        if cand is None:
             e, priced = _find_entering_sparse(arcs, tree.P, cursor, block, hub_block, eps)
         else:
             e, priced = _find_entering(arcs, tree.P, cursor, block, hub_block, eps, cand, hot)
@@ -123,11 +125,12 @@ def _pivot_loop(arcs, tree, hub, S, feps, eps, fresh, explicit, pricing, limits,
         _leave_tree(arcs, out_arc, out_flow)
         _enter_tree(arcs, e)
         since_refresh += 1
-        since_renumber += 1
-        if renumber_every > 0 and since_renumber >= renumber_every:
-            _renumber(arcs, tree, node)
-            hub = node[arcs.n + arcs.m]
-            since_renumber = 0
+        if node is not None:
+            since_renumber += 1
+            if renumber_every > 0 and since_renumber >= renumber_every:
+                _renumber(arcs, tree, node)
+                hub = node[arcs.n + arcs.m]
+                since_renumber = 0
         if since_refresh >= refresh_every:
             eps = _refresh_potentials(tree, hub, S)
             since_refresh = 0
@@ -159,10 +162,9 @@ def _network_simplex(C, offset, a_lo, a_hi, b_lo, b_hi, opts):
     hot = np.zeros(2 * opts.hot_rows + 2, np.int64)  # rows found by long searches (see
     # pricing._price_hot_rows)
     stats = np.zeros(3, np.int64)  # arcs priced, potential updates, join-path steps
-    status, it, eps = _pivot_loop(arcs, tree, hub, S, feps, eps, fresh, False,
-                                  (cursor, block, hub_block, cand, hot),
-                                  (opts.max_iter, opts.refresh_every, 0), np.zeros(0, np.int64),
-                                  stats)
+    status, it, eps = _pivot_loop(arcs, tree, hub, S, feps, eps, fresh, cursor, block,
+                                  hub_block, cand, hot, (opts.max_iter, opts.refresh_every, 0),
+                                  None, stats)
     if status == Status.OPTIMAL:
         worst_art, worst_real = _final_flows(arcs, tree, supply)
         if worst_art > tol:

@@ -97,9 +97,7 @@ def _restricted_simplex(arcs, tree, node, S, feps, opts, stats, first_new):
     hub_block = opts.hub_block if np.any(arcs.cap[:arcs.n + arcs.m] > 0) else 0
     cursor = np.zeros(2, np.int64)
     cursor[0] = first_new if first_new < ntr else 0
-    none = np.zeros(1, np.int64)
-    return _pivot_loop(arcs, tree, hub, S, feps, eps, True, True,
-                       (cursor, block, hub_block, none, none),
+    return _pivot_loop(arcs, tree, hub, S, feps, eps, True, cursor, block, hub_block, None, None,
                        (opts.max_iter, opts.refresh_every, opts.renumber_every), node, stats)
 
 
