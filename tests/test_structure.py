@@ -23,10 +23,7 @@ LAYERS = {
 MAX_FUNCTION_LINES = 80
 MAX_MODULE_LINES = 600
 #: modules over the limit, each with the reason it may be for now
-OVERSIZED_MODULES = {
-    # being split into smaller modules on the branch that owns the neural solver
-    "otreg.nn.layers": 800,
-}
+OVERSIZED_MODULES: dict[str, int] = {}
 REPO = os.path.dirname(ROOT)
 
 
@@ -134,6 +131,7 @@ def test_the_limits_can_fail():
     node = tree.body[0]
     assert node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
     assert all(allowance > MAX_MODULE_LINES for allowance in OVERSIZED_MODULES.values())
+    assert "\n".join(["x = 0"] * (MAX_MODULE_LINES + 1)).count("\n") >= MAX_MODULE_LINES
     assert set(OVERSIZED_MODULES) <= set(ALL), "drop allowances of modules that are gone"
 
 
