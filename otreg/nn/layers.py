@@ -70,7 +70,8 @@ def lipschitz_mlp(in_dim: int, width: int = 64, depth: int = 3,
 
     ``parametrization``: how the dense layers are kept orthonormal, ``"bjorck"`` (default),
     ``"cayley"`` or ``"exp"`` (see :class:`LipschitzDense`; a multi-output layer normalises
-    its columns whatever this is; ``warm_start`` only applies to Björck).  ``residual``: ``"cpl"`` or ``"sll"`` builds
+    its columns whatever this is; ``warm_start`` only applies to Björck).  ``residual``:
+    ``"cpl"`` or ``"sll"`` builds
     ``in_dim -> width`` (orthonormal, an isometry when ``width >= in_dim``), then ``depth``
     residual layers of ``width`` features (:class:`~otreg.nn.residual.ConvexPotentialLayer`,
     :class:`~otreg.nn.residual.SLLLayer`: their ReLU is the non-linearity, so ``activation``
