@@ -20,8 +20,6 @@ import sys
 import time
 import warnings
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _common import markdown_table, write_result  # noqa: E402

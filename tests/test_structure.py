@@ -23,10 +23,7 @@ LAYERS = {
 MAX_FUNCTION_LINES = 80
 MAX_MODULE_LINES = 600
 #: modules over the limit, each with the reason it may be for now
-OVERSIZED_MODULES = {
-    # being split into smaller modules on the branch that owns the neural solver
-    "otreg.nn.layers": 800,
-}
+OVERSIZED_MODULES: dict = {}
 REPO = os.path.dirname(ROOT)
 
 
