@@ -145,3 +145,23 @@ def test_bench_digits_quick():
     out = run_bench("bench_digits.py")
     assert "| certified <= attacked accuracy at every λ and ε | True | True | yes |" in out
     assert "load average" in out
+
+
+def test_bench_neural_families_quick():
+    """The family benchmark's rows: the gap in the project's measure, never below the exact
+    minimum, and the |L*|-relative gap beside it of the same sign."""
+    out = run_bench("bench_neural_families.py")
+    rows = [ln.split(" | ") for ln in out.splitlines() if "(quick)" in ln]
+    assert len(rows) == 2
+    for row in rows:
+        gap, rel = float(row[6].rstrip("%")), float(row[7].rstrip("%"))
+        assert gap >= -1e-4 and rel >= -1e-4 and abs(rel) >= abs(gap) - 1e-9, row
+
+
+def test_bench_classifier_quick():
+    """One digit pair: both accuracies in [0, 100] %, the difference is theirs."""
+    pytest.importorskip("sklearn")
+    out = run_bench("bench_classifier.py")
+    row = next(ln.split(" | ") for ln in out.splitlines() if ln.startswith("digits 3 vs 8"))
+    acc, base, diff = float(row[4].rstrip("%")), float(row[5].rstrip("%")), float(row[6])
+    assert 0 <= acc <= 100 and 0 <= base <= 100 and diff == pytest.approx(acc - base, abs=0.11)

@@ -167,3 +167,50 @@ def test_import_otreg_without_sklearn():
     assert out.returncode == 0, out.stderr
     assert "IMPORT-ERROR" in out.stdout and "otreg[sklearn]" in out.stdout
     assert "sklearn" not in out.stderr
+
+
+def test_default_margin_follows_the_data_scale(rng):
+    """margin=None: half the data's RMS radius, so that features in other units (x 1000) give
+    the same classifier, its scores in the new units (float64: equal to rounding)."""
+    from otreg.nn.train import data_units
+
+    x, y = blobs(rng, [(0.0, 0.0), (1.5, 0.5)], n=20)
+    small = HKRClassifier(random_state=3, **FAST).fit(x, y)
+    big = HKRClassifier(random_state=3, **FAST).fit(1000.0 * x, y)
+    assert small.margin_ == pytest.approx(0.5 * data_units(x, np.ones(len(x)))[1], rel=1e-12)
+    assert big.margin_ == pytest.approx(1000.0 * small.margin_, rel=1e-12)
+    np.testing.assert_allclose(big.decision_function(1000.0 * x),
+                               1000.0 * small.decision_function(x), rtol=1e-6, atol=1e-9)
+
+
+def test_row_order_and_repeats_give_the_same_network(rng):
+    """Integer weights = repeated rows, shuffled rows = the same rows: bit-identical networks
+    after a few hundred float32 steps (the rows are put in canonical form first; without it
+    the rounding of the loss's sums would send the trainings apart)."""
+    x, y = blobs(rng, [(0.0, 0.0), (1.0, 0.3), (0.4, 1.2)], n=8)
+    w = rng.integers(0, 4, len(y))
+    w[[0, 8, 16]] = 1  # every class keeps some weight
+    opts = dict(steps=300, width=16, depth=2, random_state=1)
+    weighted = HKRClassifier(**opts).fit(x, y, sample_weight=w)
+    order = rng.permutation(int(w.sum()))
+    repeated = HKRClassifier(**opts).fit(np.repeat(x, w, axis=0)[order],
+                                         np.repeat(y, w)[order])
+    probe = rng.uniform(-1.0, 2.0, (50, 2))
+    np.testing.assert_array_equal(weighted.decision_function(probe),
+                                  repeated.decision_function(probe))
+
+
+def test_grid_search_over_lam_and_margin(rng):
+    """The documented GridSearchCV example, tiny: every candidate scored, and the refit
+    estimator is the one a fresh fit with the best parameters gives."""
+    from sklearn.model_selection import GridSearchCV
+
+    x, y = blobs(rng, [(0.0, 0.0), (1.2, 0.4)], n=15)
+    grid = {"lam": [1.0, 10.0], "margin": [None, 0.3]}
+    search = GridSearchCV(HKRClassifier(random_state=0, **FAST), grid, cv=2).fit(x, y)
+    scores = search.cv_results_["mean_test_score"]
+    assert len(scores) == 4 and np.all((scores >= 0) & (scores <= 1))
+    assert search.best_score_ == pytest.approx(scores.max())
+    again = HKRClassifier(random_state=0, **FAST, **search.best_params_).fit(x, y)
+    np.testing.assert_array_equal(search.best_estimator_.decision_function(x),
+                                  again.decision_function(x))

@@ -264,3 +264,25 @@ def test_cli_diverged_training_is_one_line_exit_2(tmp_path, capsys):
     assert rc == 2 and len(err.splitlines()) == 1
     assert "lr: training diverged" in err and "--lr" in err
     assert not (tmp_path / "m.npz").exists()
+
+
+def test_default_network_and_budget_follow_the_data():
+    """2-3 dimensions: the deep narrow network and the interleaving budget; from 4: at least
+    as wide as the data (even), 8 layers, and the budget is the work cap, which shrinks as
+    the points or the weights grow and never exceeds MAX_STEPS."""
+    from otreg.nn.train import (BASE_STEPS, DEFAULT_NETWORK, LAYER_WORK, MAX_STEPS, MAX_WORK,
+                                default_network, network_weights, step_budget)
+
+    assert default_network(2) == DEFAULT_NETWORK and default_network(3) == DEFAULT_NETWORK
+    assert (default_network(10)["width"], default_network(10)["depth"]) == (64, 8)
+    assert default_network(65)["width"] == 66 and default_network(100)["width"] == 100
+    assert network_weights(3, 4, 2) == 3 * 4 + 4 * 4 + 4 * 1
+    assert step_budget(1000, 2, 0.0, 32, 16) == BASE_STEPS       # separated classes, 2-D
+    caps = [step_budget(n, 64, 0.0, 64, 8) for n in (100, 400, 1600)]
+    assert caps[0] > caps[1] > caps[2]
+    assert caps[1] == int(MAX_WORK / (400 * network_weights(64, 64, 8) + 9 * LAYER_WORK))
+    assert step_budget(10, 2, 0.5, 4, 1) == MAX_STEPS            # tiny: the step cap
+    # the budget follows a width given to fit, not the default network's
+    x = np.random.default_rng(0).normal(size=(60, 5))
+    res = fit(x[:30], x[30:] + 0.5, width=8, depth=2, progress=False, patience=1)
+    assert res.settings["steps"] == step_budget(60, 5, res.settings["interleaving"], 8, 2)
