@@ -7,6 +7,10 @@ TESTS  := $(VENV)/.installed-test
 # the install compiles these kernels ahead of time (setup.py): reinstall when they change
 KERNELS := setup.py $(addprefix otreg/transport/,netsimplex.py objective.py extension.py _aot_build.py)
 
+# the system's Chromium for the explorer's browser test and the docs' screenshot (Debian's
+# package; playwright drives it and never downloads a browser of its own)
+CHROMIUM := /usr/bin/chromium
+
 .PHONY: demo test bench docs clean
 
 $(PY):
@@ -22,11 +26,16 @@ $(TESTS): pyproject.toml $(KERNELS) | $(PY)
 	$(PY) -m pip install --quiet -e '.[test,dask]'
 	touch $(BASE) $(TESTS)
 
+# only when it is missing (we run as root: apt-get needs no sudo)
+$(CHROMIUM):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
 demo: $(BASE)
 	$(PY) -m otreg.demo --out out
 
 # OTREG_REQUIRE_AOT: the kernels must have been compiled at install (tests/test_aot.py)
-test: $(TESTS)
+test: $(TESTS) | $(CHROMIUM)
 	OTREG_REQUIRE_AOT=1 $(PY) -m pytest -q -ra
 
 bench: $(BASE)
@@ -36,7 +45,7 @@ bench: $(BASE)
 	$(PY) benchmarks/bench_autodiff.py
 	$(PY) benchmarks/bench_neural.py
 
-docs: $(BASE)
+docs: $(BASE) | $(CHROMIUM)
 	$(PY) -m pip install --quiet -e '.[docs]'
 	$(PY) docs/gen_gallery.py
 	$(PY) -m mkdocs build --strict
