@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 BASE   := $(VENV)/.installed-base
 TESTS  := $(VENV)/.installed-test
 # the install compiles these kernels ahead of time (setup.py): reinstall when they change
-KERNELS := setup.py $(addprefix otreg/transport/,netsimplex.py objective.py extension.py _aot_build.py)
+KERNELS := setup.py $(shell $(PYTHON) otreg/transport/_aot.py)
 
 # the system's Chromium for the explorer's browser test and the docs' screenshot (Debian's
 # package; playwright drives it and never downloads a browser of its own)
@@ -17,13 +17,17 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
+# after the install: load (or, without the ahead-of-time module, compile into numba's cache)
+# every kernel once, so that no first call waits for the compiler
 $(BASE): pyproject.toml $(KERNELS) | $(PY)
 	$(PY) -m pip install --quiet -e .
+	$(PY) -m otreg.transport.warm
 	touch $(BASE)
 
 # the test extras, plus dask so that the LocalCluster sweep test runs instead of skipping
 $(TESTS): pyproject.toml $(KERNELS) | $(PY)
 	$(PY) -m pip install --quiet -e '.[test,dask]'
+	$(PY) -m otreg.transport.warm
 	touch $(BASE) $(TESTS)
 
 # only when it is missing (we run as root: apt-get needs no sudo)
@@ -34,8 +38,10 @@ $(CHROMIUM):
 demo: $(BASE)
 	$(PY) -m otreg.demo --out out
 
-# OTREG_REQUIRE_AOT: the kernels must have been compiled at install (tests/test_aot.py)
+# ruff (configured in pyproject.toml), then the suite; OTREG_REQUIRE_AOT: the kernels must have
+# been compiled at install (tests/test_aot.py); Chromium for the explorer's browser test
 test: $(TESTS) | $(CHROMIUM)
+	$(PY) -m ruff check otreg tests benchmarks docs
 	OTREG_REQUIRE_AOT=1 $(PY) -m pytest -q -ra
 
 bench: $(BASE)

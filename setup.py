@@ -2,9 +2,12 @@
 otreg.transport._compiled (numba.pycc), so that the first call of a fresh install does not wait
 for the just-in-time compiler.  Everything else is declared in pyproject.toml.
 
-If the compilation cannot run (no C compiler, numba.pycc unavailable, a kernel that does not
-compile), the install goes on without the module and the kernels are compiled by numba on first
-use, as before (`make test` sets OTREG_REQUIRE_AOT=1, so that tests/test_aot.py then fails).
+If the compilation cannot run (no C compiler, numba.pycc unavailable -- numba has marked it
+deprecated --, a kernel that does not compile), the install goes on without the module and the
+kernels are compiled by numba on first use into its on-disk cache; `python -m
+otreg.transport.warm` (run by the Makefile after the install) fills that cache at install time.
+`make test` sets OTREG_REQUIRE_AOT=1, so that tests/test_aot.py fails where the module is
+expected; tests/test_aot.py also forces the path without numba.pycc.
 """
 import contextlib
 import os
@@ -48,7 +51,8 @@ def aot_extensions():
             return [cc.distutils_extension()]
     except Exception as exc:  # noqa: BLE001 - any failure means: no ahead-of-time module
         print(f"otreg: kernels not compiled ahead of time ({type(exc).__name__}: {exc}); "
-              "numba will compile them on first use", file=sys.stderr)
+              "numba will compile them on first use (python -m otreg.transport.warm does it "
+              "now)", file=sys.stderr)
         return []
 
 

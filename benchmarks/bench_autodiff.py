@@ -17,7 +17,8 @@ first step's parameters of every implementation are compared with otreg's (same 
 must agree to 1e-10).  The target of issue 9: otreg's default (warm) step <= 0.8x the JAX-jit
 cold step and <= 0.3x the autograd cold step on the default network.
 
-    python benchmarks/bench_autodiff.py [--steps 300] [--quick] [--out benchmarks/results/autodiff.md]
+    python benchmarks/bench_autodiff.py [--steps 300] [--quick] \
+        [--out benchmarks/results/autodiff.md]
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Cold start: the first hkr_transport call of a fresh install (issue 10, target <= 2 s).
+"""Cold start: the first hkr_transport call of a fresh install (target <= 2 s).
 
 Each run is a new Python process with numba's cache pointed at an empty directory
 (``NUMBA_CACHE_DIR``), so nothing compiled earlier can be reused.  It times ``import otreg``,
@@ -42,11 +42,13 @@ res = hkr_transport(rng.normal(size=(50, 2)), rng.normal(size=(40, 2)) + 1.0)
 t2 = time.perf_counter()
 res.potential(np.zeros((3, 2)))
 t3 = time.perf_counter()
-print(t1 - t0, t2 - t1, t3 - t2, int(_aot.compiled_module() is not None))
+print(t1 - t0, t2 - t1, t3 - t2, int(_aot.compiled_module() is not None), repr(res.loss))
 """
 
 
 def probe(python: str, jit: bool) -> list[float]:
+    """(import s, first hkr_transport s, first res.potential s, compiled module used (1/0),
+    the loss of that first solve) in a new process with an empty numba cache."""
     with tempfile.TemporaryDirectory(prefix="numba_cache_") as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache, OTREG_JIT="1" if jit else "0")
         out = subprocess.run([python, "-c", PROBE], env=env, capture_output=True, text=True,

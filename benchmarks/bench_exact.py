@@ -1,15 +1,15 @@
-"""The whole exact hKR call against POT's exact W1 on the same points (issue 10).
+"""The whole exact hKR call against POT's exact W1 on the same points.
 
-For every shape of issue 10 -- n = m and n != m, lam in {0, 0.01, 1, 100}, 2-D and 10-D, a grid
-with ties, random weights, n = 500 .. 10000 -- three things are timed, interleaved in one process
-on the same inputs and repeated (medians reported, so that load on a shared machine hits them
-alike):
+For every shape of the exact solver's targets -- n = m and n != m, lam in {0, 0.01, 1, 100},
+2-D and 10-D, a grid with ties, random weights, n = 500 .. 10000 -- three things are timed,
+interleaved in one process on the same inputs and repeated (medians reported, so that load on a
+shared machine hits them alike):
 
 * ``POT``: ``ot.dist(x, z, metric="euclidean")`` + ``ot.emd2(a, b, M, numItermax=1e9)`` (the
   W1 problem, run to its exact optimum: the default numItermax stops early from n ~ 4000);
 * ``hkr``: the whole ``otreg.hkr_transport(x, z, lam, margin=0.1, a, b)`` call, what a user
   runs (distances, solve, potentials, certificate, result);
-* ``core``: the network simplex alone (``bounded_transport`` on the distances, cost offset
+* ``core``: the network simplex alone (``solve_bounded`` on the distances, cost offset
   -2 margin), for reference.
 
 ``ratio`` = median hkr / median POT, the target being <= 1 on every row.  ``|W1 err|``: at
@@ -41,7 +41,7 @@ from _common import markdown_table, write_result  # noqa: E402
 
 from otreg import hkr_transport  # noqa: E402
 from otreg.data import toys  # noqa: E402
-from otreg.transport.netsimplex import bounded_transport  # noqa: E402
+from otreg.transport import solve_bounded  # noqa: E402
 from otreg.transport.objective import pairwise_distances  # noqa: E402
 
 LAMS = (0.0, 0.01, 1.0, 100.0)
@@ -91,8 +91,8 @@ def _pot(x: np.ndarray, z: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _core(D: np.ndarray, a: np.ndarray, b: np.ndarray, lam: float, p: float):
-    return bounded_transport(D, a, (1 + lam * p) * a, b, (1 + lam * (1 - p)) * b,
-                             offset=-2.0 * MARGIN)
+    return solve_bounded(a, (1 + lam * p) * a, b, (1 + lam * (1 - p)) * b, D,
+                         offset=-2.0 * MARGIN)
 
 
 def _timed(fn: Callable, *args, **kw):

@@ -1,5 +1,5 @@
 """Exact hKR and W1 beyond the dense cost matrix: ``hkr_transport(method="sparse")`` (column
-generation on the network simplex, issue 11), at n = m up to 100 000 and more.
+generation on the network simplex), at n = m up to 100 000 and more.
 
 For two Gaussian clouds and two moons (the toys of otreg.data, n = m points, seed 0), margin
 0.1, lam = 1 and lam = 0, each size runs in a fresh process (so that its peak memory, ru_maxrss,
@@ -218,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     if kept["dask"]:
         d = kept["dask"]["table"]
         sections.append("## Pricing on Dask (LocalCluster, 2 worker processes x 1 thread)\n\n"
-                        f"Gaussians, lam = 1, medians of {kept['dask']['repeats']} interleaved runs of "
+                        f"Gaussians, lam = 1, medians of {kept['dask']['repeats']} interleaved "
+                        "runs of "
                         "`solve_sparse`; 'pricing s' sums the pricing passes of all levels.\n\n"
                         + markdown_table(["pricing on", "n = m", "wall s", "pricing s",
                                           "same optimum"], d))

@@ -134,8 +134,13 @@ def trade_off(quick: bool, entries: list) -> str:
 def digits(quick: bool) -> str:
     """The digits experiment on 0 vs 8 (default settings; ``--quick``: the smoke-run budgets):
     its pictures into the gallery folder, and the Markdown of ``docs/digits.md``'s results."""
-    from otreg.experiments import (DigitsConfig, findings, projected_optimum_gaps, run_digits,
-                                   summary_table)
+    from otreg.experiments import (
+        DigitsConfig,
+        findings,
+        projected_optimum_gaps,
+        run_digits,
+        summary_table,
+    )
     from otreg.experiments.figures import write_figures
 
     t0 = time.perf_counter()

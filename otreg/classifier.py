@@ -3,8 +3,8 @@
 The estimator follows scikit-learn's conventions (``fit`` / ``predict`` / ``decision_function``
 / ``score``, ``get_params`` / ``set_params``, ``classes_``, ``n_features_in_``, ``random_state``,
 ``warm_start``) and adds :meth:`HKRClassifier.certified_radius`, the radius of the L2 ball
-around a point in which the prediction provably cannot change (spec section 6; the multi-class
-bound is derived in the documentation page *Handwritten digits*).
+around a point in which the prediction provably cannot change (docs/mathematics.md §8; the
+multi-class bound is derived in the documentation page *Handwritten digits*).
 
 * Two classes: the network f : R^d -> R minimises the hKR loss with positives = ``classes_[1]``
   (f > 0) and negatives = ``classes_[0]``; ``decision_function`` is f and the certified radius

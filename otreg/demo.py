@@ -16,7 +16,7 @@ import time
 from .data.toys import load_data
 from .plot import plot_report
 from .plot.explore import write_explorer
-from .problem import Problem
+from .problem import DEFAULT_LAM, DEFAULT_MARGIN, Problem
 from .verify import verify
 
 
@@ -26,8 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="out", help="output directory (default out/)")
     parser.add_argument("--data", default="moons", help="toy name or data file (default moons)")
     parser.add_argument("--n", type=int, default=500, help="points per class (default 500)")
-    parser.add_argument("--lam", type=float, default=1.0)
-    parser.add_argument("--margin", type=float, default=0.1)
+    parser.add_argument("--lam", type=float, default=DEFAULT_LAM)
+    parser.add_argument("--margin", type=float, default=DEFAULT_MARGIN)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=None, help="training epochs (fit default)")
     parser.add_argument("--no-sweep", action="store_true", help="skip the lambda sweep figure")

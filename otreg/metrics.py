@@ -1,9 +1,9 @@
 """Robustness metrics of the classifier sign(f) on the samples of a :class:`Problem`.
 
 For a 1-Lipschitz f the certified radius of a correctly classified sample is ``y f(x)``: no
-perturbation shorter than it changes the sign of f (spec section 6).  The accuracies weigh the
-samples with the problem's measure P = p P+ + (1 - p) P- (its weights and prior), the measure
-the loss uses, so that every column of a sweep describes the same problem.
+perturbation shorter than it changes the sign of f (docs/mathematics.md §8).  The accuracies
+weigh the samples with the problem's measure P = p P+ + (1 - p) P- (its weights and prior),
+the measure the loss uses, so that every column of a sweep describes the same problem.
 """
 from __future__ import annotations
 

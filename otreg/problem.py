@@ -6,8 +6,8 @@ metrics and the sweeps.  Its arrays are read-only copies, so nothing downstream 
 it; :meth:`Problem.with_params` and :meth:`Problem.transformed` derive new problems without
 validating the clouds again.
 
-It also holds the one formula of the loss (spec section 1), :func:`hkr_objective`, which every
-solver, check and training loop evaluates — on NumPy arrays or on autodiff tensors.
+It also holds the one formula of the loss (docs/mathematics.md §1), :func:`hkr_objective`,
+which every solver, check and training loop evaluates — on NumPy arrays or on autodiff tensors.
 """
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def _positive_part(t: Any) -> Any:
 
 
 def hkr_objective(f: Any, y: Any, c_kr: Any, c_h: Any, margin: float) -> Any:
-    """The hKR loss ``sum(c_kr f) + sum(c_h (margin - y f)_+)`` (spec section 1).
+    """The hKR loss ``sum(c_kr f) + sum(c_h (margin - y f)_+)`` (docs/mathematics.md §1).
 
     ``f`` are the potential's values at labelled samples (labels ``y`` in {+1, -1}); ``c_kr``
     and ``c_h`` are per-sample coefficients: for the problem's samples ``c_kr = (-a, b)`` and
@@ -61,7 +61,7 @@ def hkr_objective(f: Any, y: Any, c_kr: Any, c_h: Any, margin: float) -> Any:
 
 
 class Problem:
-    """A validated hKR problem (spec section 1).
+    """A validated hKR problem (docs/mathematics.md §1).
 
     Parameters
     ----------
@@ -177,7 +177,7 @@ class Problem:
         return float(hkr_objective(f, *self.coefficients(), self.margin))
 
     def marginal_bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Bounds of the plan's row and column sums (spec section 3):
+        """Bounds of the plan's row and column sums (docs/mathematics.md §3):
         ``(a, (1 + lam p) a, b, (1 + lam (1 - p)) b)``."""
         return (self.a, (1.0 + self.lam * self.p) * self.a,
                 self.b, (1.0 + self.lam * (1.0 - self.p)) * self.b)
@@ -195,8 +195,8 @@ class Problem:
     def transformed(self, scale: float = 1.0, rotation: np.ndarray | None = None,
                     shift: np.ndarray | None = None) -> Problem:
         """Both clouds mapped by ``x -> scale * x @ rotation.T + shift`` and the margin
-        multiplied by ``scale`` (spec section 5: min L scales by ``scale`` and is unchanged by
-        rotations and translations)."""
+        multiplied by ``scale`` (docs/mathematics.md §7: min L scales by ``scale`` and is
+        unchanged by rotations and translations)."""
         if not (np.isfinite(scale) and scale > 0):
             raise InputError(f"scale: must be a finite number > 0, got {scale!r}")
         q = np.eye(self.dim) if rotation is None else np.asarray(rotation, dtype=np.float64)

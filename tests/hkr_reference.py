@@ -1,7 +1,8 @@
-"""Independent reference for the tests: the dual LP of spec section 2 solved directly by HiGHS.
+"""Independent reference for the tests: the dual LP of docs/mathematics.md §2 solved directly
+by HiGHS.
 
-Written from the spec, not from otreg's solvers (which solve the bounded-transport primal or
-its dual in other variables), so agreement is evidence, not tautology.  Small n only.
+Written from the mathematics, not from otreg's solvers (which solve the bounded-transport primal
+or its dual in other variables), so agreement is evidence, not tautology.  Small n only.
 """
 from __future__ import annotations
 

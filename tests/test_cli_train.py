@@ -12,6 +12,9 @@ from otreg.data.io import save_dataset
 from otreg.data.toys import two_moons
 from otreg.nn import load_model
 
+#: these tests train on deliberately short budgets: the budget warning is expected
+pytestmark = pytest.mark.filterwarnings("ignore::otreg.nn.TrainingBudgetWarning")
+
 
 @pytest.fixture
 def tiny(tmp_path):

@@ -7,6 +7,9 @@ from otreg.cli import main
 from otreg.data.toys import make_toy
 from otreg.nn import fit, save_model
 
+#: these tests train on deliberately short budgets: the budget warning is expected
+pytestmark = pytest.mark.filterwarnings("ignore::otreg.nn.TrainingBudgetWarning")
+
 
 @pytest.fixture(scope="module")
 def bad_model(tmp_path_factory):

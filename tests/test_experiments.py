@@ -11,9 +11,16 @@ pytest.importorskip("sklearn")
 
 from otreg import wasserstein1  # noqa: E402
 from otreg.cli import main  # noqa: E402
-from otreg.experiments import (EPS, DigitsConfig, load_digit_pair,  # noqa: E402
-                               minimal_adversarial_radius, pgd_l2, projected_optimum_gaps,
-                               run_digits, train_baseline)
+from otreg.experiments import (  # noqa: E402
+    EPS,
+    DigitsConfig,
+    load_digit_pair,
+    minimal_adversarial_radius,
+    pgd_l2,
+    projected_optimum_gaps,
+    run_digits,
+    train_baseline,
+)
 from otreg.experiments.attack import margin  # noqa: E402
 from otreg.experiments.baseline import cross_entropy  # noqa: E402
 from otreg.nn import Tensor  # noqa: E402
@@ -123,8 +130,9 @@ def test_json_schema(quick_run):
 
 
 def test_certificate_is_sound_on_real_digits(quick_run):
-    """The issue's target: certified accuracy never above the attacked accuracy at the same ε;
-    per image, the certified radius never above the smallest adversarial radius found."""
+    """The soundness of the certificate: certified accuracy never above the attacked accuracy
+    at the same ε; per image, the certified radius never above the smallest adversarial radius
+    found."""
     for r in quick_run.rows:
         for e in EPS:
             k = f"{e:g}"

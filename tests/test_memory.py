@@ -1,4 +1,5 @@
-"""The memory guard's estimate against the measured peak memory of hkr_transport (issue 12).
+"""The memory guard's estimate against the measured peak memory of hkr_transport: a
+guard that refuses too late crashes the machine, one that refuses too early wastes it.
 
 The guard (otreg.transport.objective.check_dense_size) refuses a problem before allocating when
 HKR_DENSE_COPIES dense (n, m) float64 arrays would exceed the limit; this measures, in a fresh

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bounded_reference import lp_value
+from bounded_reference import certify, lp_value
 from otreg.errors import InputError, SolverError
-from otreg.transport.netsimplex import Status, bounded_transport, certify
+from otreg.transport import solve_bounded
 
 TOL = 1e-9
 
@@ -19,11 +19,11 @@ def hkr_bounds(a, b, lam, p):
 
 
 def check(C, a_lo, a_hi, b_lo, b_hi):
-    sol = bounded_transport(C, a_lo, a_hi, b_lo, b_hi)
+    sol = solve_bounded(a_lo, a_hi, b_lo, b_hi, C)
     ref = lp_value(C, a_lo, a_hi, b_lo, b_hi)
     scale = max(1.0, abs(ref), float(np.max(a_hi)), float(np.max(b_hi)))
     assert abs(sol.value - ref) <= TOL * scale, (sol.value, ref)
-    cert = certify(C, a_lo, a_hi, b_lo, b_hi, sol, tol=TOL * scale)
+    cert = certify(a_lo, a_hi, b_lo, b_hi, C, sol, tol=TOL * scale)
     assert cert["primal"] <= TOL * scale, cert
     assert cert["dual"] <= TOL * scale, cert
     assert cert["slackness"] <= TOL * scale, cert
@@ -115,15 +115,15 @@ def test_infeasible_and_bad_input_raise():
     C = np.zeros((2, 2))
     one = np.ones(2)
     with pytest.raises(InputError, match=r"^a_lo, b_hi: infeasible"):
-        bounded_transport(C, one, one, 0.2 * one, 0.2 * one)  # sum a_lo > sum b_hi
+        solve_bounded(one, one, 0.2 * one, 0.2 * one, C)  # sum a_lo > sum b_hi
     with pytest.raises(InputError, match=r"^b_lo, a_hi: infeasible"):
-        bounded_transport(C, 0.2 * one, 0.2 * one, one, one)  # sum b_lo > sum a_hi
+        solve_bounded(0.2 * one, 0.2 * one, one, one, C)  # sum b_lo > sum a_hi
     with pytest.raises(InputError, match=r"^a_hi: below the lower bound at index 0"):
-        bounded_transport(C, one, 0.5 * one, one, one)  # a_hi < a_lo
+        solve_bounded(one, 0.5 * one, one, one, C)  # a_hi < a_lo
     with pytest.raises(InputError, match=r"^b_lo: expected shape \(2,\)"):
-        bounded_transport(C, one, one, np.ones(3), np.ones(3))
+        solve_bounded(one, one, np.ones(3), np.ones(3), C)
     with pytest.raises(InputError, match=r"^M: contains NaN"):
-        bounded_transport(np.full((2, 2), np.nan), one, one, one, one)
+        solve_bounded(one, one, one, one, np.full((2, 2), np.nan))
 
 
 def test_max_iter_raises():
@@ -131,6 +131,6 @@ def test_max_iter_raises():
     C = rng.normal(size=(20, 20))
     w = np.full(20, 0.05)
     with pytest.raises(SolverError, match="netsimplex.*max_iter"):
-        bounded_transport(C, w, w, w, w, max_iter=3)
-    sol = bounded_transport(C, w, w, w, w)
-    assert sol.iterations > 3 and sol.status is Status.OPTIMAL
+        solve_bounded(w, w, w, w, C, max_iter=3)
+    sol = solve_bounded(w, w, w, w, C)
+    assert sol.iterations > 3 and sol.method == "netsimplex"

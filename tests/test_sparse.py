@@ -15,11 +15,11 @@ from otreg import InputError, Problem, SolverError, hkr_transport, wasserstein1
 from otreg.cli import main
 from otreg.data.toys import gaussians, two_moons
 from otreg.transport import solve as solve_mod
-from otreg.transport.netsimplex import bounded_transport
+from otreg.transport import solve_bounded
 from otreg.transport.objective import pairwise_distances
 from otreg.transport.sparse import SparseOptions, SparseSolution, solve_sparse
 from otreg.transport.sparse_pricing import row_pass, spatial_blocks
-from otreg.transport.sparse_simplex import SparseNetwork
+from otreg.transport.netsimplex import SparseNetwork
 
 REL = 1e-9
 
@@ -106,7 +106,7 @@ def test_network_warm_started_over_arc_batches_equals_dense():
         a, b = rng.uniform(0.1, 1, n), rng.uniform(0.1, 1, m)
         a, b = a / a.sum(), b / b.sum()
         bounds = (a, (1 + lam * 0.4) * a, b, (1 + lam * 0.6) * b)
-        ref = bounded_transport(C, *bounds)
+        ref = solve_bounded(*bounds, C)
         net = SparseNetwork(*bounds, cost_bound=float(np.abs(C).max()))
         order = rng.permutation(n * m)
         for part in np.array_split(order, 3):
@@ -258,7 +258,7 @@ def test_dask_pricing_equals_local():
     pr = Problem(x, z, lam=1.0, margin=0.1)
     local = solve_sparse(pr)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
         remote = solve_sparse(pr, scheduler=client)
     assert remote.primal == local.primal and remote.rounds == local.rounds

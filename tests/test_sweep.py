@@ -16,8 +16,11 @@ from otreg.data.io import save_dataset
 from otreg.data.toys import make_toy
 from otreg.errors import InputError
 from otreg.metrics import accuracies
-from otreg.study.sweep import (KEY_COLUMNS, SweepConfig, make_configs, read_table, row_key,
-                               run_one, summarize, sweep, trade_off_table)
+from otreg.study import (KEY_COLUMNS, SweepConfig, make_configs, read_table, row_key, run_one,
+                         summarize, sweep, trade_off_table)
+
+#: these tests train on deliberately short budgets: the budget warning is expected
+pytestmark = pytest.mark.filterwarnings("ignore::otreg.nn.TrainingBudgetWarning")
 
 # tiny but complete: 2 data sets (one invalid -> error rows) x 2 lam x 2 seeds, trained networks
 GRID = dict(datasets=["moons", "circles", "no_such_toy"], lams=[0.0, 1.0], margins=[0.1],
@@ -97,7 +100,7 @@ def test_dask_local_cluster_equals_serial(serial, tmp_path, monkeypatch):
         "dask.distributed", reason="dask.distributed not installed (pip install 'otreg[dask]')")
     grid, checked, _ = serial
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                  dashboard_address=None) as cluster:
+                                  dashboard_address=":0") as cluster:
         on_dask = sweep(**GRID, out=tmp_path / "grid.csv", scheduler=cluster.scheduler_address,
                         progress=False)
         # the scheduler can also come from the environment

@@ -6,8 +6,7 @@ import pytest
 from otreg.data.toys import TOYS, list_toys, load_data, make_toy, toy_params, two_moons
 from otreg.errors import InputError
 
-
-#: the hard cases of issue 9: interleaved or overlapping by design, some in 3-D
+#: the hard cases: interleaved or overlapping by design, some in 3-D
 HARD_TOYS = ("stripes", "anisotropic", "shell", "clusters")
 
 
@@ -97,9 +96,11 @@ def test_bad_arguments():
 
 def test_geometry_of_each_toy():
     xp, xn = make_toy("circles", 2000, r_pos=0.5, r_neg=1.0, noise=0.0)
-    assert np.allclose(np.linalg.norm(xp, axis=1), 0.5) and np.allclose(np.linalg.norm(xn, axis=1), 1)
+    assert np.allclose(np.linalg.norm(xp, axis=1), 0.5)
+    assert np.allclose(np.linalg.norm(xn, axis=1), 1)
     xp, xn = make_toy("gaussians", 4000, separation=3.0, std=0.2)
-    assert np.allclose(xp.mean(0), [1.5, 0], atol=0.02) and np.allclose(xn.mean(0), [-1.5, 0], atol=0.02)
+    assert np.allclose(xp.mean(0), [1.5, 0], atol=0.02)
+    assert np.allclose(xn.mean(0), [-1.5, 0], atol=0.02)
     assert np.allclose(xp.std(0), 0.2, atol=0.01)
     xp, _ = make_toy("gaussians", 4000, std=0.2, anisotropy=3.0)
     assert abs(xp[:, 1].std() / xp[:, 0].std() - 3.0) < 0.2

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..problem import DEFAULT_LAM, DEFAULT_MARGIN
+
 
 def int_at_least(low: int, what: str):
     """An argparse type: an integer >= ``low`` (the message names the option)."""
@@ -46,8 +48,10 @@ def add_data_arguments(parser: argparse.ArgumentParser, required: bool = True) -
                         help="CSV data: the column of labels (+1/-1 or 1/0), by header name or "
                              "by number (1-based, -1 = last; for a file without header); "
                              "default: the column named 'label'")
-    parser.add_argument("--lam", type=float, default=1.0, help="hinge weight lam >= 0 (default 1)")
-    parser.add_argument("--margin", type=float, default=0.1, help="margin > 0 (default 0.1)")
+    parser.add_argument("--lam", type=float, default=DEFAULT_LAM,
+                        help=f"hinge weight lam >= 0 (default {DEFAULT_LAM:g})")
+    parser.add_argument("--margin", type=float, default=DEFAULT_MARGIN,
+                        help=f"margin > 0 (default {DEFAULT_MARGIN:g})")
     parser.add_argument("--p", type=float, default=None,
                         help="positive-class prior in (0, 1) (default: class mass share)")
     parser.add_argument("--n", type=int_at_least(1, "n"), default=500,

@@ -2,7 +2,7 @@
 
 A run that trains for minutes must not end in a traceback because ``--json`` names a
 directory or ``--plots`` names a file: every command checks its output paths first
-(:func:`otreg.data.validate.output_file` and ``output_dir``, re-exported here) and writes
+(:func:`otreg.data.paths.output_file` and ``output_dir``, re-exported here) and writes
 through :func:`write_text` / :func:`writing`, which turn an ``OSError`` into one
 :class:`~otreg.errors.InputError` naming the option and the path.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Callable
 
-from ..data.validate import output_dir, output_file
+from ..data.paths import output_dir, output_file
 from ..errors import InputError
 
 __all__ = ["output_file", "output_dir", "distinct", "writing", "write_text"]

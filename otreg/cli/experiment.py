@@ -5,7 +5,8 @@
 
 Runs :func:`otreg.experiments.run_digits` (exact hKR optimum on the training set vs a trained
 1-Lipschitz network, certified and attacked test accuracy, an unconstrained baseline), prints a
-table, and writes the JSON of the issue's schema (a list of such objects with ``--all``) and the
+table, and writes the JSON of :meth:`otreg.experiments.DigitsRun.to_json` (a list of such
+objects with ``--all``) and the
 pictures.
 """
 from __future__ import annotations

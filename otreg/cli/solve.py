@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..transport import METHODS, hkr_transport, wasserstein1
+from ..transport.methods import METHODS
 from ._args import add_data_arguments, problem_from_args
 from ._paths import output_file, write_text
 
@@ -27,6 +27,8 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..transport import hkr_transport, wasserstein1
+
     output_file(args.json, "json")
     pr = problem_from_args(args)
     res = hkr_transport(pr, method=args.method, progress=args.progress)

@@ -3,7 +3,7 @@
     otreg sweep --data moons,circles --lam 0,0.1,1,10,100 --margin 0.05,0.1 --seeds 0-4 \\
                 --out results.csv [--n 500] [--neural] [--scheduler ADDRESS] [--workers K]
 
-Writes one row per combination (see :mod:`otreg.study.sweep`); re-running the same command
+Writes one row per combination (see :func:`otreg.study.sweep`); re-running the same command
 after an interruption resumes where it stopped.  Prints the robustness / accuracy trade-off
 table at the end.
 """
@@ -16,6 +16,7 @@ import re
 import signal
 import sys
 
+from ..problem import DEFAULT_MARGIN
 from ._args import int_at_least
 
 _INT_RANGE = re.compile(r"^\s*(\d+)\s*(?:-|\.\.)\s*(\d+)\s*$")
@@ -89,7 +90,7 @@ def add_parser(sub) -> None:
                         help="comma-separated toy names or data files, e.g. moons,circles")
     parser.add_argument("--lam", required=True, type=_typed(float_list, "lam"),
                         help="comma-separated hinge weights >= 0, e.g. 0,0.1,1,10,100")
-    parser.add_argument("--margin", default=[0.1], type=_typed(float_list, "margin",
+    parser.add_argument("--margin", default=[DEFAULT_MARGIN], type=_typed(float_list, "margin",
                                                                positive=True),
                         help="comma-separated margins > 0")
     parser.add_argument("--seeds", default=[0], type=_typed(int_list, "seeds"),
@@ -141,9 +142,9 @@ def _sigterm_as_interrupt():
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..data.validate import output_file
+    from ..data.paths import output_file
     from ..metrics import DEFAULT_RADII
-    from ..study.sweep import sweep, trade_off_table
+    from ..study import sweep, trade_off_table
 
     output_file(args.out, "out", suffixes=(".csv", ".parquet"))
     train_kwargs = {"epochs": args.epochs} if args.epochs else None

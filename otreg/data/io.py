@@ -28,7 +28,7 @@ import difflib
 import os
 import stat
 import zipfile
-from typing import Union
+from typing import Any, Union
 
 import numpy as np
 
@@ -98,9 +98,20 @@ def _looks_like_text(head: bytes) -> bool:
 
 
 def read_npz(name: str) -> dict[str, np.ndarray]:
-    """All arrays of an ``.npz`` archive (``allow_pickle=False``); any problem -> InputError."""
+    """All arrays of an ``.npz`` archive (``allow_pickle=False``); any problem -> InputError.
+
+    The file is opened here, not by ``np.load``, so that it is closed whatever happens (np.load
+    leaves its own file open when the archive turns out to be broken)."""
     try:
-        data = np.load(name, allow_pickle=False)
+        with open(name, "rb") as fh:
+            return _npz_arrays(name, fh)
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read as .npz ({exc})") from None
+
+
+def _npz_arrays(name: str, fh: Any) -> dict[str, np.ndarray]:
+    try:
+        data = np.load(fh, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise InputError(f"{name}: cannot read as .npz ({exc})") from None
     if not hasattr(data, "files"):  # a .npy array under another name

@@ -137,7 +137,8 @@ def xor(n_pos: int = 500, n_neg: int | None = None, cells: int = 2, gap: float =
 
 def ring_blob(n_pos: int = 500, n_neg: int | None = None, blob_std: float = 0.3,
               r_ring: float = 1.5, ring_width: float = 0.15, seed: int = 0):
-    """A Gaussian blob of positives at the origin inside a ring of negatives of radius ``r_ring``."""
+    """A Gaussian blob of positives at the origin inside a ring of negatives of radius
+    ``r_ring``."""
     n_pos, n_neg = _sizes(n_pos, n_neg)
     blob_std = as_number(blob_std, "blob_std", low=0.0)
     r_ring = as_number(r_ring, "r_ring", low=0.0)
@@ -150,7 +151,7 @@ def ring_blob(n_pos: int = 500, n_neg: int | None = None, blob_std: float = 0.3,
     return x_pos, x_neg
 
 
-# ---------------------------------------------------------------------- hard cases (issue 9)
+# ------------------------------------------- hard cases (interleaved or overlapping by design)
 # Data on which a shallow 1-Lipschitz network is far from the exact optimum: the optimal
 # potential changes sign from point to point (interleaved classes, overlap, shared points) or
 # the data live in more than two dimensions.  They keep the signature of the toys above.

@@ -7,13 +7,11 @@ name, so that bad input never reaches a solver as a silent NaN.
 from __future__ import annotations
 
 import math
-import os
 import warnings
 
 import numpy as np
 
 from ..errors import InputError
-
 
 #: dtype kinds that NumPy would silently turn into floats with a wrong meaning: complex
 #: (imaginary part dropped), booleans, strings, dates, structured records
@@ -93,12 +91,6 @@ def raw_weights(w: object, k: int, name: str) -> np.ndarray:
     return arr
 
 
-def as_weights(w: object, k: int, name: str) -> np.ndarray:
-    """Return weights normalised to sum 1 (uniform if ``w`` is None); see :func:`raw_weights`."""
-    arr = raw_weights(w, k, name)
-    return arr / arr.sum()
-
-
 def as_number(value: object, name: str, low: float | None = None, strict: bool = False) -> float:
     """A finite float, ``>= low`` (``> low`` if ``strict``) when ``low`` is given."""
     if isinstance(value, (bool, np.bool_)):
@@ -154,83 +146,6 @@ def check_prior(p: object, mass_pos: float, mass_neg: float) -> float:
     except (TypeError, ValueError):
         raise InputError(f"p: expected a number in (0, 1), got {p!r}") from None
     if not (0.0 < val < 1.0):
-        raise InputError(f"p: the positive-class prior must lie in the open interval (0, 1), got {p!r}")
+        raise InputError(f"p: the positive-class prior must lie in the open interval (0, 1), "
+                         f"got {p!r}")
     return val
-
-
-# ----------------------------------------------------------------------------- output paths
-#: check permissions as the effective user (who will write), where the platform can
-_EFFECTIVE = {"effective_ids": True} if os.access in os.supports_effective_ids else {}
-
-
-def _nearest_existing(path: str) -> str:
-    """``path`` or its nearest existing ancestor."""
-    cur = os.path.abspath(path)
-    while not os.path.lexists(cur):
-        parent = os.path.dirname(cur)
-        if parent == cur:
-            break
-        cur = parent
-    return cur
-
-
-def _writable_dir(option: str, path: str, directory: str) -> None:
-    if not os.path.isdir(directory):
-        raise InputError(f"{option}: cannot write {path!r}: {directory!r} is a file, not a "
-                         "directory")
-    if not os.access(directory, os.W_OK | os.X_OK, **_EFFECTIVE):
-        raise InputError(f"{option}: cannot write {path!r}: permission denied in directory "
-                         f"{directory!r}")
-
-
-def output_file(path: str | None, option: str, suffixes: tuple[str, ...] = (),
-                create_parent: bool = False) -> str | None:
-    """Check that a file can be written at ``path`` (None: nothing to check).
-
-    The path must not be a directory, an existing file must be writable, and its directory
-    must exist (or, with ``create_parent``, be creatable) and be writable.  ``suffixes`` are
-    the accepted extensions (any if empty).  Raises :class:`InputError` starting with
-    ``option``.
-    """
-    if path is None:
-        return None
-    if not str(path).strip():
-        raise InputError(f"{option}: empty file name")
-    path = os.fspath(path)
-    if suffixes and not path.lower().endswith(suffixes):
-        raise InputError(f"{option}: expected a file name ending in {' or '.join(suffixes)}, "
-                         f"got {path!r}")
-    if os.path.isdir(path) or path.endswith(os.sep):
-        raise InputError(f"{option}: {path!r} is a directory; give a file name")
-    if os.path.lexists(path):
-        if not os.path.isfile(path):
-            raise InputError(f"{option}: {path!r} exists and is not a regular file")
-        if not os.access(path, os.W_OK, **_EFFECTIVE):
-            raise InputError(f"{option}: cannot write {path!r}: permission denied")
-    parent = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(parent):
-        _writable_dir(option, path, parent)
-    elif create_parent:
-        _writable_dir(option, path, _nearest_existing(parent))
-    elif os.path.lexists(parent):
-        raise InputError(f"{option}: cannot write {path!r}: {parent!r} is a file, not a "
-                         "directory")
-    else:
-        raise InputError(f"{option}: directory {parent!r} does not exist")
-    return path
-
-
-def output_dir(path: str | None, option: str) -> str | None:
-    """Check (and create) a directory to write files into; None: nothing to do."""
-    if path is None:
-        return None
-    if not str(path).strip():
-        raise InputError(f"{option}: empty directory name")
-    path = os.fspath(path)
-    _writable_dir(option, path, _nearest_existing(path))
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"{option}: cannot create directory {path!r} "
-                         f"({exc.strerror or exc})") from None
-    return path

@@ -17,7 +17,7 @@ radius below is a Euclidean distance in that cube.  For a pair of digits A, B:
 4. for the λ shown in the pictures, the smallest adversarial radius found by bisection, next to
    the certificate |f(x)|: where the certificate is tight and where it is not.
 
-:func:`run_digits` returns a :class:`DigitsRun`; ``DigitsRun.to_json()`` is the issue's schema
+:func:`run_digits` returns a :class:`DigitsRun`; ``DigitsRun.to_json()`` is the schema
 ``{"pair": [A, B], "rows": [{"lam", "exact_loss", "network_loss", "gap", "clean_acc",
 "certified_acc": {eps: acc}, "attack_acc": {eps: acc}, "baseline_clean_acc",
 "baseline_attack_acc": {eps: acc}}]}`` (ε keys as strings); the pictures are drawn by
@@ -182,7 +182,8 @@ class DigitsRun:
     seconds: dict
 
     def to_json(self) -> dict:
-        """The issue's JSON schema (ε keys as strings, ``metrics.radius_key``)."""
+        """The run as JSON (ε keys as strings, ``metrics.radius_key``), the schema of the module
+        docstring."""
         rows = [{"lam": r.lam, "exact_loss": r.exact_loss, "network_loss": r.network_loss,
                  "gap": r.gap, "clean_acc": r.clean_acc,
                  "certified_acc": dict(r.certified_acc), "attack_acc": dict(r.attack_acc),

@@ -2,7 +2,7 @@
 
 GroupSort-2 and FullSort only permute their input, so their Jacobian is a permutation matrix:
 they keep the gradient norm (|J^T g| = |g|), which lets an orthonormal network reach
-|grad f| = 1, as the optimal hKR potential requires on the transport rays (spec section 5).
+|grad f| = 1, as the optimal hKR potential requires on the transport rays (docs/mathematics.md §7).
 ReLU zeroes part of the gradient and cannot.
 """
 from __future__ import annotations

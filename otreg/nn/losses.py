@@ -1,4 +1,4 @@
-"""hKR losses (spec section 1) on network outputs, as autodiff expressions.
+"""hKR losses (docs/mathematics.md §1) on network outputs, as autodiff expressions.
 
 For outputs ``f`` at points with labels ``y`` in {+1, -1} and weights ``w``::
 
@@ -7,7 +7,7 @@ For outputs ``f`` at points with labels ``y`` in {+1, -1} and weights ``w``::
 
 With ``normalize=True`` (default) ``a`` and ``b`` are the weights of each class divided by the
 class total, and ``p`` defaults to the positive share of the total weight (n / (n + m) for
-uniform weights): on a full data set this is exactly the spec's L
+uniform weights): on a full data set this is exactly the L of docs/mathematics.md §1
 (:meth:`otreg.problem.Problem.loss`).  With ``normalize=False`` the weights are used as given
 (a mini-batch's share of the full-data loss).  Every loss here is
 :func:`otreg.problem.hkr_objective` with coefficients from :func:`loss_coefficients`.
@@ -100,7 +100,7 @@ def hinge_loss(f: Any, y: Any, margin: float = 0.1, p: float | None = None,
 
 def hkr_loss(f: Any, y: Any, lam: float = 1.0, margin: float = 0.1, p: float | None = None,
              weights: Any = None, normalize: bool = True) -> Tensor:
-    """hKR loss ``kr_loss + lam * hinge_loss`` (spec section 1)."""
+    """hKR loss ``kr_loss + lam * hinge_loss`` (docs/mathematics.md §1)."""
     f = _as_f(f)
     lam, margin = check_lam(lam), check_margin(margin)
     y = _labels(y, f.shape[0])

@@ -76,7 +76,7 @@ class TrainResult:
 
 
 def full_loss(model: Sequential, problem: Problem) -> float:
-    """Full-data hKR loss of ``model`` on a Problem (spec section 1)."""
+    """Full-data hKR loss of ``model`` on a Problem (docs/mathematics.md §1)."""
     return problem.loss(model.predict(problem.x_pos), model.predict(problem.x_neg))
 
 

@@ -5,7 +5,7 @@ mean of the samples spanned by
 
 * the main **transport direction** — the top eigenvector of sum_ij plan_ij (z_j - x_i)(z_j - x_i)^T,
   the direction along which the optimal plan moves mass, and along which the optimal potential
-  decreases at unit rate (spec section 5: transport rays);
+  decreases at unit rate (docs/mathematics.md §7: transport rays);
 * the main **principal direction** of the samples orthogonal to it (largest weighted variance).
 
 Points, arcs and arrows are projected onto that plane; level sets and heat maps show f *on* the

@@ -5,12 +5,13 @@ to be killed with the sweeping process, so that a ``kill -9`` of the sweep leave
 import numpy as np
 
 from ..transport import hkr_transport
-from .sweep import _die_with_parent  # imports data, nn, transport and verify
+from . import grid  # noqa: F401 - imports data, nn, transport and verify once, here
+from .signals import _die_with_parent
 
 _die_with_parent()
 
 try:  # load the numba-compiled network simplex from its cache
     _x = np.array([[0.0, 0.0], [1.0, 0.0]])
-    hkr_transport(_x, _x + 3.0, lam=1.0, margin=0.1)
+    hkr_transport(_x, _x + 3.0)
 except Exception:  # pragma: no cover - warm-up only
     pass

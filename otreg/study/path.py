@@ -23,7 +23,8 @@ DEFAULT_PATH_LAMS: tuple[float, ...] = tuple(float(v) for v in np.logspace(-3, 2
 def exact_columns(res: HKRResult, radii: Iterable[float]) -> dict[str, Any]:
     """What a sweep records of an exact solution, as table columns:
     ``method, loss, mass, extra_mass, gap, solve_seconds, acc_clean, acc_cert_<eps>,
-    mean_radius`` (accuracies weighted by the problem's measure, :func:`otreg.metrics.accuracies`)."""
+    mean_radius`` (accuracies weighted by the problem's measure,
+    :func:`otreg.metrics.accuracies`)."""
     row = {"method": res.method, "loss": float(res.loss), "mass": float(res.mass),
            "extra_mass": float(res.extra_mass), "gap": float(res.gap),
            "solve_seconds": float(res.seconds)}

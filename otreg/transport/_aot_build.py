@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 from numba.pycc import CC
 
-from . import extension, netsimplex, objective
+from . import extension, objective
 from ._aot import source_hash
+from .netsimplex import driver
 
 _HASH = source_hash()  # a compile-time constant of the module below
 
@@ -19,15 +20,15 @@ def _source_hash():
     return _HASH
 
 
-# the arguments after the bounds are the fields of netsimplex._Options, in order
+# the arguments after the bounds are the fields of netsimplex.driver._Options, in order
 @cc.export("network_simplex", "Tuple((i8, i8, i8[:], f8[:], f8[:], i8[:]))(f8[::1], f8, f8[::1], "
            "f8[::1], f8[::1], f8[::1], i8, i8, b1, i8, f8, i8, i8)")
-def _network_simplex(C, offset, a_lo, a_hi, b_lo, b_hi, max_iter, refresh_every, greedy,
+def _network_simplex(M, offset, a_lo, a_hi, b_lo, b_hi, max_iter, refresh_every, greedy,
                      hub_block, block_factor, candidates, hot_rows):
-    opts = netsimplex._Options(max_iter, refresh_every, greedy, hub_block, block_factor,
-                               candidates, hot_rows)
-    status, it, pred, flow, P, stats = netsimplex._network_simplex(C, offset, a_lo, a_hi, b_lo,
-                                                                   b_hi, opts)
+    opts = driver._Options(max_iter, refresh_every, greedy, hub_block, block_factor, candidates,
+                           hot_rows)
+    status, it, pred, flow, P, stats = driver._network_simplex(M, offset, a_lo, a_hi, b_lo, b_hi,
+                                                               opts)
     return np.int64(status), it, pred, flow, P, stats
 
 
@@ -37,8 +38,8 @@ def _distances_into(x, zt, out):
 
 
 @cc.export("c_transform", "Tuple((f8[:], f8[:]))(f8[::1], f8[:, ::1])")
-def _c_transform(f_neg, dist):
-    return extension._c_transform_kernel(f_neg, dist)
+def _c_transform(f_neg, M):
+    return extension._c_transform_kernel(f_neg, M)
 
 
 @cc.export("extension", "Tuple((f8[:], f8[:, :]))(f8[:, ::1], f8[:, ::1], f8[::1], i8)")

@@ -5,7 +5,7 @@
 
 for any cost matrix M (negative entries allowed) and any bounds (upper bounds may be ``inf``).
 POT's ``ot.emd`` solves the case a_lo = a_hi, b_lo = b_hi; this is the general problem, of
-which the hKR primal (spec section 3) is one instance.  The functions follow POT's style:
+which the hKR primal (docs/mathematics.md §3) is one instance.  The functions follow POT's style:
 ``bounded_emd(...)`` returns the plan, ``bounded_emd2(...)`` the value, and ``log=True`` adds a
 dict with the dual potentials.
 
@@ -20,37 +20,20 @@ scale; the network simplex's own tolerances are relative to these scales as well
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, SolverError
+from ..errors import InputError
 from .extension import c_transform_clean
-from .netsimplex import SparsePlan, bounded_dual_value, solve_checked
+from .methods import BOUNDED_METHODS
+from .netsimplex import network_simplex
 from .objective import check_dense_size
+from .plan import BoundedSolution, bounded_dual_value
 from .validate import check_bounded_problem, power_of_two_scale
 
 __all__ = ["BOUNDED_METHODS", "BoundedSolution", "bounded_emd", "bounded_emd2", "solve_bounded"]
 
-#: exact solvers of the bounded problem ("netsimplex" is otreg's network simplex; "pot" is
-#: ot.emd on a balanced reduction twice the size; "highs" is SciPy's HiGHS on the LP)
-BOUNDED_METHODS = ("netsimplex", "pot", "highs")
-
-
-@dataclass
-class BoundedSolution(SparsePlan):
-    """An optimal plan in coordinate form (its nonzero entries) with optimal duals."""
-
-    rows: np.ndarray
-    cols: np.ndarray
-    flows: np.ndarray
-    u: np.ndarray
-    v: np.ndarray
-    value: float  # <pi, M + offset>
-    shape: tuple[int, int]
-    method: str
-    iterations: int = 0  # pivots of the network simplex (0 for the other methods)
 
 
 def _finite_uppers(a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.ndarray, b_hi: np.ndarray,
@@ -67,8 +50,8 @@ def _finite_uppers(a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.ndarray, b_hi: n
 
 def best_shift(u: np.ndarray, v: np.ndarray, a_lo: np.ndarray, a_hi: np.ndarray,
                b_lo: np.ndarray, b_hi: np.ndarray) -> float:
-    """The t maximising the dual objective of (u + t, v - t) (:func:`~otreg.transport.
-    netsimplex.bounded_dual_value`), which keeps u_i + v_j <= M_ij.
+    """The t maximising the dual objective of (u + t, v - t) (:func:`~otreg.transport.plan.
+    bounded_dual_value`), which keeps u_i + v_j <= M_ij.
 
     t -> sum_i phi_i(u_i + t) + sum_j psi_j(v_j - t) is concave piecewise linear with
     breakpoints -u_i and v_j; just right of t its slope is
@@ -93,22 +76,22 @@ def best_shift(u: np.ndarray, v: np.ndarray, a_lo: np.ndarray, a_hi: np.ndarray,
     return float(np.min(cand[ok])) if np.any(ok) else float(np.max(cand))
 
 
-def polished_duals(C: np.ndarray, u: np.ndarray, v: np.ndarray, bounds: tuple[np.ndarray, ...]
+def polished_duals(M: np.ndarray, u: np.ndarray, v: np.ndarray, bounds: tuple[np.ndarray, ...]
                    ) -> tuple[np.ndarray, np.ndarray]:
-    """Feasible duals (u_i + v_j <= C_ij) raised to the best the dual objective allows along
-    two c-transforms and a common shift: u_i = min_j C_ij - v_j, then v_j = min_i C_ij - u_i
+    """Feasible duals (u_i + v_j <= M_ij) raised to the best the dual objective allows along
+    two c-transforms and a common shift: u_i = min_j M_ij - v_j, then v_j = min_i M_ij - u_i
     (each step can only raise the objective, phi and psi being non-decreasing), then
     :func:`best_shift`.  Turns the duals of the balanced POT reduction into duals of the
     bounded problem (optimal when the reduction's are)."""
-    u, minus_v = c_transform_clean(u, -v, C)
+    u, minus_v = c_transform_clean(u, -v, M)
     v = -minus_v
     t = best_shift(u, v, *bounds)
     return u + t, v - t
 
 
-def _solve_dense(M: np.ndarray, a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.ndarray,
-                 b_hi: np.ndarray, method: str, offset: float) -> BoundedSolution:
-    """POT or HiGHS on C = (M + offset) / s, masses / w (s, w powers of two): their absolute
+def _solve_dense(a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.ndarray, b_hi: np.ndarray,
+                 M: np.ndarray, method: str, offset: float) -> BoundedSolution:
+    """POT or HiGHS on (M + offset) / s, masses / w (s, w powers of two): their absolute
     tolerances then act at the problem's scale."""
     from .highs_solver import solve_bounded_highs
     from .pot_solver import solve_bounded_pot
@@ -121,33 +104,41 @@ def _solve_dense(M: np.ndarray, a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.nda
     C /= s
     solver = solve_bounded_pot if method == "pot" else solve_bounded_highs
     bounds = (a_lo / w, a_hi / w, b_lo / w, b_hi / w)
-    plan, u, v = solver(C, *bounds)
+    plan, u, v = solver(*bounds, C)
     u, v = polished_duals(C, u, v, bounds)
     rows, cols = np.nonzero(plan > 0)
     flows = plan[rows, cols] * w
     value = float(np.dot(M[rows, cols] + offset, flows))
-    return BoundedSolution(rows, cols, flows, u * s, v * s, value, M.shape, method)
+    return BoundedSolution(rows, cols, flows, u * s, v * s, value, M.shape, method, offset=offset)
 
 
-def _solve(M: np.ndarray, a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.ndarray,
-           b_hi: np.ndarray, method: str, offset: float, max_iter: int | None) -> BoundedSolution:
+def solve_bounded(a_lo: Any, a_hi: Any, b_lo: Any, b_hi: Any, M: Any, *,
+                  method: str = "netsimplex", offset: float = 0.0, max_iter: int | None = None,
+                  validate: bool = True, **options: Any) -> BoundedSolution:
+    """The one way into the exact solvers of the bounded problem: ``min <pi, M + offset>``
+    over plans pi >= 0 with row sums in [a_lo, a_hi] and column sums in [b_lo, b_hi] (POT's
+    argument order; the constant ``offset`` is applied without copying M).
+
+    The core of :func:`bounded_emd`, :func:`bounded_emd2`, :func:`otreg.hkr_transport` and
+    :func:`otreg.wasserstein1`.  ``method`` is one of :data:`BOUNDED_METHODS`; ``max_iter``
+    limits the network simplex's pivots and ``options`` tune it (``init``, ``hub_block``,
+    ``block_factor``, ``candidates``, ``hot_rows``: see
+    :func:`otreg.transport.netsimplex.network_simplex`).  ``validate=False`` skips the input
+    checks of :func:`otreg.transport.validate.check_bounded_problem`, for input the library
+    built itself (float64 arrays, M C-contiguous and finite, feasible bounds).
+
+    Returns a :class:`BoundedSolution`; raises InputError / SolverError.
+    """
     if method not in BOUNDED_METHODS:
         raise InputError(f"method: expected one of {BOUNDED_METHODS}, got {method!r}")
-    if method != "netsimplex":
-        return _solve_dense(M, a_lo, a_hi, b_lo, b_hi, method, offset)
-    sol = solve_checked(M, a_lo, a_hi, b_lo, b_hi, offset=offset, max_iter=max_iter)
-    return BoundedSolution(sol.rows, sol.cols, sol.flows, sol.u, sol.v, sol.value, sol.shape,
-                           method, sol.iterations)
-
-
-def solve_bounded(M: Any, a_lo: Any, a_hi: Any, b_lo: Any, b_hi: Any, *,
-                  method: str = "netsimplex", offset: float = 0.0,
-                  max_iter: int | None = None) -> BoundedSolution:
-    """The bounded problem with costs ``M + offset`` (a constant shift applied without copying
-    M) by one exact ``method``: the core of :func:`bounded_emd` and of
-    :func:`otreg.transport.hkr_transport`.  Raises InputError / SolverError."""
-    checked = check_bounded_problem(M, a_lo, a_hi, b_lo, b_hi, offset)
-    return _solve(*checked, method, offset, max_iter)
+    if validate:
+        a_lo, a_hi, b_lo, b_hi, M = check_bounded_problem(a_lo, a_hi, b_lo, b_hi, M, offset)
+    if method == "netsimplex":
+        return network_simplex(a_lo, a_hi, b_lo, b_hi, M, offset=offset, max_iter=max_iter,
+                               **options)
+    if options:
+        raise InputError(f"{', '.join(options)}: options of method 'netsimplex' only")
+    return _solve_dense(a_lo, a_hi, b_lo, b_hi, M, method, offset)
 
 
 def _log(sol: BoundedSolution, M: np.ndarray, bounds: tuple[np.ndarray, ...]) -> dict[str, Any]:
@@ -210,8 +201,8 @@ def bounded_emd(a_lo: Any, a_hi: Any, b_lo: Any, b_hi: Any, M: Any, log: bool = 
     >>> float((plan * M).sum())
     -1.0
     """
-    M, *bounds = check_bounded_problem(M, a_lo, a_hi, b_lo, b_hi)
-    sol = _solve(M, *bounds, method, 0.0, max_iter)
+    *bounds, M = check_bounded_problem(a_lo, a_hi, b_lo, b_hi, M)
+    sol = solve_bounded(*bounds, M, method=method, max_iter=max_iter, validate=False)
     plan = sol.plan()
     return (plan, _log(sol, M, tuple(bounds))) if log else plan
 
@@ -222,8 +213,8 @@ def bounded_emd2(a_lo: Any, a_hi: Any, b_lo: Any, b_hi: Any, M: Any, log: bool =
     """The optimal value of :func:`bounded_emd` (POT's ``emd2`` style); with ``log=True``,
     ``(value, log)`` where log is that of :func:`bounded_emd` plus, if ``return_matrix``, the
     plan under ``"G"``.  Memory: M and O(n + m) unless the plan is asked for."""
-    M, *bounds = check_bounded_problem(M, a_lo, a_hi, b_lo, b_hi)
-    sol = _solve(M, *bounds, method, 0.0, max_iter)
+    *bounds, M = check_bounded_problem(a_lo, a_hi, b_lo, b_hi, M)
+    sol = solve_bounded(*bounds, M, method=method, max_iter=max_iter, validate=False)
     if not log:
         return sol.value
     out = _log(sol, M, tuple(bounds))

@@ -27,19 +27,19 @@ _KIND_CODE = {"mcshane": 0, "whitney": 1, "mean": 2}
 
 
 @njit(cache=True, nogil=True)
-def _c_transform_kernel(f_neg, dist):  # pragma: no cover - compiled
-    n, m = dist.shape
+def _c_transform_kernel(f_neg, M):  # pragma: no cover - compiled
+    n, m = M.shape
     f_pos = np.empty(n)
     for i in range(n):
-        row = dist[i]
+        row = M[i]
         best = f_neg[0] + row[0]
         for j in range(1, m):
             v = f_neg[j] + row[j]
             best = v if v < best else best
         f_pos[i] = best
-    g = f_pos[0] - dist[0]
+    g = f_pos[0] - M[0]
     for i in range(1, n):
-        row = dist[i]
+        row = M[i]
         fi = f_pos[i]
         for j in range(m):
             v = fi - row[j]
@@ -48,19 +48,20 @@ def _c_transform_kernel(f_neg, dist):  # pragma: no cover - compiled
 
 
 def c_transform_clean(f_pos: np.ndarray, f_neg: np.ndarray,
-                      dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                      M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Make a feasible hKR potential exactly 1-Lipschitz on all samples, never raising L.
 
     ``f_pos <- min_j (f_neg_j + d_ij)`` then ``f_neg <- max_i (f_pos_i - d_ij)``.  The first step
     only raises f on the positives and the second only lowers it on the negatives, which can
     only lower the hKR loss (L decreases in f(x_i) and increases in f(z_j)); the result satisfies
     f_pos_i - f_neg_j <= d_ij for all pairs and is 1-Lipschitz within each class (a min, resp.
-    max, of 1-Lipschitz functions), hence on the union of the samples.  (``f_pos`` itself is not
-    used: the first step recomputes it.)  Two compiled passes over ``dist``, no temporary.
+    max, of 1-Lipschitz functions), hence on the union of the samples.  ``M`` is the (n, m)
+    distance matrix d (any cost matrix for the transforms).  (``f_pos`` itself is not used: the
+    first step recomputes it.)  Two compiled passes over ``M``, no temporary.
     """
-    dist = np.ascontiguousarray(dist, dtype=np.float64)
+    M = np.ascontiguousarray(M, dtype=np.float64)
     fn = kernel("c_transform") or _c_transform_kernel
-    return fn(np.ascontiguousarray(f_neg, dtype=np.float64), dist)
+    return fn(np.ascontiguousarray(f_neg, dtype=np.float64), M)
 
 
 @njit(cache=True, nogil=True)

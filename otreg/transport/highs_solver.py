@@ -1,11 +1,11 @@
 """The hKR problem as one linear program, solved by HiGHS through SciPy.
 
-We solve the *dual* side (spec section 2, written for general marginal bounds), which HiGHS's
-interior-point method with crossover handles fastest (measured at n = m = 300 on two-moons:
+We solve the *dual* side (docs/mathematics.md §2, written for general marginal bounds), which
+HiGHS's interior-point method with crossover handles fastest (measured at n = m = 300 on two-moons:
 1.8 s against 5.7 s for dual simplex and 3.3 s for the plan-variable primal)::
 
     min  -a_lo.alpha + (a_hi - a_lo).s - b_lo.beta + (b_hi - b_lo).t
-    s.t. alpha_i + beta_j <= C_ij,   s >= -alpha,  t >= -beta,  s, t >= 0
+    s.t. alpha_i + beta_j <= M_ij,   s >= -alpha,  t >= -beta,  s, t >= 0
 
 Its optimum is minus the bounded-transport minimum; the dual values of the n*m cross rows are
 minus the optimal plan.  For hKR, ``f = alpha + margin`` and ``g = -beta - margin``
@@ -21,14 +21,14 @@ from ..errors import SolverError
 from .objective import check_dense_size
 
 
-def solve_bounded_highs(C: np.ndarray, a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.ndarray,
-                        b_hi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """min sum C*pi s.t. a_lo <= pi 1 <= a_hi, b_lo <= pi^T 1 <= b_hi, pi >= 0, by HiGHS.
+def solve_bounded_highs(a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.ndarray, b_hi: np.ndarray,
+                        M: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """min sum M*pi s.t. a_lo <= pi 1 <= a_hi, b_lo <= pi^T 1 <= b_hi, pi >= 0, by HiGHS.
 
     Returns ``(plan, alpha, beta)``: the dense optimal plan and dual potentials with
-    ``alpha_i + beta_j <= C_ij`` (equality on the plan's support).
+    ``alpha_i + beta_j <= M_ij`` (equality on the plan's support).
     """
-    n, m = C.shape
+    n, m = M.shape
     check_dense_size(n, m, copies=12, what="the HiGHS LP (sparse constraint matrix)")
     eye_n = sp.identity(n, format="csr")
     eye_m = sp.identity(m, format="csr")
@@ -39,7 +39,7 @@ def solve_bounded_highs(C: np.ndarray, a_lo: np.ndarray, a_hi: np.ndarray, b_lo:
     hinge_pos = sp.hstack([-eye_n, sp.csr_matrix((n, m)), -eye_n, sp.csr_matrix((n, m))])
     hinge_neg = sp.hstack([sp.csr_matrix((m, n)), -eye_m, sp.csr_matrix((m, n)), -eye_m])
     A_ub = sp.vstack([cross, hinge_pos, hinge_neg], format="csr")
-    b_ub = np.concatenate([C.ravel(), np.zeros(n + m)])
+    b_ub = np.concatenate([M.ravel(), np.zeros(n + m)])
     c = np.concatenate([-a_lo, -b_lo, a_hi - a_lo, b_hi - b_lo])
     bounds = [(None, None)] * (n + m) + [(0, None)] * (n + m)
     res = linprog(c, A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs-ipm")

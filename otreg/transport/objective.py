@@ -14,7 +14,6 @@ from numba import njit
 
 from ..errors import InputError, MemoryLimitError
 from ._aot import kernel
-from .validate import power_of_two_scale
 
 #: Largest dense n x m float64 block (bytes) a solver may allocate; about a third of the machine
 #: memory leaves room for the solver's own copies.  Override with ``otreg.transport.objective.

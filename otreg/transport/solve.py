@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -22,10 +22,10 @@ from ..errors import InputError, MemoryLimitError, SolverError
 from ..problem import Problem, as_problem
 from .bounded import BoundedSolution, solve_bounded
 from .extension import ExtensionPotential, c_transform_clean
+from .methods import METHODS
 from .objective import check_dense_size, coordinate_scale, scaled_distances
 from .sparse import SparseSolution, solve_sparse
 
-METHODS = ("auto", "netsimplex", "pot", "highs", "sparse")
 #: relative tolerance of the optimality certificate: the duality gap relative to the scale of
 #: the values, (1 + lam) (max d + 2 margin), and the marginal violations relative to the mass
 CERT_TOL = 1e-9
@@ -35,16 +35,6 @@ CERT_TOL = 1e-9
 HKR_DENSE_COPIES = 1.05
 
 Bounds = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-#: a bounded-transport solver: (D, bounds, offset) -> BoundedSolution of min <pi, D + offset>
-BoundedSolver = Callable[[np.ndarray, Bounds, float], BoundedSolution]
-
-
-def _bounded_solver(method: str) -> BoundedSolver:
-    return lambda D, bounds, offset: solve_bounded(D, *bounds, method=method, offset=offset)
-
-
-_SOLVERS: dict[str, BoundedSolver] = {k: _bounded_solver(k) for k in ("netsimplex", "pot",
-                                                                      "highs")}
 
 
 @dataclass
@@ -54,10 +44,10 @@ class HKRResult:
     Attributes
     ----------
     loss : float
-        min of the empirical hKR loss L over 1-Lipschitz f (spec section 1); equals
+        min of the empirical hKR loss L over 1-Lipschitz f (docs/mathematics.md §1); equals
         ``-2 margin - primal_value``.
     plan : ndarray (n, m) or scipy.sparse.csr_array
-        An optimal transport plan of the bounded-marginal primal (spec section 3); sparse
+        An optimal transport plan of the bounded-marginal primal (docs/mathematics.md §3); sparse
         (at most n + m nonzeros) when ``method == "sparse"``.
     f_pos, f_neg : ndarray
         The optimal dual potential on the positives and negatives: 1-Lipschitz on all samples,
@@ -291,7 +281,9 @@ def hkr_transport(x_pos: Any, x_neg: Any = None, lam: float | None = None,
     failures = []
     for name in (_choose_method(pr.n, pr.m) if method == "auto" else [method]):
         try:
-            sol = _SOLVERS[name](D, bounds, -2.0 * unit.margin)
+            # the library built D and the bounds: no second pass of input checks over D
+            sol = solve_bounded(*bounds, D, method=name, offset=-2.0 * unit.margin,
+                                validate=False)
         except (SolverError, MemoryLimitError) as exc:
             failures.append(str(exc))
             continue
@@ -358,7 +350,7 @@ def wasserstein1(x_pos: Any, x_neg: Any = None, a: Any = None, b: Any = None,
     D, s, _ = scaled_distances(pr.x_pos, pr.x_neg)
     wb = pr.b * (pr.a.sum() / pr.b.sum())
     dense = "netsimplex" if method == "auto" else method
-    value = solve_bounded(D, pr.a, pr.a, wb, wb, method=dense).value * s
+    value = solve_bounded(pr.a, pr.a, wb, wb, D, method=dense, validate=False).value * s
     if not np.isfinite(value):
         raise InputError("x_pos, x_neg: W1 exceeds the largest float64; rescale the data")
     return float(value)

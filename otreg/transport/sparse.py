@@ -1,6 +1,6 @@
 """Exact hKR transport without the dense cost matrix: column generation on the network simplex.
 
-The bounded transport problem (spec section 3) has n*m arcs but an optimal plan with at most
+The bounded transport problem (docs/mathematics.md §3) has n*m arcs but an optimal plan with at most
 n + m of them in use.  :func:`solve_sparse` keeps a few dozen arcs per point:
 
 1. starting arcs: each point's nearest neighbours in the other class, a chain of arcs that
@@ -34,8 +34,8 @@ from tqdm.auto import tqdm
 from ..errors import InputError, MemoryLimitError, SolverError
 from ..problem import Problem
 from . import objective
+from .netsimplex import SparseNetwork
 from .sparse_pricing import Blocks, dask_pricing, row_pass, spatial_blocks
-from .sparse_simplex import SparseNetwork
 
 __all__ = ["SparseOptions", "SparseSolution", "solve_sparse"]
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
-
 from typing import Any, Callable
 
 import numpy as np
@@ -111,21 +110,6 @@ def _block_wmin(W, start):
                 v = W[j]
         out[q] = v
     return out
-
-
-@njit(cache=True, nogil=True)
-def _candidate_blocks(rb, r_lo, r_hi, c_lo, c_hi, wmin, vmax, bound, cand, lbs):
-    """Column blocks whose lower bound for row block ``rb`` is below ``bound`` (with the
-    largest V of the row block, ``vmax``): their number, written to ``cand`` / ``lbs``
-    (lbs: min W + box gap, without V)."""
-    nc = 0
-    for q in range(c_lo.shape[0]):
-        lb = wmin[q] + _box_gap(r_lo[rb], r_hi[rb], c_lo[q], c_hi[q])
-        if lb - vmax < bound:
-            cand[nc] = q
-            lbs[nc] = lb
-            nc += 1
-    return nc
 
 
 @njit(cache=True, nogil=True)
@@ -283,6 +267,38 @@ def _far2(alo, ahi, blo, bhi):
     return s
 
 
+@njit(cache=True, nogil=True)
+def _row_block_bounds(xr, V, i0, i1, lo, hi, wmin, kdir, h, pc, pr, c_lo, c_hi, ux, uy,
+                      directional, ncb):
+    """Lower bounds, for the rows i0 .. i1 of one row block (box [lo, hi]), of the values in
+    each of the ``ncb`` column blocks: (box bound without V, directional bound, the column
+    block of the smallest bound, which is scanned first)."""
+    # max over the rows of V + x . u_k, for the directional bound of the whole row block
+    tmax = np.full(_NDIR, -np.inf)
+    vmax = -np.inf
+    for i in range(i0, i1):
+        vmax = max(vmax, V[i])
+        if directional:
+            for kk in range(_NDIR):
+                tmax[kk] = max(tmax[kk], V[i] + (xr[i, 0] * ux[kk] + xr[i, 1] * uy[kk]))
+    lbb = np.empty(ncb)
+    lbd = np.full(ncb, -np.inf)
+    qbest, sbest = 0, np.inf
+    for q in range(ncb):
+        lbb[q] = wmin[q] + _box_gap(lo, hi, c_lo[q], c_hi[q])
+        kq = kdir[q]
+        if kq >= 0:
+            t = (-uy[kq] * 0.5 * (lo[0] + hi[0]) + ux[kq] * 0.5 * (lo[1] + hi[1])) - pc[q]
+            prr = pr[q] + abs(uy[kq]) * 0.5 * (hi[0] - lo[0]) + abs(ux[kq]) * 0.5 * (
+                hi[1] - lo[1])
+            lbd[q] = _directional_bound(h[q] - tmax[kq], t, prr,
+                                        _far2(lo, hi, c_lo[q], c_hi[q]))
+        score = max(lbb[q] - vmax, lbd[q])
+        if score < sbest:
+            qbest, sbest = q, score
+    return lbb, lbd, qbest
+
+
 @njit(parallel=True, cache=True)
 def _pass_kernel(xr, V, r_start, r_lo, r_hi, cT, W, c_start, c_lo, c_hi, thr, k, slack, rb0,
                  rb1):
@@ -309,29 +325,8 @@ def _pass_kernel(xr, V, r_start, r_lo, r_hi, cT, W, c_start, c_lo, c_hi, thr, k,
         i0, i1 = r_start[rb], r_start[rb + 1]
         buf = np.empty(lmax)
         lo, hi = r_lo[rb], r_hi[rb]
-        # max over the rows of V + x . u_k, for the directional bound of the whole row block
-        tmax = np.full(_NDIR, -np.inf)
-        vmax = -np.inf
-        for i in range(i0, i1):
-            vmax = max(vmax, V[i])
-            if directional:
-                for kk in range(_NDIR):
-                    tmax[kk] = max(tmax[kk], V[i] + (xr[i, 0] * ux[kk] + xr[i, 1] * uy[kk]))
-        lbb = np.empty(ncb)  # box bound without V, and directional bound, of the row block
-        lbd = np.full(ncb, -np.inf)
-        qbest, sbest = 0, np.inf
-        for q in range(ncb):
-            lbb[q] = wmin[q] + _box_gap(lo, hi, c_lo[q], c_hi[q])
-            kq = kdir[q]
-            if kq >= 0:
-                t = (-uy[kq] * 0.5 * (lo[0] + hi[0]) + ux[kq] * 0.5 * (lo[1] + hi[1])) - pc[q]
-                prr = pr[q] + abs(uy[kq]) * 0.5 * (hi[0] - lo[0]) + abs(ux[kq]) * 0.5 * (
-                    hi[1] - lo[1])
-                lbd[q] = _directional_bound(h[q] - tmax[kq], t, prr,
-                                            _far2(lo, hi, c_lo[q], c_hi[q]))
-            score = max(lbb[q] - vmax, lbd[q])
-            if score < sbest:
-                qbest, sbest = q, score
+        lbb, lbd, qbest = _row_block_bounds(xr, V, i0, i1, lo, hi, wmin, kdir, h, pc, pr, c_lo,
+                                            c_hi, ux, uy, directional, ncb)
         found = np.zeros(i1 - i0, np.int64)
         bound = np.full(i1 - i0, np.inf)
         ub = -np.inf

@@ -45,12 +45,12 @@ def _bound_vector(v: Any, name: str, size: int, upper: bool) -> np.ndarray:
     return out
 
 
-def check_bounded_problem(M: Any, a_lo: Any, a_hi: Any, b_lo: Any, b_hi: Any,
+def check_bounded_problem(a_lo: Any, a_hi: Any, b_lo: Any, b_hi: Any, M: Any,
                           offset: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray,
                                                         np.ndarray, np.ndarray]:
     """Validate min <pi, M + offset> over pi >= 0 with row sums in [a_lo, a_hi] and column
-    sums in [b_lo, b_hi]; return ``(M, a_lo, a_hi, b_lo, b_hi)`` as float64 arrays (M is not
-    copied if it already is one, C-contiguous).
+    sums in [b_lo, b_hi] (POT's argument order); return ``(a_lo, a_hi, b_lo, b_hi, M)`` as
+    float64 arrays (M is not copied if it already is one, C-contiguous).
 
     Upper bounds may be ``inf``; bounds given as scalars apply to every row / column.
     """
@@ -89,4 +89,4 @@ def check_bounded_problem(M: Any, a_lo: Any, a_hi: Any, b_lo: Any, b_hi: Any,
             raise InputError(f"M: no minimum, M[{rows[i]}, {cols[j]}] = {block[i, j]:g} < 0 "
                              f"links a row and a column with infinite upper bounds (a_hi, "
                              "b_hi), so moving more mass along it lowers the cost without end")
-    return M, a_lo, a_hi, b_lo, b_hi
+    return a_lo, a_hi, b_lo, b_hi, M

@@ -1,4 +1,4 @@
-"""Verification of the hKR solution against the paper's properties (spec sections 5-7).
+"""Verification of the hKR solution against the paper's properties (docs/mathematics.md §7-§9).
 
 ``verify(x_pos, x_neg, lam, margin, ...) -> Report`` solves exactly, trains a network (or takes
 one), runs every check of :data:`CHECKS` and reports them (``Report.table()``,

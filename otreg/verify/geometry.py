@@ -1,4 +1,5 @@
-"""Geometry of the classifier sign(f) (spec section 6), as numerical checks on any potential.
+"""Geometry of the classifier sign(f) (docs/mathematics.md §8), as numerical checks on any
+potential.
 
 Points on the transport rays of the exact plan, the distance to the decision boundary found by
 a ray search, |grad f| = 1 on the rays, the certificate (no flip closer than |f(x)|) and its
@@ -36,7 +37,8 @@ def ray_points(res: HKRResult, rng: np.random.Generator, k: int = 400,
 
     With ``crossing=True`` only rays whose end values straddle 0 (f_i > 0 > g_j) are used;
     rays not longer than ``min_length`` (default 0: mass moved between coincident points, which
-    has no ray to speak of) are left out.  Returns (points, i, j, t); no points if no ray is left."""
+    has no ray to speak of) are left out.  Returns (points, i, j, t); no points if no ray is
+    left."""
     plan = res.plan.copy()
     if crossing:
         plan = plan * ((res.f_pos[:, None] > 0) & (res.f_neg[None, :] < 0))
@@ -103,7 +105,8 @@ def boundary_distance(pot: Potential, points: np.ndarray, r_max: Any,
     flipped = (vals * s0 <= 0) & (s0 != 0)
     any_flip = flipped.any(axis=2)
     first = np.argmax(flipped, axis=2)  # (k, D)
-    hi = np.take_along_axis(np.broadcast_to(radii[:, None, :], (k, D, R)), first[..., None], 2)[..., 0]
+    hi = np.take_along_axis(np.broadcast_to(radii[:, None, :], (k, D, R)), first[..., None],
+                            2)[..., 0]
     prev = np.where(first > 0, first - 1, 0)
     lo = np.where(first > 0, np.take_along_axis(
         np.broadcast_to(radii[:, None, :], (k, D, R)), prev[..., None], 2)[..., 0], 0.0)
@@ -178,7 +181,8 @@ def check_certificate(pot: Potential, points: np.ndarray, rng: np.random.Generat
     tight = absf[finite] / dist[finite]
     detail = (f"{len(pts)} random points x {n_dirs} rays: {int(bad.sum())} with a sign flip "
               f"closer than |f(x)|; value = max (|f|-dist)/|f| = {worst:.2e} <= {tol:g}; "
-              f"certified/true radius median {np.median(tight) if tight.size else float('nan'):.3f}")
+              "certified/true radius median "
+              f"{np.median(tight) if tight.size else float('nan'):.3f}")
     return Check(name, not bad.any(), max(worst, 0.0), tol, detail), dist
 
 

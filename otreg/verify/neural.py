@@ -1,5 +1,5 @@
-"""The network against the exact solution (spec section 7): the loss gap and the agreement of
-the potentials on the samples."""
+"""The network against the exact solution (docs/mathematics.md §9): the loss gap and the
+agreement of the potentials on the samples."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Optimality conditions of the exact hKR solution (spec section 5), as numerical checks.
+"""Optimality conditions of the exact hKR solution (docs/mathematics.md §7), as numerical checks.
 
 Strong duality, transport rays (complementary slackness), the marginal bounds, hinge
 slackness, the 1-Lipschitz property (on the samples and of any potential on R^d), the
@@ -347,8 +347,8 @@ def check_w1_limit(problem: Problem, lams: Sequence[float] = (1e-1, 1e-2, 1e-3),
 def check_invariance(problem: Problem, loss: float, scale: float = 2.5, seed: int = 0,
                      solver: Solver = hkr_transport, tol: float = LP_TOL) -> Check:
     """Scaling all points and the margin by s multiplies min L by s; a rotation plus a
-    translation of both clouds leaves it unchanged (spec section 5).  ``loss`` is the min of L
-    on the original problem (pass a wrong one to see the check fail)."""
+    translation of both clouds leaves it unchanged (docs/mathematics.md §7).  ``loss`` is the
+    min of L on the original problem (pass a wrong one to see the check fail)."""
     d = problem.dim
     rng = np.random.default_rng(seed)
     q, r = np.linalg.qr(rng.standard_normal((d, d)))

@@ -129,7 +129,8 @@ class Report:
     # ---------------------------------------------------------------- text
     def summary(self) -> str:
         pr, res = self.problem, self.result
-        s = (f"{pr.describe()} | exact loss {res.loss:.6f}  W1 {self.w1:.6f}  mass moved {res.mass:.4f}  "
+        s = (f"{pr.describe()} | exact loss {res.loss:.6f}  W1 {self.w1:.6f}  "
+             f"mass moved {res.mass:.4f}  "
              f"({res.method}, {res.seconds:.2f}s)")
         if self.network is not None:
             d = self.to_dict()["neural"]
@@ -368,7 +369,7 @@ def verify(x_pos: Any, x_neg: Any = None, lam: float | None = None, margin: floa
            w1_lams: tuple[float, ...] = (1e-1, 1e-2, 1e-3), n_test_points: int = 150,
            progress: bool = False) -> Report:
     """Solve the hKR problem exactly, train a 1-Lipschitz network (or use ``model``), and check
-    the paper's properties on both (spec sections 5-7; the list is :data:`CHECKS`).
+    the paper's properties on both (docs/mathematics.md §7-§9; the list is :data:`CHECKS`).
 
     The data are those of :func:`otreg.hkr_transport` (``x_pos`` may be a
     :class:`otreg.Problem`).  ``model`` is anything with ``predict(points)`` and

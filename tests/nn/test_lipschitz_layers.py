@@ -1,4 +1,4 @@
-"""Layers and activations added for issue 9: warm-started Björck, the fused dense chain,
+"""Layers and activations of the deep networks: warm-started Björck, the fused dense chain,
 GroupSort-4/8, Householder activations, model units, flat Adam.  Every layer: Lipschitz bound
 on random pairs (ratio <= 1 + 1e-6), gradient norm <= 1, gradients against finite
 differences."""
@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 from otreg.errors import InputError
-from otreg.nn import (Adam, Householder, LipschitzDense, Sequential, Tensor, bjorck_numpy,
-                      dense_chain, lipschitz_mlp, load_model, no_grad, orthonormal, save_model,
-                      warm_bjorck)
+from otreg.nn import (Adam, Householder, LipschitzDense, Sequential, Tensor, dense_chain,
+                      lipschitz_mlp, load_model, no_grad, orthonormal, save_model, warm_bjorck)
 from otreg.nn.activations import KERNELS, groupsort4, groupsort8
 
 from nn_gradcheck import check_grads, pair_ratios
@@ -141,7 +140,8 @@ def test_dense_chain_finite_differences():
     check_grads(fn, x, *ws, *bs)
 
 
-@pytest.mark.parametrize("acts", [["groupsort2", "groupsort2", None], ["fullsort", "groupsort4", None]])
+@pytest.mark.parametrize("acts", [["groupsort2", "groupsort2", None],
+                                  ["fullsort", "groupsort4", None]])
 def test_dense_chain_in_single_precision_matches_double(acts):
     """dtype=float32: same values and gradients as float64 to single-precision rounding
     (relative 1e-5 of the values' and gradients' scale), handed back as float64."""

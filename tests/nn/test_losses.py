@@ -1,4 +1,4 @@
-"""hKR losses against spec section 1, computed independently in plain NumPy."""
+"""hKR losses against docs/mathematics.md §1, computed independently in plain NumPy."""
 import numpy as np
 import pytest
 
@@ -12,7 +12,7 @@ rng = np.random.default_rng(11)
 
 
 def spec_loss(f_pos, f_neg, a, b, p, lam, m):
-    """Spec section 1, written out term by term with explicit loops."""
+    """The loss of docs/mathematics.md §1, written out term by term with explicit loops."""
     a = np.asarray(a, float) / np.sum(a)
     b = np.asarray(b, float) / np.sum(b)
     kr = sum(b[j] * f_neg[j] for j in range(len(f_neg))) - sum(a[i] * f_pos[i]
@@ -31,7 +31,7 @@ def data(n=7, m=5, weighted=True):
 
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("lam,margin", [(0.0, 0.1), (1.0, 0.1), (7.5, 0.3)])
-def test_hkr_loss_equals_spec(weighted, lam, margin):
+def test_hkr_loss_equals_the_formula(weighted, lam, margin):
     f_pos, f_neg, a, b = data(weighted=weighted)
     # default prior: positive share of the raw mass (n/(n+m) for uniform weights)
     p_default = a.sum() / (a.sum() + b.sum())

@@ -5,7 +5,7 @@ reproducibility.
 Exact minima come from ``otreg.transport.hkr_transport`` (the exact LP; checked against an
 independent HiGHS solve elsewhere).  The gap is ``(L_net - min L) / (|min L| + 2 margin)``, as
 ``otreg verify``'s ``neural_gap`` reports it.  The quality cases use ``fit``'s default settings
-(what ``otreg train`` does without network flags): issue 9's targets are 0.5 % on the toys and
+(what ``otreg train`` does without network flags): their targets are 0.5 % on the toys and
 2 % on the hard cases (interleaved stripes with shared points, heavily overlapping anisotropic
 clouds, a ring around a blob with large lam and margin).
 """
@@ -65,7 +65,7 @@ def test_default_training_reaches_the_exact_minimum(trained, name):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["anisotropic", "stripes"])
 def test_verify_passes_every_check_on_hard_data(trained, name):
-    """Issue 9: on the data where the shallow network made the paper's geometry look false
+    """On the data where a shallow network made the paper's geometry look false
     (gradient norm, adversarial tightness, gap, agreement all failing), every check passes
     with the network trained by the defaults."""
     from otreg.verify import verify
@@ -331,7 +331,8 @@ def test_fit_multiclass_one_vs_all(tmp_path):
 
 
 def test_cli_diverged_training_is_one_line_exit_2(tmp_path, capsys):
-    """`otreg train --lr 1e10` used to train to a loss of 1.2e10 with exit 0 (issue 12)."""
+    """`otreg train --lr 1e10` must not end with exit 0 and a loss of
+    1.2e10: a diverged training is an error, not a result."""
     from otreg.cli import main
 
     rc = main(["train", "--data", "moons", "--n", "20", "--lr", "1e10", "--steps", "50",

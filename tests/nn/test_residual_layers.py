@@ -1,5 +1,5 @@
 """Residual layers (convex potential, SLL) and the Cayley / exponential parametrisations of the
-dense layers (issue 9): every new op against finite differences (input and parameters), the
+dense layers: every op against finite differences (input and parameters), the
 Lipschitz bound on random pairs (ratio <= 1 + 1e-6) and |grad| <= 1 for each layer and for
 whole networks, save/load round trips, bad options."""
 import numpy as np

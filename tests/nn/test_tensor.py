@@ -126,7 +126,7 @@ def test_concatenate_stack():
 
 def test_sort_last_axis():
     x = r(5, 6)  # distinct values almost surely
-    out = check_grads(lambda t: t.sort(), x)
+    check_grads(lambda t: t.sort(), x)
     assert np.array_equal(Tensor(x).sort().data, np.sort(x, axis=-1))
 
 
@@ -191,7 +191,8 @@ def test_gradient_wrt_inputs_of_a_small_network():
     check_grads(lambda xx, a, bb, c: ((xx @ a + bb).relu() @ c), x, w1, b1, w2)
 
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra.numpy import array_shapes, broadcastable_shapes  # noqa: E402
 
 

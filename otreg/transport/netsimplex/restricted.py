@@ -1,22 +1,18 @@
-"""The network simplex of :mod:`otreg.transport.netsimplex` on an explicit, growing arc list.
+"""The network simplex on an explicit, growing arc list: the restricted problems of column
+generation (:mod:`otreg.transport.sparse`).
 
-Column generation (:mod:`otreg.transport.sparse`) solves a sequence of restricted problems: the
-bounded transport problem of netsimplex with only some of the n*m transport arcs i -> j.  Each
-round adds arcs and continues from the previous optimal spanning tree (the basis stays primal
-feasible: a new arc enters the arc list at its lower bound, flow 0).
+Each round adds arcs and continues from the previous optimal spanning tree (the basis stays
+primal feasible: a new arc enters the arc list at its lower bound, flow 0).  The spanning tree,
+its artificial start, the pivot driver and the final flows are the dense solver's own
+(:mod:`.tree`, :mod:`.start`, :mod:`.driver`); only the arc store, its pricing and the node
+renumbering are specific.  The store is the dense solver's ``_Arcs`` record with no dense arcs
+(``nm = 0``, an empty ``C``), holding in its stored-arc arrays::
 
-The spanning tree, its initial artificial form, the pivots (join node, leaving arc, flow push,
-tree update, potential update) and the potential refresh are netsimplex's own compiled helpers;
-only the arc store and the pricing are new.  The store is netsimplex's ``_Arcs`` record with no
-dense arcs (``nm = 0``, an empty ``C``), holding in its stored-arc arrays::
-
-    x in [0, n + m)              the hub arcs h -> i and j -> h   (as in netsimplex)
-    x in [n + m, 2 (n + m) + 1)  the artificial arcs of the initial tree (as in netsimplex)
+    x in [0, n + m)              the hub arcs h -> i and j -> h
+    x in [n + m, 2 (n + m) + 1)  the artificial arcs of the initial tree
     x >= 2 (n + m) + 1           the transport arcs i -> n + j, cost d_ij - 2 margin, capacity inf
 
-so that an arc id is its index in these arrays and netsimplex's ``_arc``, ``_enter_tree``,
-``_flip_bound``, ``_price_hub_arcs``, ``_initial_tree`` and ``_flip_artificial`` apply as they
-are.
+so that an arc id is its index in these arrays.
 """
 from __future__ import annotations
 
@@ -26,12 +22,12 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from ..errors import SolverError
-
-from .netsimplex import (_BOUND_FLIP, _LOWER, _TREE, _UNBOUNDED, _Arcs, Status, _arc,
-                         _borrowing, _enter_tree, _flip_artificial, _flip_bound, _initial_tree,
-                         _is_tree_arc, _leave_tree, _node_excess, _pivot, _price_hub_arcs,
-                         _refresh_flows, _refresh_potentials)
+from ...errors import SolverError
+from ._common import _LOWER, _TREE, Status
+from .arcs import _Arcs
+from .driver import _final_flows, _pivot_loop
+from .start import _initial_tree
+from .tree import _refresh_potentials, _renumber
 
 __all__ = ["SparseNetwork"]
 
@@ -49,7 +45,8 @@ def _first_transport(n: int, m: int) -> int:
 
 def _store(n: int, m: int, src: np.ndarray, tgt: np.ndarray, cost: np.ndarray,
            cap: np.ndarray, state: np.ndarray, flow: np.ndarray) -> _Arcs:
-    """netsimplex's ``_Arcs`` record with no dense arcs (nm = 0, an empty C, no cost offset)."""
+    """The dense solver's ``_Arcs`` record with no dense arcs (nm = 0, an empty C, no cost
+    offset)."""
     fields = {"C": np.empty(0), "offset": 0.0, "n": n, "m": m, "nm": 0, "src": src,
               "tgt": tgt, "cost": cost, "cap": cap, "state": state, "flow": flow}
     return _Arcs(*(fields[f] for f in _Arcs._fields))
@@ -58,7 +55,7 @@ def _store(n: int, m: int, src: np.ndarray, tgt: np.ndarray, cost: np.ndarray,
 def _make_store(a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.ndarray,
                 b_hi: np.ndarray) -> _Arcs:
     """The hub arcs h -> i and j -> h (at their lower bound, fixed if of capacity 0) and room
-    for the artificial arcs (set by netsimplex's ``_initial_tree``)."""
+    for the artificial arcs (set by :func:`.start._initial_tree`)."""
     n, m = a_lo.shape[0], b_lo.shape[0]
     nh = n + m
     K = 2 * nh + 1
@@ -84,120 +81,9 @@ def _grow_store(arcs: _Arcs, src: np.ndarray, tgt: np.ndarray, cost: np.ndarray)
                   np.concatenate([arcs.flow, np.zeros(k)]))
 
 
-@_borrowing
-def _leave_tree_sparse(arcs, e, flow):
-    """Arc e left the tree: a transport arc (capacity inf) leaves at flow 0; hub and artificial
-    arcs as in netsimplex."""
-    if e >= 2 * (arcs.n + arcs.m) + 1:
-        arcs.state[e] = _LOWER
-        arcs.flow[e] = 0.0
-    else:
-        _leave_tree(arcs, e, flow)
-
-
-@njit(cache=True)
-def _exact_flows(arcs, tree, supply):
-    """Recompute the tree arcs' flows from the supplies (``supply`` indexed by the current node
-    ids) by netsimplex's :func:`_refresh_flows`, without the rounding accumulated by the pivots;
-    then zero the artificial arcs' flows and clamp the others into their bounds (netsimplex's
-    ``_clean_flows`` expects the artificial arcs last; here the transport arcs follow them).
-    Returns the largest flow taken off an artificial arc."""
-    root = tree.P.shape[0] - 1
-    excess = np.empty(root + 1)
-    _node_excess(arcs, supply, excess)
-    _refresh_flows(tree, excess)
-    lo = arcs.n + arcs.m
-    hi = 2 * lo + 1
-    worst = 0.0
-    for u in range(root):
-        f = tree.flow[u]
-        if lo <= tree.pred[u] < hi:
-            worst = max(worst, abs(f))
-            f = 0.0
-        tree.flow[u] = min(max(f, 0.0), tree.cap[u])
-    return worst
-
-
-@_borrowing
-def _find_entering_sparse(arcs, P, cursor, block, hub_block, eps):
-    """LEMON block search over the transport arcs (after a rolling block of ``hub_block`` hub
-    arcs, as in netsimplex): the most negative reduced cost below -eps in the first block of
-    ``block`` transport arcs from ``cursor[0]`` on that has one; if none has, all hub arcs.
-    Returns (entering arc or -1, arcs priced)."""
-    nh = arcs.n + arcs.m
-    t0 = 2 * nh + 1
-    ntr = arcs.src.shape[0] - t0
-    minc = -eps
-    in_arc = -1
-    if hub_block > 0:
-        minc, in_arc = _price_hub_arcs(arcs, P, cursor, hub_block, minc)
-    src, tgt, cost, state = arcs.src, arcs.tgt, arcs.cost, arcs.state
-    q = cursor[0]
-    cnt = block
-    for scanned in range(ntr):
-        x = t0 + q
-        if state[x] != _TREE:
-            c = cost[x] + P[src[x]] - P[tgt[x]]
-            if c < minc:
-                minc = c
-                in_arc = x
-        q += 1
-        if q == ntr:
-            q = 0
-        cnt -= 1
-        if cnt == 0:
-            if in_arc >= 0:
-                cursor[0] = q
-                return in_arc, scanned + 1
-            cnt = block
-    if in_arc >= 0:
-        cursor[0] = q
-        return in_arc, ntr
-    minc, in_arc = _price_hub_arcs(arcs, P, cursor, nh, minc)
-    return in_arc, ntr + nh
-
-
-@njit(cache=True)
-def _renumber(arcs, tree, node):
-    """Renumber the nodes (the root keeps the last id) in the order of the tree's thread, so
-    that the subtrees a pivot walks (potential updates) lie in consecutive memory; the tree
-    arrays, the arcs' end nodes and ``node`` (current id of each original node) follow."""
-    N1 = tree.P.shape[0]
-    root = N1 - 1
-    new_id = np.empty(N1, np.int64)
-    new_id[root] = root
-    u = tree.thread[root]
-    k = 0
-    while u != root:
-        new_id[u] = k
-        k += 1
-        u = tree.thread[u]
-    for a in (tree.parent, tree.thread, tree.rev_thread, tree.last_succ):
-        tmp = a.copy()
-        for v in range(N1):
-            w = tmp[v]
-            a[new_id[v]] = new_id[w] if w >= 0 else w
-    for a in (tree.pred, tree.succ_num):
-        tmp = a.copy()
-        for v in range(N1):
-            a[new_id[v]] = tmp[v]
-    for a in (tree.flow, tree.cost, tree.cap, tree.P):
-        tmp = a.copy()
-        for v in range(N1):
-            a[new_id[v]] = tmp[v]
-    tmp8 = tree.pred_dir.copy()
-    for v in range(N1):
-        tree.pred_dir[new_id[v]] = tmp8[v]
-    for x in range(arcs.src.shape[0]):
-        arcs.src[x] = new_id[arcs.src[x]]
-        arcs.tgt[x] = new_id[arcs.tgt[x]]
-    for k in range(node.shape[0]):
-        node[k] = new_id[node[k]]
-
-
 @njit(cache=True)
 def _restricted_simplex(arcs, tree, node, S, feps, opts, stats, first_new):
-    """Optimise the restricted problem from the tree ``tree`` (netsimplex's driver loop with the
+    """Optimise the restricted problem from the tree ``tree`` (the shared pivot driver with the
     sparse pricing).  ``node`` maps the original node ids to the current ones (the nodes are
     renumbered every ``opts.renumber_every`` pivots); the block search starts at transport arc
     ``first_new`` (the arcs added since the last call).  Returns (status, pivots, pricing
@@ -209,59 +95,12 @@ def _restricted_simplex(arcs, tree, node, S, feps, opts, stats, first_new):
     ntr = arcs.src.shape[0] - (2 * hub + 1)
     block = max(10, int(opts.block_factor * math.sqrt(ntr + hub)))
     hub_block = opts.hub_block if np.any(arcs.cap[:arcs.n + arcs.m] > 0) else 0
-    since_renumber = 0
     cursor = np.zeros(2, np.int64)
     cursor[0] = first_new if first_new < ntr else 0
-    status = Status.OPTIMAL
-    it = 0
-    since_refresh = 0
-    fresh = True
-    while True:
-        e, priced = _find_entering_sparse(arcs, tree.P, cursor, block, hub_block, eps)
-        stats[0] += priced
-        if e < 0:  # optimal at this tolerance: confirm with exact potentials
-            if not fresh:
-                eps = _refresh_potentials(tree, hub, S)
-                fresh = True
-                since_refresh = 0
-            elif _flip_artificial(arcs, tree, 1e3 * feps):
-                eps = _refresh_potentials(tree, hub, S)
-            else:
-                break
-            continue
-        arc = _arc(arcs, e)
-        if _is_tree_arc(tree, arc):  # only if potentials drifted: refresh and retry
-            if fresh:
-                eps *= 4.0
-            else:
-                eps = _refresh_potentials(tree, hub, S)
-                fresh = True
-                since_refresh = 0
-            continue
-        if it >= opts.max_iter:
-            status = Status.MAX_ITER
-            break
-        it += 1
-        fresh = False
-        change, out_arc, out_flow = _pivot(tree, arc, feps, stats)
-        if change == _UNBOUNDED:
-            status = Status.UNBOUNDED
-            break
-        if change == _BOUND_FLIP:
-            _flip_bound(arcs, e)
-            continue
-        _leave_tree_sparse(arcs, out_arc, out_flow)
-        _enter_tree(arcs, e)
-        since_refresh += 1
-        since_renumber += 1
-        if opts.renumber_every > 0 and since_renumber >= opts.renumber_every:
-            _renumber(arcs, tree, node)
-            hub = node[arcs.n + arcs.m]
-            since_renumber = 0
-        if since_refresh >= opts.refresh_every:
-            eps = _refresh_potentials(tree, hub, S)
-            since_refresh = 0
-    return status, it, eps
+    none = np.zeros(1, np.int64)
+    return _pivot_loop(arcs, tree, hub, S, feps, eps, True, True,
+                       (cursor, block, hub_block, none, none),
+                       (opts.max_iter, opts.refresh_every, opts.renumber_every), node, stats)
 
 
 @njit(cache=True)
@@ -288,24 +127,9 @@ def _tree_flows(arcs, tree, orig):
     return rows, cols, flows
 
 
-@njit(cache=True)
-def _hub_flows(arcs, tree):
-    """Flow on each hub arc (extra mass of each positive, then of each negative)."""
-    nh = arcs.n + arcs.m
-    out = np.zeros(nh)
-    for x in range(nh):
-        if arcs.state[x] != _TREE:
-            out[x] = arcs.flow[x]
-    for u in range(tree.P.shape[0] - 1):
-        e = tree.pred[u]
-        if e < nh:
-            out[e] = tree.flow[u]
-    return out
-
-
 class SparseNetwork:
-    """The bounded transport problem (netsimplex's network) on a growing list of transport arcs,
-    solved by the network simplex warm-started from its last optimal tree.
+    """The bounded transport problem (the dense solver's network) on a growing list of
+    transport arcs, solved by the network simplex warm-started from its last optimal tree.
 
     Parameters
     ----------
@@ -377,9 +201,9 @@ class SparseNetwork:
         self.pivots += it
         if status == Status.OPTIMAL:
             # exact flows of the final basis; the artificial arcs must be empty up to rounding
-            excess = np.empty_like(self.supply)
-            excess[self.node] = self.supply
-            left = _exact_flows(self.arcs, self.tree, excess)
+            supply = np.empty_like(self.supply)
+            supply[self.node] = self.supply
+            left, _ = _final_flows(self.arcs, self.tree, supply)
             self.feasible = left <= 1e-12 * self.mass
         if status == Status.MAX_ITER:
             raise SolverError(f"sparse: max_iter={self.opts.max_iter} pivots reached")
@@ -398,7 +222,3 @@ class SparseNetwork:
         orig[self.node] = np.arange(self.node.shape[0])
         orig[-1] = -1
         return _tree_flows(self.arcs, self.tree, orig)
-
-    def hub_flows(self) -> np.ndarray:
-        """Extra mass above the lower bound at each positive, then each negative."""
-        return _hub_flows(self.arcs, self.tree)
