@@ -68,7 +68,8 @@ def _move(page, slider, index):
         const t1 = performance.now();
         await new Promise((r) => requestAnimationFrame(() => r()));
         const t2 = performance.now();
-        return {frame: t2 - t0, handler: t1 - t0, stats: {...document.getElementById('stats').dataset},
+        const stats = {...document.getElementById('stats').dataset};
+        return {frame: t2 - t0, handler: t1 - t0, stats: stats,
                 state: otregExplorer.state()};
     }""", [slider, index])
 

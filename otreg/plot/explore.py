@@ -36,7 +36,6 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..errors import InputError
-from ..metrics import bounding_box
 from ..potential import as_potential
 from ..problem import Problem
 from ..study import exact_columns
