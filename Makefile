@@ -7,6 +7,10 @@ TESTS  := $(VENV)/.installed-test
 # the install compiles these kernels ahead of time (setup.py): reinstall when they change
 KERNELS := setup.py $(shell $(PYTHON) otreg/transport/_aot.py)
 
+# the system's Chromium for the explorer's browser test and the docs' screenshot (Debian's
+# package; playwright drives it and never downloads a browser of its own)
+CHROMIUM := /usr/bin/chromium
+
 .PHONY: demo test bench docs clean
 
 $(PY):
@@ -27,13 +31,19 @@ $(TESTS): pyproject.toml $(KERNELS) | $(PY)
 	OTREG_JIT=1 $(PY) -m otreg.transport.warm  # the JIT twins tests/test_aot.py compares with
 	touch $(BASE) $(TESTS)
 
+# only when it is missing (we run as root: apt-get needs no sudo)
+$(CHROMIUM):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
 demo: $(BASE)
 	$(PY) -m otreg.demo --out out
 
 # ruff (configured in pyproject.toml), then the suite on both cores (pytest-xdist; a test file
 # stays on one worker, so that its module fixtures are computed once); OTREG_REQUIRE_AOT: the
-# kernels must have been compiled at install (tests/test_aot.py)
-test: $(TESTS)
+# kernels must have been compiled at install (tests/test_aot.py); Chromium for the explorer's
+# browser test
+test: $(TESTS) | $(CHROMIUM)
 	$(PY) -m ruff check otreg tests benchmarks docs
 	OTREG_REQUIRE_AOT=1 $(PY) -m pytest -q -ra -n 2 --dist loadfile
 
@@ -44,7 +54,7 @@ bench: $(BASE)
 	$(PY) benchmarks/bench_autodiff.py
 	$(PY) benchmarks/bench_neural.py
 
-docs: $(BASE)
+docs: $(BASE) | $(CHROMIUM)
 	$(PY) -m pip install --quiet -e '.[docs]'
 	$(PY) docs/gen_gallery.py
 	$(PY) -m mkdocs build --strict

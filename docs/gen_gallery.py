@@ -11,6 +11,9 @@ Writes
   (``make bench``), included by ``docs/benchmarks.md``;
 * ``build/docs_snippets/sweep_table.md`` — the robustness / accuracy trade-off table of a small
   exact sweep, included by ``docs/benchmarks.md``;
+* ``docs/gallery/explore.html``, ``docs/gallery/explorer.png`` and
+  ``build/docs_snippets/explorer.md`` — the interactive explorer (``otreg explore``), a
+  screenshot of it taken in headless Chromium, and the Markdown of ``docs/explorer.md``;
 * ``build/docs_snippets/digits_results.md`` and ``docs/gallery/digits_0_8_*.png`` — the digits
   experiment (``otreg experiment digits --pair 0,8``): its table, the measured findings and its
   pictures, included by ``docs/digits.md``.
@@ -181,6 +184,37 @@ def digits(quick: bool) -> str:
             f"{figures}")
 
 
+def explorer(quick: bool) -> str:
+    """The explorer page of the demo's problem (two moons, 500 points per class; ``--quick``:
+    100) and its screenshot in headless Chromium; returns the Markdown of docs/explorer.md."""
+    from otreg import Problem
+    from otreg.data.toys import make_toy
+    from otreg.plot.browser import chromium, screenshot
+    from otreg.plot.explore import write_explorer
+
+    n = 100 if quick else 500
+    page = os.path.join(GALLERY, "explore.html")
+    t0 = time.perf_counter()
+    try:
+        write_explorer(Problem(*make_toy("moons", n_pos=n, seed=0), 1.0, 0.1), page)
+        with chromium() as browser:
+            screenshot(browser, page, os.path.join(GALLERY, "explorer.png"), width=1400,
+                       height=900)
+    except Exception:  # e.g. no Chromium: the page says so instead of breaking the build
+        print("gen_gallery: explorer FAILED, left out:", file=sys.stderr)
+        traceback.print_exc()
+        return ("*The explorer could not be generated at this build (see the build log); run "
+                "`otreg explore --data moons --out explore.html` yourself.*\n")
+    size = os.path.getsize(page) / 1e6
+    print(f"gen_gallery: explorer ({time.perf_counter() - t0:.1f}s, {size:.2f} MB)")
+    return (f"[**Open the explorer**](gallery/explore.html) — two moons, {n} points per "
+            f"class, λ = 1 and margin 0.1 at start; 50 λ values × 3 margins, {size:.1f} MB, "
+            "works offline.\n\n"
+            "![The explorer in headless Chromium](gallery/explorer.png)\n\n"
+            "*The page as headless Chromium draws it at this build (screenshot taken by "
+            "`docs/gen_gallery.py`).*\n")
+
+
 def benchmark_tables() -> str:
     files = sorted(glob.glob(os.path.join(ROOT, "benchmarks", "results", "*.md")))
     if not files:
@@ -205,12 +239,15 @@ def main(argv=None) -> int:
     os.makedirs(GALLERY, exist_ok=True)
     os.makedirs(SNIPPETS, exist_ok=True)
     t0 = time.perf_counter()
-    for old in glob.glob(os.path.join(GALLERY, "*.png")):
+    for old in glob.glob(os.path.join(GALLERY, "*.png")) + glob.glob(os.path.join(GALLERY,
+                                                                                 "*.html")):
         os.remove(old)
     entries = gallery(args.quick)
     table = trade_off(args.quick, entries)
     with open(os.path.join(SNIPPETS, "digits_results.md"), "w", encoding="utf-8") as fh:
         fh.write(digits(args.quick))
+    with open(os.path.join(SNIPPETS, "explorer.md"), "w", encoding="utf-8") as fh:
+        fh.write(explorer(args.quick))
     with open(os.path.join(SNIPPETS, "sweep_table.md"), "w", encoding="utf-8") as fh:
         fh.write(table)
     with open(os.path.join(SNIPPETS, "benchmarks.md"), "w", encoding="utf-8") as fh:

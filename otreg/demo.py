@@ -2,8 +2,9 @@
 
 Two-moons, 500 points per class, lambda = 1, margin = 0.1: exact solution, a trained
 1-Lipschitz network, every verification check (table printed, exit status 1 if one fails),
-``out/report.json`` and the figures ``out/*.png`` (plan, potential, gradnorm, adversarial,
-sweep).  About 1-2 minutes on 2 cores.
+``out/report.json``, the figures ``out/*.png`` (plan, potential, gradnorm, adversarial,
+sweep) and the interactive explorer ``out/explore.html`` (λ and margin sliders over exact
+solves, the network beside the exact potential).  About 1-2 minutes on 2 cores.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import time
 
 from .data.toys import load_data
 from .plot import plot_report
+from .plot.explore import write_explorer
 from .problem import DEFAULT_LAM, DEFAULT_MARGIN, Problem
 from .verify import verify
 
@@ -29,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=None, help="training epochs (fit default)")
     parser.add_argument("--no-sweep", action="store_true", help="skip the lambda sweep figure")
+    parser.add_argument("--no-explore", action="store_true",
+                        help="skip the interactive explorer page (out/explore.html)")
     args = parser.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -49,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {path}")
     for f in plot_report(rep, args.out, sweep=not args.no_sweep):
         print(f"wrote {f}")
+    if not args.no_explore:
+        page = write_explorer(pr, os.path.join(args.out, "explore.html"), network=rep.network)
+        print(f"wrote {page} (open it in a browser: lambda and margin sliders, offline)")
     print(f"demo finished in {time.perf_counter() - t0:.1f}s: "
           + ("all checks passed" if rep.passed else f"FAILED: {', '.join(rep.failed)}"))
     return 0 if rep.passed else 1

@@ -13,7 +13,7 @@ import sys
 from ..errors import OtregError, caused_by_interrupt
 
 #: sub-command name -> module of this package implementing it
-COMMANDS = ("solve", "train", "predict", "verify", "plot", "sweep", "experiment")
+COMMANDS = ("solve", "train", "predict", "verify", "plot", "sweep", "experiment", "explore")
 
 
 #: environment variable that, set to 1, shows the traceback of an unexpected error
