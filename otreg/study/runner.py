@@ -115,6 +115,7 @@ def sweep(datasets: Any, lams: Any, margins: Any, seeds: Any, n: int = 500, neur
         if journal is not None:
             final = (_read_csv_text(journal_path)[1] if os.path.exists(journal_path)
                      else journal.rows)
+            final = [r for r in final if not r.get("_foreign")]
             if parquet_out:
                 _write_parquet(parquet_out, final)
                 os.remove(journal_path)
@@ -178,24 +179,28 @@ def _resume(journal_path: str | None, parquet_out: str | None, configs: list[Swe
             retry_errors: bool) -> tuple[dict[tuple, Row], _CsvJournal | None]:
     """Rows already done (by key, see :func:`dedupe_rows`) and the journal to append to.
 
-    A line cut by a kill, duplicates and rows to retry are dropped by rewriting the file."""
+    A line cut by a kill, duplicates and rows to retry are dropped by rewriting the file; rows
+    whose key does not parse stay in it as they were (:func:`_csv_rows`)."""
     existing, header, repaired = [], [], False
     if parquet_out and os.path.exists(parquet_out):
         existing = _read_parquet(parquet_out, "out")
     if journal_path and os.path.exists(journal_path):
         header, rows, repaired = _read_csv_text(journal_path, "out")
         existing += rows
+    foreign = [r for r in existing if r.get("_foreign")]
+    existing = [r for r in existing if not r.get("_foreign")]
     by_key = {row_key(r): r for r in dedupe_rows(existing)}
     if retry_errors:
         wanted = {c.key() for c in configs}
         by_key = {k: r for k, r in by_key.items() if not (k in wanted and r.get("error"))}
     if not journal_path:
         return by_key, None
-    kept = list(by_key.values())
+    kept = list(by_key.values()) + foreign
     journal = _CsvJournal(journal_path, header, kept)
-    if repaired or len(kept) != len(existing):
+    if repaired or len(kept) != len(existing) + len(foreign):
         if kept:
-            journal.header = order_columns(header + [c for r in kept for c in r])
+            journal.header = order_columns(header + [c for r in kept for c in r
+                                                     if c != "_foreign"])
             journal._rewrite()
         elif os.path.exists(journal_path):
             os.remove(journal_path)

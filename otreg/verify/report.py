@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..data.paths import atomic_write
 from ..data.validate import as_int
 from ..metrics import loss_scale
 from ..errors import InputError
@@ -122,8 +123,7 @@ class Report:
     def to_json(self, path: Any = None, indent: int = 2) -> str:
         text = json.dumps(self.to_dict(), indent=indent)
         if path is not None:
-            with open(path, "w") as fh:
-                fh.write(text + "\n")
+            atomic_write(path, text + "\n")
         return text
 
     # ---------------------------------------------------------------- text

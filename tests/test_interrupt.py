@@ -1,0 +1,137 @@
+"""Ctrl-C ends any ``otreg`` command within a second, whatever runs: compiled solvers (HiGHS
+through SciPy, POT's network simplex, otreg's numba network simplex and column generation),
+training, a sweep on worker processes.  The command exits with status 130 and one line, and
+writes no output file."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+#: solver / command -> argv (``{out}``: the output file), each busy for well over 5 s
+COMMANDS = {
+    "highs": ["solve", "--data", "gaussians", "--n", "700", "--method", "highs",
+              "--json", "{out}"],
+    "pot": ["solve", "--data", "gaussians", "--n", "5000", "--method", "pot", "--json", "{out}"],
+    "netsimplex": ["solve", "--data", "gaussians", "--n", "5000", "--method", "netsimplex",
+                   "--json", "{out}"],
+    "sparse": ["solve", "--data", "gaussians", "--n", "60000", "--method", "sparse",
+               "--no-progress", "--json", "{out}"],
+    "train": ["train", "--data", "moons", "--n", "3000", "--steps", "200000", "--width", "64",
+              "--no-progress", "--out", "{out}"],
+    "sweep": ["sweep", "--data", "gaussians", "--n", "5000", "--lam", "1,2", "--no-checks",
+              "--workers", "2", "--quiet", "--out", "{out}"],
+}
+SUFFIX = {"train": ".npz", "sweep": ".csv"}
+#: CPU seconds a command has used when it is surely inside its solver (imports and the data
+#: take well under this)
+BUSY = 1.5
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for p in filter(str.isdigit, os.listdir("/proc")):
+        st = _stat(int(p))
+        if st is not None and int(st[1]) == pid:
+            out.append(int(p))
+    return out
+
+
+def _descendants(pid: int) -> list[int]:
+    todo, out = [pid], []
+    while todo:
+        kids = _children(todo.pop())
+        out += kids
+        todo += kids
+    return out
+
+
+def _cpu(pids: list[int]) -> float:
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in pids:
+        st = _stat(p)
+        if st is not None:
+            total += int(st[11]) + int(st[12])
+    return total / ticks
+
+
+def _alive(pid: int) -> bool:
+    st = _stat(pid)
+    return st is not None and st[0] != "Z"
+
+
+@pytest.mark.slow
+def test_ctrl_c_ends_every_solver_within_a_second(tmp_path):
+    procs = {}
+    for name, argv in COMMANDS.items():
+        out = str(tmp_path / f"{name}{SUFFIX.get(name, '.json')}")
+        cmd = [sys.executable, "-c", "from otreg.cli import console_main; console_main()",
+               *[a.replace("{out}", out) for a in argv]]
+        procs[name] = (subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True), out)
+    try:
+        deadline = time.monotonic() + 40
+        busy: dict[str, list[int]] = {}
+        while len(busy) < len(procs) and time.monotonic() < deadline:
+            for name, (proc, _) in procs.items():
+                if name not in busy and proc.poll() is None:
+                    tree = _descendants(proc.pid)
+                    if _cpu(tree) >= BUSY:
+                        busy[name] = tree
+            time.sleep(0.05)
+        assert set(busy) == set(procs), f"not busy in time: {set(procs) - set(busy)}"
+        sent = {}
+        for name, (proc, _) in procs.items():
+            proc.send_signal(signal.SIGINT)
+            sent[name] = time.monotonic()
+        latency = {}
+        while len(latency) < len(procs) and time.monotonic() < deadline + 10:
+            for name, (proc, _) in procs.items():
+                if name not in latency and proc.poll() is not None:
+                    latency[name] = time.monotonic() - sent[name]
+            time.sleep(0.005)
+        report = {k: round(v, 3) for k, v in latency.items()}
+        assert set(latency) == set(procs) and max(latency.values()) < 1.0, report
+        for name, (proc, out) in procs.items():
+            err = proc.stderr.read()
+            assert proc.returncode == 130, (name, err)
+            assert err.strip().splitlines()[-1] == f"otreg {COMMANDS[name][0]}: interrupted"
+            assert "Traceback" not in err, (name, err)
+            assert not os.path.exists(out), name
+        time.sleep(0.3)  # the workers of the sweep die with it
+        assert not [p for tree in busy.values() for p in tree if _alive(p)]
+        assert sorted(os.listdir(tmp_path)) == []
+    finally:
+        for proc, _ in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            proc.stdout.close()
+            proc.stderr.close()
+
+
+def test_the_exit_status_and_output_of_a_finished_command_pass_through(tmp_path):
+    """The parent process hands on what the command printed and its status."""
+    cmd = [sys.executable, "-c", "from otreg.cli import console_main; console_main()"]
+    ok = subprocess.run(cmd + ["solve", "--data", "moons", "--n", "10", "--json",
+                               str(tmp_path / "s.json")], capture_output=True, text=True,
+                        timeout=120)
+    assert ok.returncode == 0 and "W1=" in ok.stdout and (tmp_path / "s.json").exists()
+    bad = subprocess.run(cmd + ["solve", "--data", "moons", "--lam", "-1"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.startswith("otreg solve: error: lam")
+    usage = subprocess.run(cmd + ["solve"], capture_output=True, text=True, timeout=120)
+    assert usage.returncode == 2 and "required" in usage.stderr
