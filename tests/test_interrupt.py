@@ -14,22 +14,22 @@ import pytest
 
 #: solver / command -> argv (``{out}``: the output file), each busy for well over 5 s
 COMMANDS = {
-    "highs": ["solve", "--data", "gaussians", "--n", "700", "--method", "highs",
+    "highs": ["solve", "--data", "gaussians", "--n", "450", "--method", "highs",
               "--json", "{out}"],
-    "pot": ["solve", "--data", "gaussians", "--n", "5000", "--method", "pot", "--json", "{out}"],
-    "netsimplex": ["solve", "--data", "gaussians", "--n", "5000", "--method", "netsimplex",
+    "pot": ["solve", "--data", "gaussians", "--n", "900", "--method", "pot", "--json", "{out}"],
+    "netsimplex": ["solve", "--data", "gaussians", "--n", "7000", "--method", "netsimplex",
                    "--json", "{out}"],
-    "sparse": ["solve", "--data", "gaussians", "--n", "60000", "--method", "sparse",
+    "sparse": ["solve", "--data", "gaussians", "--n", "8000", "--method", "sparse",
                "--no-progress", "--json", "{out}"],
     "train": ["train", "--data", "moons", "--n", "3000", "--steps", "200000", "--width", "64",
               "--no-progress", "--out", "{out}"],
-    "sweep": ["sweep", "--data", "gaussians", "--n", "5000", "--lam", "1,2", "--no-checks",
+    "sweep": ["sweep", "--data", "gaussians", "--n", "7000", "--lam", "1,2", "--no-checks",
               "--workers", "2", "--quiet", "--out", "{out}"],
 }
 SUFFIX = {"train": ".npz", "sweep": ".csv"}
-#: CPU seconds a command has used when it is surely inside its solver (imports and the data
-#: take well under this)
-BUSY = 1.5
+#: CPU seconds a command (with its processes) has used when it is surely inside its solver:
+#: a whole solve of 10 points takes 1.2 s, a training of 3 steps 1.9 s (imports, the data)
+BUSY = {"train": 2.2, "sweep": 4.0}
 
 
 def _stat(pid: int) -> list[str] | None:
@@ -83,13 +83,13 @@ def test_ctrl_c_ends_every_solver_within_a_second(tmp_path):
         procs[name] = (subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         text=True), out)
     try:
-        deadline = time.monotonic() + 40
+        deadline = time.monotonic() + 120   # a loaded machine
         busy: dict[str, list[int]] = {}
         while len(busy) < len(procs) and time.monotonic() < deadline:
             for name, (proc, _) in procs.items():
                 if name not in busy and proc.poll() is None:
                     tree = _descendants(proc.pid)
-                    if _cpu(tree) >= BUSY:
+                    if _cpu(tree) >= BUSY.get(name, 1.5):
                         busy[name] = tree
             time.sleep(0.05)
         assert set(busy) == set(procs), f"not busy in time: {set(procs) - set(busy)}"

@@ -15,6 +15,7 @@ in the process itself.
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import os
@@ -25,7 +26,9 @@ import time
 from typing import Callable
 
 #: seconds the child has, after the signal, to stop by itself before it is killed
-GRACE = 0.5
+GRACE = 0.3
+#: seconds the parent waits for a killed child to be gone before it exits all the same
+REAP = 0.2
 #: set to 1: run the command in this process (no child; Ctrl-C waits for compiled code)
 NO_FORK_ENV = "OTREG_NO_FORK"
 #: the signals the parent hands on to the child (then it kills the child)
@@ -72,7 +75,14 @@ def supervised(run: Callable[[], int], command: str = "") -> int:
         _die_with(parent)
         os.set_blocking(seen_w, False)
         signal.set_wakeup_fd(seen_w, warn_on_full_buffer=False)
-        return run()
+        status = run()
+        if status >= 128:  # interrupted (and said so): gone before the parent's deadline,
+            atexit._run_exitfuncs()    # with the clean-ups (multiprocessing's) but without
+            for stream in (sys.stdout, sys.stderr):     # the interpreter's slow teardown
+                with contextlib.suppress(Exception):
+                    stream.flush()
+            os._exit(status)
+        return status
     os.close(seen_w)
     try:
         return _wait(pid, seen_r, command)
@@ -113,22 +123,25 @@ def _child_saw(seen: int, signum: int, timeout: float) -> bool:
 
 def _stop(pid: int, seen: int, signum: int, command: str) -> int:
     """Hand ``signum`` to the child unless it has it already, wait :data:`GRACE` seconds for
-    it to stop, then kill it."""
+    it to stop, then kill it (and return without waiting long for the kernel to free a large
+    process: init collects it)."""
     with contextlib.suppress(ProcessLookupError):
         if not _child_saw(seen, signum, 0.05):
             os.kill(pid, signum)
-    end = time.monotonic() + GRACE
-    while time.monotonic() < end:
+    now = time.monotonic()
+    kill_at, give_up = now + GRACE, now + GRACE + REAP
+    killed = False
+    while time.monotonic() < give_up:
         done, status = os.waitpid(pid, os.WNOHANG)
-        if done and not os.WIFSIGNALED(status):   # it stopped by itself, and said so
-            return _exit_code(status)
         if done:
+            if not killed and not os.WIFSIGNALED(status):  # it stopped by itself, and said so
+                return _exit_code(status)
             break
-        time.sleep(0.01)
-    else:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        if not killed and time.monotonic() >= kill_at:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            killed = True
+        time.sleep(0.005)
     what = "interrupted" if signum == signal.SIGINT else "terminated"
     print(f"otreg{' ' + command if command else ''}: {what}", file=sys.stderr, flush=True)
     return 128 + signum
