@@ -26,9 +26,10 @@ import time
 from typing import Callable
 
 #: seconds the child has, after the signal, to stop by itself before it is killed
-GRACE = 0.3
-#: seconds the parent waits for a killed child to be gone before it exits all the same
-REAP = 0.2
+GRACE = 0.25
+#: seconds the parent waits for a killed child to be gone before it exits all the same (the
+#: kernel may take longer to free a large process; init collects it)
+REAP = 0.05
 #: set to 1: run the command in this process (no child; Ctrl-C waits for compiled code)
 NO_FORK_ENV = "OTREG_NO_FORK"
 #: the signals the parent hands on to the child (then it kills the child)
