@@ -253,6 +253,7 @@ def test_verify_plots_and_plot_out_never_replace_an_input(tmp_path, monkeypatch,
     monkeypatch.chdir(tmp_path)
     os.mkdir("figs")
     save_dataset(tmp_path / "figs" / "d.npz", XP, XN)
+    save_dataset(tmp_path / "d.csv", XP, XN)
     os.link("figs/d.npz", "figs/plan.png")        # the data, also under a figure's name
     before = (tmp_path / "figs" / "d.npz").read_bytes()
     rc, _, err = cli(["verify", "--data", "figs/plan.png", "--no-neural", "--plots", "figs"])
@@ -261,6 +262,8 @@ def test_verify_plots_and_plot_out_never_replace_an_input(tmp_path, monkeypatch,
           out=tmp_path / "t.csv", runner=lambda c: {"loss": 0.0})
     table = (tmp_path / "t.csv").read_bytes()
     os.symlink("t.csv", "t.png")
+    with pytest.raises(InputError, match=r"^out: .* is the input file of datasets \(d.csv\)"):
+        sweep(["moons", "d.csv"], [1.0], [0.1], [0], out="./d.csv", runner=lambda c: {})
     rc, _, err = cli(["plot", "sweep", "t.csv", "--out", "./t.png"])
     assert rc == 2 and "out: './t.png' is the input file of table" in err
     assert (tmp_path / "t.csv").read_bytes() == table

@@ -34,7 +34,7 @@ from typing import Any, Iterable
 
 from tqdm.auto import tqdm
 
-from ..data.paths import output_file
+from ..data.paths import output_file, outputs_apart_from_inputs
 from ..data.validate import as_int
 from ..errors import InputError
 from ..metrics import DEFAULT_RADII
@@ -106,6 +106,10 @@ def sweep(datasets: Any, lams: Any, margins: Any, seeds: Any, n: int = 500, neur
     if scheduler is None:
         scheduler = os.environ.get(SCHEDULER_ENV) or None
     journal_path, parquet_out = _output_paths(out)
+    if out is not None:  # a data file is never the table
+        outputs_apart_from_inputs({"out": parquet_out or journal_path,
+                                   "out (its journal)": journal_path if parquet_out else None},
+                                  {f"datasets ({d})": d for d in {c.data for c in configs}})
     lock = _TableLock(parquet_out or journal_path) if journal_path else contextlib.nullcontext()
     with lock, _watch_sigint():
         by_key, journal = _resume(journal_path, parquet_out, configs, retry_errors)
