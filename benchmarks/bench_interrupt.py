@@ -49,7 +49,8 @@ def _cpu_of_tree(pid: int) -> float:
         parents[int(p)], times[int(p)] = int(st[1]), int(st[11]) + int(st[12])
     tree, todo = [], [pid]
     while todo:
-        kids = [c for c, par in parents.items() if par == todo.pop()]
+        top = todo.pop()
+        kids = [c for c, par in parents.items() if par == top]
         tree += kids
         todo += kids
     return sum(times[c] for c in tree) / os.sysconf("SC_CLK_TCK")
