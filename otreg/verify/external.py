@@ -9,6 +9,7 @@ constant exceeds 1 + tolerance, instead of passing or failing on a property it l
 """
 from __future__ import annotations
 
+import textwrap
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -19,6 +20,8 @@ from .check import Check, not_applicable
 
 #: the mark of a check made on a finite-difference gradient
 FD_MARK = "FD gradient"
+#: how the detail of a check that does not apply to a steeper potential begins
+NOT_ONE_LIPSCHITZ = "not applicable: the potential is not 1-Lipschitz"
 
 
 @dataclass
@@ -53,8 +56,8 @@ class PotentialSummary:
         """Why checks assuming 1-Lipschitz do not apply, or None when they do."""
         if self.one_lipschitz:
             return None
-        return (f"not applicable: the potential is not 1-Lipschitz (measured L = "
-                f"{self.constant:.4g} > 1 + {self.tolerance:g}, a lower bound)")
+        return (f"{NOT_ONE_LIPSCHITZ} (measured L = {self.constant:.4g} > 1 + "
+                f"{self.tolerance:g}, a lower bound)")
 
     def gate(self, check: Check) -> Check:
         """``check`` if the potential is 1-Lipschitz, else the same check marked n/a."""
@@ -72,12 +75,12 @@ class PotentialSummary:
         out["lower_bound"] = True
         return out
 
-    def lines(self) -> list[str]:
-        """The report's first lines."""
+    def lines(self, width: int = 110) -> list[str]:
+        """The report's first lines (wrapped at ``width``)."""
         grad = f"max |grad f| {self.grad:.4g}" + (f" ({FD_MARK})" if self.fd_gradient else "")
         verdict = ("1-Lipschitz within tolerance: every check applies" if self.one_lipschitz
                    else "NOT 1-Lipschitz: checks that assume it are not applicable")
-        return [
+        text = [
             f"potential under test ({self.name}): measured Lipschitz constant L >= "
             f"{self.constant:.6g} (a lower bound: largest slope over sample pairs "
             f"{self.pairs:.6g} and along the gradient {self.gradient_search:.6g}; {grad}) -- "
@@ -87,6 +90,7 @@ class PotentialSummary:
             + ("" if self.one_lipschitz else
                f"; f / {self.constant:.4g} has gap {self.scaled_gap:+.3%}"),
         ]
+        return [w for t in text for w in textwrap.wrap(t, width, subsequent_indent="    ")]
 
 
 def summarize_potential(problem: Problem, exact_loss: float, potential, estimate: dict,

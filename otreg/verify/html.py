@@ -58,6 +58,9 @@ def report_html(report: Any) -> str:
                        "checks", styles))
     verdict = ("all evaluated checks passed" if report.passed
                else f"{len(report.failed)} check(s) failed: {', '.join(report.failed)}")
+    if report.not_one_lipschitz:
+        verdict += ("; not applicable to the potential, which is not 1-Lipschitz: "
+                    + ", ".join(report.not_one_lipschitz))
     if report.not_applicable:
         verdict += f"; not applicable: {', '.join(report.not_applicable)}"
     parts.append(table([(verdict,)], None, "verdict"))

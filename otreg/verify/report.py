@@ -23,7 +23,7 @@ from ..potential import Potential, as_potential
 from ..problem import Problem, as_problem
 from ..transport import ExtensionPotential, HKRResult, hkr_transport, wasserstein1
 from .check import Check, combine, not_applicable
-from .external import PotentialSummary, mark_fd, summarize_potential
+from .external import NOT_ONE_LIPSCHITZ, PotentialSummary, mark_fd, summarize_potential
 from .html import report_html
 from .geometry import (certificate_points, check_adversarial_tightness, check_certificate,
                        check_gradient_norm, position_rounding, ray_points)
@@ -90,6 +90,13 @@ class Report:
     def not_applicable(self) -> list[str]:
         """The checks that could not be evaluated on these data (their detail says why)."""
         return [c.name for c in self.checks if c.passed is None]
+
+    @property
+    def not_one_lipschitz(self) -> list[str]:
+        """The checks not applicable to the potential under test because it is measured
+        steeper than 1-Lipschitz (their other parts, e.g. the exact potential's, still run)."""
+        return [c.name for c in self.checks if any(
+            p.passed is None and p.detail.startswith(NOT_ONE_LIPSCHITZ) for p in [c, *c.parts])]
 
     def check(self, name: str) -> Check:
         return next(c for c in self.checks if c.name == name)
@@ -172,6 +179,9 @@ class Report:
         na = self.not_applicable
         lines.append(("ALL CHECKS PASSED" if not na else "ALL EVALUATED CHECKS PASSED")
                      if n_fail == 0 else f"{n_fail} CHECK(S) FAILED: {', '.join(self.failed)}")
+        if self.not_one_lipschitz:
+            lines.append("not applicable to the potential under test, which is not 1-Lipschitz "
+                         f"(its parts are n/a): {', '.join(self.not_one_lipschitz)}")
         if na:
             lines.append(f"{len(na)} check(s) not applicable (n/a, see their "
                          f"detail): {', '.join(na)}")
