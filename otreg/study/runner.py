@@ -105,11 +105,7 @@ def sweep(datasets: Any, lams: Any, margins: Any, seeds: Any, n: int = 500, neur
         workers = as_int(workers, "workers", 1)
     if scheduler is None:
         scheduler = os.environ.get(SCHEDULER_ENV) or None
-    journal_path, parquet_out = _output_paths(out)
-    if out is not None:  # a data file is never the table
-        outputs_apart_from_inputs({"out": parquet_out or journal_path,
-                                   "out (its journal)": journal_path if parquet_out else None},
-                                  {f"datasets ({d})": d for d in {c.data for c in configs}})
+    journal_path, parquet_out = _output_paths(out, {c.data for c in configs})
     lock = _TableLock(parquet_out or journal_path) if journal_path else contextlib.nullcontext()
     with lock, _watch_sigint():
         by_key, journal = _resume(journal_path, parquet_out, configs, retry_errors)
@@ -160,9 +156,9 @@ def _run_all(todo: list[SweepConfig], runner: Runner | None, scheduler: Any,
     return results
 
 
-def _output_paths(out: Any) -> tuple[str | None, str | None]:
+def _output_paths(out: Any, datasets: set[str]) -> tuple[str | None, str | None]:
     """``(journal, parquet)``: the CSV appended to row by row, and the parquet file written at
-    the end (``None`` when not asked for)."""
+    the end (``None`` when not asked for); neither may be one of the data files."""
     if out is None:
         return None, None
     out = os.fspath(out)
@@ -176,6 +172,8 @@ def _output_paths(out: Any) -> tuple[str | None, str | None]:
     output_file(out, "out")
     if parquet:
         output_file(journal, "out")
+    outputs_apart_from_inputs({"out": out, "out (its journal)": journal if parquet else None},
+                              {f"datasets ({d})": d for d in datasets})
     return journal, parquet
 
 
