@@ -307,6 +307,12 @@ def is_toy(name: object) -> bool:
     return True
 
 
+def shadowed_file(name: object) -> bool:
+    """Whether ``name`` is a toy's name and also an existing path (which :func:`load_data`
+    does not read: the toy wins)."""
+    return isinstance(name, str) and is_toy(name) and os.path.exists(name)
+
+
 def load_data(name_or_path: str | os.PathLike, n: int = 500, seed: int = 0,
               n_neg: int | None = None, label_column: LabelColumn = DEFAULT_LABEL_COLUMN,
               **kw: float):
@@ -316,8 +322,12 @@ def load_data(name_or_path: str | os.PathLike, n: int = 500, seed: int = 0,
     and no weights (``a = b = None``).  Anything else is read as a ``.npz`` or CSV file through
     :func:`otreg.data.io.load_dataset` (``n``, ``seed`` are then ignored; ``label_column``
     names a CSV file's column of labels).
+
+    A toy name always means the toy, even when a file of that name exists in the current
+    directory: a file is read when its name is not a toy's (write ``./moons`` for a file named
+    like a toy; :func:`shadowed_file` tells whether such a file exists).
     """
-    if isinstance(name_or_path, str) and is_toy(name_or_path) and not os.path.exists(name_or_path):
+    if isinstance(name_or_path, str) and is_toy(name_or_path):
         x_pos, x_neg = make_toy(name_or_path, n_pos=n, n_neg=n_neg, seed=seed, **kw)
         return x_pos, x_neg, None, None
     path = os.fspath(name_or_path)

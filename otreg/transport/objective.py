@@ -2,7 +2,8 @@
 
 * :func:`pairwise_distances` is the Euclidean cost matrix d_ij = |x_i - z_j|;
 * :func:`check_dense_size` refuses, before allocating, dense n x m arrays above
-  :data:`MAX_DENSE_BYTES`.
+  :func:`dense_limit_bytes` (a share of the memory actually available: MemAvailable of
+  /proc/meminfo and the cgroup's memory.max, or :data:`MAX_DENSE_BYTES` when set).
 
 The loss itself is :func:`otreg.problem.hkr_objective` and the marginal bounds of the primal
 are :meth:`otreg.problem.Problem.marginal_bounds`.
@@ -15,21 +16,76 @@ from numba import njit
 from ..errors import InputError, MemoryLimitError
 from ._aot import kernel
 
-#: Largest dense n x m float64 block (bytes) a solver may allocate; about a third of the machine
-#: memory leaves room for the solver's own copies.  Override with ``otreg.transport.objective.
-#: MAX_DENSE_BYTES = ...`` if your machine is larger.
-MAX_DENSE_BYTES = 8 * 2**30
+#: Largest dense n x m float64 block (bytes) a solver may allocate, or None (the default) for
+#: :data:`AVAILABLE_SHARE` of the memory available when the check runs
+#: (:func:`available_memory_bytes`).  Set ``otreg.transport.objective.MAX_DENSE_BYTES = ...``
+#: to impose a limit of your own.
+MAX_DENSE_BYTES: int | None = None
+#: share of the available memory one solve may take for its dense arrays (the rest: the
+#: interpreter, the solver's own arrays, other programs' growth meanwhile)
+AVAILABLE_SHARE = 0.75
+#: the limit assumed when neither /proc/meminfo nor the cgroup files can be read
+FALLBACK_BYTES = 8 * 2**30
+MEMINFO = "/proc/meminfo"
+CGROUP_DIR = "/sys/fs/cgroup"
 
 
-def check_dense_size(n: int, m: int, copies: int = 1, what: str = "the n x m cost matrix") -> None:
+def _meminfo_available() -> int | None:
+    """MemAvailable of /proc/meminfo in bytes (None if unreadable)."""
+    try:
+        with open(MEMINFO, encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _cgroup_available() -> int | None:
+    """memory.max - memory.current of this process's cgroup (v2) in bytes; None without a
+    limit ("max") or if unreadable."""
+    try:
+        with open(f"{CGROUP_DIR}/memory.max", encoding="ascii") as fh:
+            text = fh.read().strip()
+        if text == "max":
+            return None
+        limit = int(text)
+        with open(f"{CGROUP_DIR}/memory.current", encoding="ascii") as fh:
+            used = int(fh.read().strip())
+    except (OSError, ValueError):
+        return None
+    return max(limit - used, 0)
+
+
+def available_memory_bytes() -> int:
+    """The memory this process can still take: the smaller of MemAvailable and the cgroup's
+    remaining allowance (:data:`FALLBACK_BYTES` when neither can be read)."""
+    found = [v for v in (_meminfo_available(), _cgroup_available()) if v is not None]
+    return min(found) if found else FALLBACK_BYTES
+
+
+def dense_limit_bytes() -> tuple[int, str]:
+    """``(bytes, where it comes from)``: :data:`MAX_DENSE_BYTES` if set, else
+    :data:`AVAILABLE_SHARE` of :func:`available_memory_bytes`."""
+    if MAX_DENSE_BYTES is not None:
+        return int(MAX_DENSE_BYTES), "otreg.transport.objective.MAX_DENSE_BYTES"
+    return (int(AVAILABLE_SHARE * available_memory_bytes()),
+            f"{AVAILABLE_SHARE:.0%} of the memory available now (MemAvailable, cgroup "
+            "memory.max)")
+
+
+def check_dense_size(n: int, m: int, copies: float = 1,
+                     what: str = "the n x m cost matrix") -> None:
     """Raise :class:`MemoryLimitError` before allocating ``copies`` dense (n, m) float64 arrays
-    that would exceed :data:`MAX_DENSE_BYTES`."""
+    that would exceed :func:`dense_limit_bytes`."""
     need = 8 * n * m * copies
-    if need > MAX_DENSE_BYTES:
+    limit, source = dense_limit_bytes()
+    if need > limit:
         raise MemoryLimitError(
-            f"n={n}, m={m}: {what} needs {need / 2**30:.1f} GiB ({copies} dense array(s)), above "
-            f"the limit of {MAX_DENSE_BYTES / 2**30:.1f} GiB (otreg.transport.objective."
-            "MAX_DENSE_BYTES); subsample the clouds or raise the limit"
+            f"n={n}, m={m}: {what} needs {need / 2**30:.1f} GiB ({copies:g} dense array(s)), "
+            f"above the limit of {limit / 2**30:.1f} GiB ({source}); subsample the clouds, use "
+            "method='sparse' or set otreg.transport.objective.MAX_DENSE_BYTES"
         )
 
 
