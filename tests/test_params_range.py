@@ -20,7 +20,8 @@ from bounded_reference import lp_value
 from otreg import InputError, Problem, hkr_transport, wasserstein1
 from otreg.data.toys import make_toy
 from otreg.data.validate import LAM_MAX, MARGIN_MAX_RATIO, cloud_diameter
-from otreg.errors import SolverError
+from otreg.data import memory
+from otreg.errors import MemoryLimitError, SolverError
 from otreg.transport import objective, sparse
 from otreg.transport.methods import LAM_MAX_BY_METHOD
 from otreg.transport.solve import _sparse_result
@@ -232,10 +233,10 @@ def test_the_gap_is_judged_on_the_values_not_diluted_by_lam():
 def test_auto_goes_sparse_when_the_dense_problem_exceeds_available_memory(monkeypatch,
                                                                           tmp_path):
     monkeypatch.setattr(objective, "MAX_DENSE_BYTES", None)
-    monkeypatch.setattr(objective, "_meminfo_available", lambda: 10**12)
-    monkeypatch.setattr(objective, "CGROUP_DIR", str(tmp_path))
+    monkeypatch.setattr(memory, "_meminfo_available", lambda: 10**12)
+    monkeypatch.setattr(memory, "CGROUP_DIR", str(tmp_path))
     (tmp_path / "memory.max").write_text("max\n")
-    assert objective.available_memory_bytes() == 10**12
+    assert memory.available_memory_bytes() == 10**12
     dense = hkr_transport(XP, XN, method="auto")
     assert dense.method == "netsimplex"
     # a cgroup limit with 1 kB left: the smaller of the two wins, and auto goes sparse (its
@@ -243,23 +244,26 @@ def test_auto_goes_sparse_when_the_dense_problem_exceeds_available_memory(monkey
     monkeypatch.setattr(sparse, "SPARSE_BYTES_PER_POINT", 1)
     (tmp_path / "memory.max").write_text("5000000\n")
     (tmp_path / "memory.current").write_text("4999000\n")
-    assert objective.available_memory_bytes() == 1000
+    assert memory.available_memory_bytes() == 1000
     res = hkr_transport(XP, XN, method="auto")
     assert res.method == "sparse"
     assert close(res.loss, dense.loss, 0.1, 1e-12)
     # and the limit it reports names where it comes from
     with pytest.raises(Exception, match="memory available now"):
         hkr_transport(XP, XN, method="netsimplex")
+    # a toy too large for the memory is refused naming n, before it is drawn
+    with pytest.raises(MemoryLimitError, match="^n: the toy 'moons' with 100 [+] 100 points"):
+        make_toy("moons", 100)
     # unreadable files: the fall-back
-    monkeypatch.setattr(objective, "_meminfo_available", lambda: None)
-    monkeypatch.setattr(objective, "CGROUP_DIR", str(tmp_path / "missing"))
-    assert objective.available_memory_bytes() == objective.FALLBACK_BYTES
+    monkeypatch.setattr(memory, "_meminfo_available", lambda: None)
+    monkeypatch.setattr(memory, "CGROUP_DIR", str(tmp_path / "missing"))
+    assert memory.available_memory_bytes() == memory.FALLBACK_BYTES
 
 
 def test_meminfo_reader_reads_memavailable(monkeypatch, tmp_path):
     path = tmp_path / "meminfo"
     path.write_text("MemTotal:       1000 kB\nMemFree:  10 kB\nMemAvailable:     250 kB\n")
-    monkeypatch.setattr(objective, "MEMINFO", str(path))
-    assert objective._meminfo_available() == 250 * 1024
+    monkeypatch.setattr(memory, "MEMINFO", str(path))
+    assert memory._meminfo_available() == 250 * 1024
     path.write_text("garbage\n")
-    assert objective._meminfo_available() is None
+    assert memory._meminfo_available() is None

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import InputError
 from .io import DEFAULT_LABEL_COLUMN, LabelColumn, load_dataset
+from .memory import check_allocation
 from .validate import as_int, as_number
 
 
@@ -292,6 +293,11 @@ def make_toy(name: str, n_pos: int = 500, n_neg: int | None = None, seed: int = 
     if unknown:
         raise InputError(f"{unknown[0]}: not a parameter of toy {key!r}; its parameters are "
                          + (", ".join(f"{k}={v!r}" for k, v in allowed.items()) or "none"))
+    # the points in float64 with the generators' temporaries: ~16 numbers per point
+    sizes = [v for v in (n_pos, n_pos if n_neg is None else n_neg)
+             if isinstance(v, (int, np.integer))]
+    check_allocation(8 * 16 * sum(sizes), f"the toy {key!r} with {' + '.join(map(str, sizes))} "
+                     "points", "n")
     try:  # a bad seed (e.g. -1) would surface as a raw NumPy error inside the generator
         np.random.default_rng(seed)
     except (TypeError, ValueError) as exc:

@@ -196,9 +196,13 @@ def check_margin_scale(margin: float, diameter: float) -> float:
 
 
 def normalised_weights(raw: np.ndarray) -> tuple[np.ndarray, float, float]:
-    """``(w, top, rel)``: ``raw / sum(raw)`` computed without overflow (divided by its
-    largest entry ``top`` first, then by the sum ``rel`` of the quotients, 1 <= rel <= k);
-    the total mass is ``top * rel`` (which may exceed the largest float64)."""
+    """``(w, top, rel)``: ``raw / sum(raw)`` computed without overflow or underflow (when the
+    sum is not a normal float64: divided by its largest entry ``top`` first, then by the sum
+    ``rel`` of the quotients, 1 <= rel <= k); the total mass is ``top * rel`` (which may
+    exceed the largest float64)."""
+    total = float(raw.sum())
+    if np.isfinite(total) and total >= np.finfo(np.float64).tiny:  # the common case, as ever
+        return raw / total, total, 1.0
     top = float(raw.max())
     scaled = raw / top
     rel = float(scaled.sum())

@@ -13,64 +13,24 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..data import memory
 from ..errors import InputError, MemoryLimitError
 from ._aot import kernel
 
 #: Largest dense n x m float64 block (bytes) a solver may allocate, or None (the default) for
 #: :data:`AVAILABLE_SHARE` of the memory available when the check runs
-#: (:func:`available_memory_bytes`).  Set ``otreg.transport.objective.MAX_DENSE_BYTES = ...``
-#: to impose a limit of your own.
+#: (:func:`otreg.data.memory.available_memory_bytes`).  Set
+#: ``otreg.transport.objective.MAX_DENSE_BYTES = ...`` to impose a limit of your own.
 MAX_DENSE_BYTES: int | None = None
 #: share of the available memory one solve may take for its dense arrays (the rest: the
 #: interpreter, the solver's own arrays, other programs' growth meanwhile)
 AVAILABLE_SHARE = 0.75
-#: the limit assumed when neither /proc/meminfo nor the cgroup files can be read
-FALLBACK_BYTES = 8 * 2**30
-MEMINFO = "/proc/meminfo"
-CGROUP_DIR = "/sys/fs/cgroup"
-
-
-def _meminfo_available() -> int | None:
-    """MemAvailable of /proc/meminfo in bytes (None if unreadable)."""
-    try:
-        with open(MEMINFO, encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
-def _cgroup_available() -> int | None:
-    """memory.max - memory.current of this process's cgroup (v2) in bytes; None without a
-    limit ("max") or if unreadable."""
-    try:
-        with open(f"{CGROUP_DIR}/memory.max", encoding="ascii") as fh:
-            text = fh.read().strip()
-        if text == "max":
-            return None
-        limit = int(text)
-        with open(f"{CGROUP_DIR}/memory.current", encoding="ascii") as fh:
-            used = int(fh.read().strip())
-    except (OSError, ValueError):
-        return None
-    return max(limit - used, 0)
-
-
-def available_memory_bytes() -> int:
-    """The memory this process can still take: the smaller of MemAvailable and the cgroup's
-    remaining allowance (:data:`FALLBACK_BYTES` when neither can be read)."""
-    found = [v for v in (_meminfo_available(), _cgroup_available()) if v is not None]
-    return min(found) if found else FALLBACK_BYTES
-
-
 def dense_limit_bytes() -> tuple[int, str]:
     """``(bytes, where it comes from)``: :data:`MAX_DENSE_BYTES` if set, else
     :data:`AVAILABLE_SHARE` of :func:`available_memory_bytes`."""
     if MAX_DENSE_BYTES is not None:
         return int(MAX_DENSE_BYTES), "otreg.transport.objective.MAX_DENSE_BYTES"
-    return (int(AVAILABLE_SHARE * available_memory_bytes()),
+    return (int(AVAILABLE_SHARE * memory.available_memory_bytes()),
             f"{AVAILABLE_SHARE:.0%} of the memory available now (MemAvailable, cgroup "
             "memory.max)")
 

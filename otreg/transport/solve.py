@@ -190,6 +190,9 @@ def _goes_sparse(method: str, pr: Problem) -> bool:
     return False
 
 
+_AUTO = " (chosen by 'auto': the dense problem does not fit in memory)"
+
+
 def check_method_lam(pr: Problem, method: str, why: str = "") -> None:
     """``lam`` must lie in the range ``method`` resolves (:data:`.methods.LAM_MAX_BY_METHOD`)."""
     top = LAM_MAX_BY_METHOD[method]
@@ -309,9 +312,7 @@ def hkr_transport(x_pos: Any, x_neg: Any = None, lam: float | None = None,
         raise InputError(f"method: expected one of {METHODS}, got {method!r}")
     pr = as_problem(x_pos, x_neg, lam, margin, a, b, p)
     if _goes_sparse(method, pr):
-        why = "" if method == "sparse" else (" (chosen by 'auto': the dense problem does "
-                                             "not fit in memory)")
-        return _solve_sparse(pr, t0, progress, scheduler, why)
+        return _solve_sparse(pr, t0, progress, scheduler, "" if method == "sparse" else _AUTO)
     check_method_lam(pr, method)
     check_dense_size(pr.n, pr.m, copies=HKR_DENSE_COPIES,
                      what="the dense hKR problem (distances, plan)")
@@ -320,14 +321,13 @@ def hkr_transport(x_pos: Any, x_neg: Any = None, lam: float | None = None,
     bounds = pr.marginal_bounds()
     failures = []
     for name in (_choose_method(pr.n, pr.m) if method == "auto" else [method]):
-        try:
-            # the library built D and the bounds: no second pass of input checks over D
+        try:  # the library built D and the bounds: no second pass of checks; an InputError
             sol = solve_bounded(*bounds, D, method=name, offset=-2.0 * unit.margin,
-                                validate=False)
+                                validate=False)  # can only be an overflow
         except (SolverError, MemoryLimitError) as exc:
             failures.append(str(exc))
             continue
-        except InputError:  # the library built D and the bounds: only an overflow is left
+        except InputError:
             raise _overflow(pr) from None
         f_pos, f_neg = c_transform_clean(sol.u + unit.margin, -sol.v - unit.margin, D)
         shift = optimal_shift(unit, f_pos, f_neg)
