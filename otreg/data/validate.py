@@ -200,7 +200,8 @@ def normalised_weights(raw: np.ndarray) -> tuple[np.ndarray, float, float]:
     sum is not a normal float64: divided by its largest entry ``top`` first, then by the sum
     ``rel`` of the quotients, 1 <= rel <= k); the total mass is ``top * rel`` (which may
     exceed the largest float64)."""
-    total = float(raw.sum())
+    with np.errstate(over="ignore"):
+        total = float(raw.sum())
     if np.isfinite(total) and total >= np.finfo(np.float64).tiny:  # the common case, as ever
         return raw / total, total, 1.0
     top = float(raw.max())
