@@ -154,3 +154,35 @@ def test_sweep_table_without_rows_names_the_table():
 
     with pytest.raises(InputError, match=r"^table \(rows given\): the sweep table has no row"):
         plot_sweep_table([{"data": "moons", "lam": 1.0, "error": "boom"}])
+
+
+def test_dask_scheduler_errors_are_wrapped(monkeypatch):
+    """An unreachable scheduler is an input error naming ``scheduler``; a cluster that fails
+    during a pricing pass is a solver failure naming the sparse solver."""
+    distributed = pytest.importorskip("dask.distributed")
+    from otreg import hkr_transport
+
+    class Broken:
+        def __init__(self, address=None, **kwargs):
+            if address is not None:
+                raise OSError(f"Timed out trying to connect to {address}")
+
+        def scheduler_info(self):
+            return {"workers": {"w": {}}}
+
+        def scatter(self, data, broadcast=False):
+            return data
+
+        def submit(self, *args, **kwargs):
+            return None
+
+        def gather(self, futures):
+            raise RuntimeError("worker tcp://10.0.0.1:1234 died")
+
+    monkeypatch.setattr(distributed, "Client", Broken)
+    with pytest.raises(InputError, match="^scheduler: cannot connect to the Dask scheduler "
+                                         "'tcp://nowhere:1'"):
+        hkr_transport(XP, XN, method="sparse", scheduler="tcp://nowhere:1")
+    with pytest.raises(SolverError, match="^sparse: the Dask cluster failed during a pricing "
+                                          "pass .*died"):
+        hkr_transport(XP, XN, method="sparse", scheduler=Broken())
