@@ -156,6 +156,13 @@ def _sigterm_deferred() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
+def _named(exc: OSError, path: str) -> OSError:
+    """``exc`` with ``path`` as its file name if it has none (errors name the file)."""
+    if exc.filename is None:
+        exc.filename = path
+    return exc
+
+
 @contextlib.contextmanager
 def atomic_file(path: str | os.PathLike, mode: str = "wb", *, encoding: str | None = None,
                 newline: str | None = None) -> Iterator[IO]:
@@ -173,7 +180,10 @@ def atomic_file(path: str | os.PathLike, mode: str = "wb", *, encoding: str | No
     target = _target(os.fspath(path))
     directory = os.path.dirname(os.path.abspath(target))
     base = os.path.basename(target)
-    fd, name = _open_temp(directory, base)
+    try:
+        fd, name = _open_temp(directory, base)
+    except OSError as exc:
+        raise _named(exc, target) from None
     try:
         with contextlib.suppress(FileNotFoundError):
             os.fchmod(fd, os.stat(target).st_mode & 0o7777)
@@ -185,6 +195,8 @@ def atomic_file(path: str | os.PathLike, mode: str = "wb", *, encoding: str | No
         with _sigterm_deferred():
             _publish(fd, name, directory, base, target)
         name = None
+    except OSError as exc:  # a full disk, the file-size limit: name the file
+        raise _named(exc, target) from None
     finally:
         os.close(fd)
         if name is not None:

@@ -3,8 +3,8 @@ that cannot fit in the memory available, or a budget that cannot end, is refused
 a message naming the options, instead of swapping for hours or being killed."""
 from __future__ import annotations
 
-from ..data.resources import available_memory
-from ..errors import InputError
+from ..data.memory import available_memory_bytes
+from ..errors import InputError, MemoryLimitError
 
 __all__ = ["check_budget", "training_bytes", "training_flops"]
 
@@ -61,13 +61,14 @@ def _gib(v: float) -> str:
 
 def check_budget(cfg: dict, n_points: int, dim: int, out_dim: int = 1,
                  memory: int | None = None) -> None:
-    """Raise :class:`InputError` naming width / depth / batch_size (memory) or steps (time)
-    when the run of ``cfg`` needs more memory than ``memory`` (default:
-    :func:`otreg.data.resources.available_memory`) or more than :data:`MAX_SECONDS`."""
+    """Raise :class:`MemoryLimitError` naming width / depth / batch_size when the run of
+    ``cfg`` needs more memory than ``memory`` (default:
+    :func:`otreg.data.memory.available_memory_bytes`), :class:`InputError` naming steps when
+    it would take more than :data:`MAX_SECONDS`."""
     need = training_bytes(cfg, n_points, dim, out_dim)
-    have = available_memory() if memory is None else memory
-    if have is not None and need > have:
-        raise InputError(
+    have = available_memory_bytes() if memory is None else memory
+    if need > have:
+        raise MemoryLimitError(
             f"width={cfg['width']}, depth={cfg['depth']}, batch_size={cfg['batch_size']}: "
             f"training on {n_points} points needs about {_gib(need)} of memory, and "
             f"{_gib(have)} is available; reduce depth, width or batch_size")
