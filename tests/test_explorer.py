@@ -122,12 +122,15 @@ def test_lambda_slider_moves_the_exact_mass(page, clouds):
 
 def test_margin_slider_moves_the_exact_mass(page, clouds):
     _move(page, "lam", 31)
-    out = _move(page, "margin", 2)
-    lam, margin = out["state"]["lam"], out["state"]["margin"]
+    frames = []
+    for k in (2, 0, 2):
+        out = _move(page, "margin", k)
+        lam, margin = out["state"]["lam"], out["state"]["margin"]
+        res = _exact(clouds, lam, margin)
+        assert abs(float(out["stats"]["mass"]) - res.mass) <= 1e-9, (margin, out["stats"])
+        frames.append(out["frame"])
     assert margin == 0.2
-    res = _exact(clouds, lam, margin)
-    assert abs(float(out["stats"]["mass"]) - res.mass) <= 1e-9
-    assert out["frame"] <= 2 * REDRAW_MS
+    assert statistics.median(frames) <= REDRAW_MS, frames
     _move(page, "margin", 1)
 
 

@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 
 from ..data.validate import as_int, as_number, as_points, check_lam, check_margin, raw_weights
 from ..errors import InputError, TrainingError
-from ..problem import Problem, as_problem, hkr_objective
+from ..problem import DEFAULT_LAM, DEFAULT_MARGIN, Problem, as_problem, hkr_objective
 from ._blas import blas_threads
 from .layers import Sequential, lipschitz_mlp
 from .losses import multiclass_coefficients
@@ -437,7 +437,8 @@ class _Loop:
             bar.close()
 
 
-def fit_multiclass(x: Any, labels: Any, lam: float = 1.0, margin: float = 0.1,
+def fit_multiclass(x: Any, labels: Any, lam: float = DEFAULT_LAM,
+                   margin: float = DEFAULT_MARGIN,
                    weights: Any = None, *,
                    width: int | None = None, depth: int | None = None,
                    activation: str | None = None, steps: int | None = None,
