@@ -1,8 +1,8 @@
 """Make tests/data/torchlip_moons.onnx and .npz: a deel-torchlip network trained on two moons,
 exported by PyTorch (benchmark only: otreg never imports torch; run once, the files are kept).
 
-The network is torchlip's ``SpectralLinear`` layers with ``GroupSort2`` (as in
-benchmarks/bench_torchlip.py), trained on the hKR loss in otreg's normalised units (centre
+The network is torchlip's ``SpectralLinear`` layers with ``GroupSort2``
+(``bench_torchlip.torchlip_train``), trained on the hKR loss in otreg's normalised units (centre
 ``shift``, RMS radius ``scale``); after ``vanilla_export()`` it is wrapped with those units
 (``f(x) = scale g((x - shift) / scale)``, so the file works on the data's own coordinates),
 converted to float64 and written by ``torch.onnx.export``.  The .npz holds, in float64 and
@@ -27,51 +27,26 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
 LAM, MARGIN, N, SEED = 1.0, 0.1, 200, 0
 WIDTH, DEPTH, STEPS, LR = 16, 2, 1500, 4e-3
 
 
-def train(problem, shift, scale):
-    """The torchlip network trained full batch with Adam on the hKR loss (normalised units)."""
-    import torch
-    from deel import torchlip
-
-    torch.manual_seed(SEED)
-    x = torch.tensor((problem.samples - shift) / scale, dtype=torch.float32)
-    y, c_kr, c_h = (torch.tensor(v, dtype=torch.float32) for v in problem.coefficients())
-    mu = problem.margin / scale
-    dims = [problem.dim] + [WIDTH] * DEPTH + [1]
-    layers = []
-    for i in range(len(dims) - 1):
-        layers.append(torchlip.SpectralLinear(dims[i], dims[i + 1]))
-        if i < len(dims) - 2:
-            layers.append(torchlip.GroupSort2())
-    model = torchlip.Sequential(*layers)
-    opt = torch.optim.Adam(model.parameters(), lr=LR, betas=(0.8, 0.99))
-    for _ in range(STEPS):
-        f = model(x)[:, 0]
-        loss = (c_kr * f).sum() + (c_h * torch.relu(mu - y * f)).sum()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return model.vanilla_export().eval()
-
-
 def main(argv=None) -> int:
     import torch
 
+    from bench_torchlip import torchlip_train
+
     from otreg import Problem
     from otreg.data.toys import two_moons
-    from otreg.nn.train import data_units
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=os.path.join(ROOT, "tests", "data", "torchlip_moons"))
     args = parser.parse_args(argv)
-    torch.set_num_threads(1)
     problem = Problem(*two_moons(N, seed=SEED), lam=LAM, margin=MARGIN)
-    shift, scale = data_units(problem.samples, problem.weights)
-    core = train(problem, shift, scale).double()
+    core, shift, scale, _ = torchlip_train(problem, WIDTH, DEPTH, STEPS, LR, SEED)
+    core = core.double()
 
     class Units(torch.nn.Module):
         def __init__(self):

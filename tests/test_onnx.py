@@ -132,6 +132,8 @@ def test_bad_files_raise_input_error(tmp_path):
     model = _graph([helper.make_node("MatMul", ["x", "w"], ["y"])], [w])
     with pytest.raises(InputError, match="external data"):
         OnnxModel(model)
+    with pytest.raises(InputError, match="external data"):
+        from_onnx(model.SerializeToString())
     with pytest.raises(InputError, match="feature sizes"):
         OnnxModel(_graph([helper.make_node("Relu", ["x"], ["y"])], shape=("n", "d")))
 

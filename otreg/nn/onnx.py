@@ -254,6 +254,11 @@ def from_onnx(source: Any) -> OnnxModel:
     """
     onnx = _onnx()
     proto, where = _read(source, onnx)
+    for t in proto.graph.initializer:  # before the checker, which would look for the file
+        if t.data_location == onnx.TensorProto.EXTERNAL:
+            raise InputError(f"model: {where}: tensor {t.name!r} refers to external data "
+                             "(not read; export with the weights inside the file, e.g. "
+                             "torch.onnx.export(..., external_data=False))")
     try:
         onnx.checker.check_model(proto)
     except Exception as exc:  # onnx.checker.ValidationError and protobuf errors
