@@ -5,7 +5,9 @@ The network is torchlip's ``SpectralLinear`` layers with ``GroupSort2``
 (``bench_torchlip.torchlip_train``), trained on the hKR loss in otreg's normalised units (centre
 ``shift``, RMS radius ``scale``); after ``vanilla_export()`` it is wrapped with those units
 (``f(x) = scale g((x - shift) / scale)``, so the file works on the data's own coordinates),
-converted to float64 and written by ``torch.onnx.export``.  The .npz holds, in float64 and
+converted to float64 and written by ``torch.onnx.export``, once by each of PyTorch's
+exporters (``torchlip_moons.onnx``: TorchScript, ``dynamo=False``;
+``torchlip_moons_dynamo.onnx``: torch.export, the default since torch 2.9).  The .npz holds, in float64 and
 without pickled objects, the problem (``lam``, ``margin``, ``n``, ``seed`` of
 ``otreg.data.toys.two_moons``), sample points and PyTorch's values and input gradients there.
 
@@ -13,7 +15,7 @@ In a separate virtual environment (never in otreg's dependencies)::
 
     python -m venv .venv-torch
     .venv-torch/bin/pip install torch==2.13.0 && .venv-torch/bin/pip install deel-torchlip \\
-        onnx numpy scipy pot matplotlib numba tqdm
+        onnx onnxscript numpy scipy pot matplotlib numba tqdm
     PYTHONPATH=. .venv-torch/bin/python benchmarks/make_torchlip_onnx.py
 """
 from __future__ import annotations
@@ -60,12 +62,16 @@ def main(argv=None) -> int:
 
     net = Units().eval()
     example = torch.zeros((1, problem.dim), dtype=torch.float64)
-    t0 = time.perf_counter()
-    torch.onnx.export(net, (example,), args.out + ".onnx", input_names=["x"],
-                      output_names=["f"], dynamic_axes={"x": {0: "n"}, "f": {0: "n"}},
-                      opset_version=17, dynamo=False)
-    print(f"exported in {time.perf_counter() - t0:.2f} s, "
-          f"{os.path.getsize(args.out + '.onnx')} bytes")
+    # both of PyTorch's exporters: the TorchScript one (dynamo=False) and the torch.export one
+    # (the default since torch 2.9; needs onnxscript), weights inside the file
+    for suffix, opts in (("", dict(opset_version=17, dynamo=False)),
+                         ("_dynamo", dict(opset_version=18, dynamo=True, external_data=False))):
+        path = args.out + suffix + ".onnx"
+        t0 = time.perf_counter()
+        torch.onnx.export(net, (example,), path, input_names=["x"], output_names=["f"],
+                          dynamic_axes={"x": {0: "n"}, "f": {0: "n"}}, **opts)
+        print(f"{path}: exported in {time.perf_counter() - t0:.2f} s, "
+              f"{os.path.getsize(path)} bytes")
     rng = np.random.default_rng(1)
     lo, hi = problem.samples.min(axis=0), problem.samples.max(axis=0)
     points = np.concatenate([problem.samples, rng.uniform(lo - 0.5, hi + 0.5, (200, 2))])
