@@ -7,8 +7,8 @@ The network is torchlip's ``SpectralLinear`` layers with ``GroupSort2``
 (``f(x) = scale g((x - shift) / scale)``, so the file works on the data's own coordinates),
 converted to float64 and written by ``torch.onnx.export``, once by each of PyTorch's
 exporters (``torchlip_moons.onnx``: TorchScript, ``dynamo=False``;
-``torchlip_moons_dynamo.onnx``: torch.export, the default since torch 2.9).  The .npz holds, in float64 and
-without pickled objects, the problem (``lam``, ``margin``, ``n``, ``seed`` of
+``torchlip_moons_dynamo.onnx``: torch.export, the default since torch 2.9).  The .npz holds,
+in float64 and without pickled objects, the problem (``lam``, ``margin``, ``n``, ``seed`` of
 ``otreg.data.toys.two_moons``), sample points and PyTorch's values and input gradients there.
 
 In a separate virtual environment (never in otreg's dependencies)::

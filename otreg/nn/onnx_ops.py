@@ -5,8 +5,9 @@ and carries the gradient; every float computes in float64) and a plain integer o
 ndarray otherwise (shapes, indices, sizes).  Each operator is a function ``(inputs, attrs) ->
 list of outputs``; ``attrs`` holds the node's attributes as Python values.  Nothing else from a
 file is ever executed: an operator missing from :data:`OPS` is refused when the file is read.
-The semantics follow the ONNX operator specification (opsets 7 to 23: where an argument moved
-from an attribute to an input, both forms are read).
+The semantics follow the ONNX operator specification; where a newer opset moved an argument
+from an attribute to an input (Split, Slice, Squeeze, Unsqueeze, ReduceMax / ReduceMin, TopK),
+both forms are read.
 """
 from __future__ import annotations
 
