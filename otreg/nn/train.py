@@ -75,6 +75,19 @@ class TrainResult:
     stop_reason: str = ""
     settings: dict = field(default_factory=dict)
 
+    def html_rows(self) -> list[tuple[str, object]]:
+        """The quantities :meth:`_repr_html_` shows, (name, value), settings last."""
+        rows = [("loss (full data)", float(self.loss)), ("seconds", float(self.seconds)),
+                ("steps run", self.steps_run), ("best step", self.best_step),
+                ("epochs run", self.epochs_run), ("stop reason", self.stop_reason),
+                ("evaluations in history", len(self.history))]
+        return rows + [(f"setting: {k}", v) for k, v in self.settings.items()]
+
+    def _repr_html_(self) -> str:
+        """A table of the training outcome and settings in notebooks."""
+        from .._html import key_values
+        return key_values(self.html_rows(), "training result (TrainResult)")
+
 
 def full_loss(model: Sequential, problem: Problem) -> float:
     """Full-data hKR loss of ``model`` on a Problem (docs/mathematics.md §1)."""

@@ -16,11 +16,10 @@ import os
 from typing import Any
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from ..errors import InputError
 from ..study import dedupe_rows, order_columns, read_table, summarize
-from .figures import save_figure
+from .figures import NotebookFigure, save_figure
 
 __all__ = ["plot_sweep_table"]
 
@@ -101,7 +100,9 @@ def _sweep_rows(table_or_path: Any) -> list[dict]:
             else dedupe_rows(table_or_path))
     rows = [r for r in rows if not r.get("error") and isinstance(r.get("acc_clean"), float)]
     if not rows:
-        raise InputError("table_or_path: the sweep table has no row without error")
+        where = (f"{os.fspath(table_or_path)}: " if isinstance(table_or_path, (str, os.PathLike))
+                 else "table (rows given): ")
+        raise InputError(f"{where}the sweep table has no row without error")
     return rows
 
 
@@ -131,7 +132,7 @@ def plot_sweep_table(table_or_path: Any, out_png: Any = None, title: str | None 
     pos = [x for x in lams if x > 0]
     zero_x = (min(pos) / 10.0) if pos else 1.0
     nr, nc = len(margins), len(datasets)
-    fig = Figure(figsize=(max(7.0, 4.8 * nc + 0.8), 3.8 * nr + 1.0))
+    fig = NotebookFigure(figsize=(max(7.0, 4.8 * nc + 0.8), 3.8 * nr + 1.0))
     axes = np.atleast_2d(fig.subplots(nr, nc, squeeze=False))
     for i, margin in enumerate(margins):
         for j, data in enumerate(datasets):
