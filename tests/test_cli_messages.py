@@ -15,22 +15,10 @@ from otreg.data.io import json_text, load_dataset, save_dataset
 from otreg.data.toys import make_toy
 from otreg.errors import InputError, NumericalError, SolverError
 from otreg.nn import load_model
+from test_faults import _raise
+from test_faults import one_line_error as one_line
 
 XP, XN = make_toy("moons", 6, seed=0)
-
-
-def one_line(err: str, *needles: str) -> str:
-    lines = [ln for ln in err.strip().splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("otreg "), err
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
-    return lines[0]
-
-
-def _raise(exc):
-    def fn(*args, **kwargs):
-        raise exc
-    return fn
 
 
 # ---------------------------------------------------------------------------------- exit status
