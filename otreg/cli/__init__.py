@@ -104,6 +104,15 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def console_main() -> None:
+    """The ``otreg`` program: :func:`main` in a child process that a Ctrl-C ends within a
+    second whatever it is computing (:mod:`otreg.cli._supervise`)."""
+    from ._supervise import supervised
+
+    command = next((a for a in sys.argv[1:] if a in COMMANDS), "")
+    sys.exit(supervised(main, command))
+
+
 def _silence_stdout() -> None:
     """After a broken pipe, point stdout at /dev/null so the interpreter's final flush does
     not print another error."""
@@ -115,4 +124,4 @@ def _silence_stdout() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console_main()

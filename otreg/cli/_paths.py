@@ -11,10 +11,26 @@ from __future__ import annotations
 import os
 from typing import Callable
 
-from ..data.paths import output_dir, output_file
+from ..data.paths import atomic_write, output_dir, output_file, outputs_apart_from_inputs
 from ..errors import InputError
 
-__all__ = ["output_file", "output_dir", "distinct", "writing", "write_text"]
+__all__ = ["output_file", "output_dir", "distinct", "apart", "writing", "write_text"]
+
+#: the files ``--plots DIR`` of ``otreg verify`` may write (:func:`otreg.plot.plot_report`)
+REPORT_FIGURES = ("plan.png", "potential.png", "gradnorm.png", "adversarial.png",
+                  "adversarial_exact.png", "sweep.png")
+
+
+def apart(outputs: dict[str, str | None], inputs: dict[str, str | None],
+          plots: str | None = None) -> None:
+    """No output file may be an input file (same file, however named: links, ``./x``);
+    ``plots``: a directory of :data:`REPORT_FIGURES`, each an output of the option "plots".
+    Raises :class:`InputError` naming both options, before any work."""
+    outputs = dict(outputs)
+    if plots is not None:
+        for name in REPORT_FIGURES:
+            outputs[f"plots ({name})"] = os.path.join(plots, name)
+    outputs_apart_from_inputs(outputs, inputs)
 
 
 def distinct(**paths: str | None) -> None:
@@ -41,7 +57,4 @@ def writing(path: str, option: str, write: Callable[[str], object]) -> None:
 
 def write_text(path: str, option: str, text: str) -> None:
     """Write ``text`` to ``path`` (UTF-8); see :func:`writing`."""
-    def write(p: str) -> None:
-        with open(p, "w", encoding="utf-8") as fh:
-            fh.write(text)
-    writing(path, option, write)
+    writing(path, option, lambda p: atomic_write(p, text))

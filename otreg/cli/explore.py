@@ -8,7 +8,7 @@ import os
 from ..errors import InputError
 from ._args import (add_data_arguments, add_train_arguments, int_at_least, load_model_arg,
                     problem_from_args, train_kwargs)
-from ._paths import distinct, output_file
+from ._paths import apart, distinct, output_file
 
 
 def add_parser(sub) -> None:
@@ -63,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
     output_file(args.out, "out", suffixes=(".html", ".htm"), create_parent=True)
     output_file(args.screenshot, "screenshot", suffixes=(".png",), create_parent=True)
     distinct(out=args.out, screenshot=args.screenshot)
+    apart({"out": args.out, "screenshot": args.screenshot},
+          {"data": args.data, "model": args.model})
     from ..plot.explore import write_explorer
 
     pr = problem_from_args(args)

@@ -7,7 +7,7 @@ from typing import Any
 from ..errors import InputError
 from ._args import (add_data_arguments, add_train_arguments, load_model_arg, problem_from_args,
                     train_kwargs)
-from ._paths import output_file
+from ._paths import apart, output_file
 
 KINDS = ("plan", "potential", "gradnorm", "adversarial", "sweep")
 
@@ -50,6 +50,7 @@ def _network(args: argparse.Namespace, problem: Any) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     output_file(args.out, "out", suffixes=(".png",), create_parent=True)
+    apart({"out": args.out}, {"table": args.table, "data": args.data, "model": args.model})
     from .. import plot as P
     from ..study import lam_path
     from ..transport import hkr_transport

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 
 from ..errors import InputError
-from ._paths import output_file, write_text
+from ._paths import apart, output_file, write_text
 
 
 def add_parser(subparsers):
@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from ..nn import load_model
 
     output_file(args.json, "json")
+    apart({"json": args.json}, {"model": args.model, "points": args.points})
     model = load_model(args.model)
     if model.out_dim != 1:
         raise InputError(f"model: has {model.out_dim} outputs; predict expects a scalar f")

@@ -5,7 +5,7 @@ import argparse
 
 from ..transport.methods import METHODS
 from ._args import add_data_arguments, problem_from_args
-from ._paths import output_file, write_text
+from ._paths import apart, output_file, write_text
 
 
 def add_parser(sub) -> None:
@@ -30,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from ..transport import hkr_transport, wasserstein1
 
     output_file(args.json, "json")
+    apart({"json": args.json}, {"data": args.data})
     pr = problem_from_args(args)
     res = hkr_transport(pr, method=args.method, progress=args.progress)
     # lam = 0: the loss is -W1 already; the sparse solver's W1 avoids the dense matrix

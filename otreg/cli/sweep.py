@@ -145,8 +145,12 @@ def run(args: argparse.Namespace) -> int:
     from ..data.paths import output_file
     from ..metrics import DEFAULT_RADII
     from ..study import sweep, trade_off_table
+    from ._paths import apart
 
     output_file(args.out, "out", suffixes=(".csv", ".parquet"))
+    journal = args.out + ".partial.csv" if args.out.endswith(".parquet") else None
+    apart({"out": args.out, "out (its journal)": journal},
+          {f"data ({d})" if len(args.data) > 1 else "data": d for d in args.data})
     train_kwargs = {"epochs": args.epochs} if args.epochs else None
     with _sigterm_as_interrupt():
         table = sweep(args.data, args.lam, args.margin, args.seeds, n=args.n,

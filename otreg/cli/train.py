@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from ._args import add_data_arguments, add_network_arguments, problem_from_args, train_kwargs
-from ._paths import output_file, writing
+from ._paths import apart, output_file, writing
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -24,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from ..nn import fit, save_model
 
     output_file(args.out, "out")
+    apart({"out": args.out}, {"data": args.data})
     pr = problem_from_args(args)
     res = fit(pr, seed=args.seed, progress=not args.no_progress, **train_kwargs(args))
     writing(args.out, "out", lambda path: save_model(res.model, path))

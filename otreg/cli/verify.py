@@ -12,7 +12,7 @@ from ..errors import InputError
 from ..potential import Potential, as_potential
 from ._args import (add_data_arguments, add_train_arguments, load_model_arg, problem_from_args,
                     train_kwargs)
-from ._paths import distinct, output_dir, output_file, write_text, writing
+from ._paths import apart, distinct, output_dir, output_file, write_text, writing
 
 
 def add_parser(sub) -> None:
@@ -74,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
     output_file(args.save_model, "save-model")
     distinct(json=args.json, save_model=args.save_model)
     output_dir(args.plots, "plots")
+    apart({"json": args.json, "save-model": args.save_model},
+          {"data": args.data, "model": args.model}, plots=args.plots)
 
     from ..nn import save_model
     from ..plot import plot_report

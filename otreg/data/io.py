@@ -35,6 +35,7 @@ from typing import Any, Union
 import numpy as np
 
 from ..errors import InputError, NumericalError
+from .paths import atomic_file
 from .validate import as_points, raw_weights
 
 __all__ = ["load_dataset", "load_points", "save_dataset", "read_npz", "read_csv",
@@ -418,10 +419,11 @@ def save_dataset(path: str | os.PathLike, x_pos: object, x_neg: object, a: objec
             rows = np.vstack([np.column_stack([x_pos, np.ones(len(x_pos))]),
                               np.column_stack([x_neg, -np.ones(len(x_neg))])])
             header = ",".join([f"x{i}" for i in range(d)] + ["label"])
-            np.savetxt(name, rows, delimiter=",", header=header, comments="",
-                       fmt=["%.17g"] * d + ["%d"])
+            with atomic_file(name, "wb") as fh:
+                np.savetxt(fh, rows, delimiter=",", header=header, comments="",
+                           fmt=["%.17g"] * d + ["%d"])
         else:
-            with open(name, "wb") as fh:
+            with atomic_file(name, "wb") as fh:
                 np.savez(fh, **arrays)
     except OSError as exc:
         raise InputError(f"path: cannot write {name!r} ({exc.strerror or exc})") from None

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..data.paths import atomic_file
 from ..metrics import radius_key
 from .digits import DigitsRun, one_step_adversarial
 
@@ -35,7 +36,9 @@ def _save(fig: Figure, out: Any) -> str:
     d = os.path.dirname(os.fspath(out))
     if d:
         os.makedirs(d, exist_ok=True)
-    fig.savefig(out, dpi=110, bbox_inches="tight")
+    with atomic_file(out) as fh:
+        fig.savefig(fh, format=os.path.splitext(os.fspath(out))[1][1:] or "png", dpi=110,
+                    bbox_inches="tight")
     return os.fspath(out)
 
 

@@ -7,6 +7,7 @@ import os
 import numpy as np
 
 from ..data.io import read_npz
+from ..data.paths import atomic_file
 from ..errors import InputError
 from .layers import Sequential
 
@@ -22,7 +23,9 @@ def save_model(model: Sequential, path: str | os.PathLike) -> None:
         for key, arr in layer.state().items():
             arrays[f"layer{i}.{key}"] = np.asarray(arr, dtype=np.float64)
     path = os.fspath(path)
-    with open(path, "wb") as fh:  # np.savez would append ".npz" to other names
+    # through a file object: np.savez would append ".npz" to other names; atomically: a failed
+    # write keeps the previous model
+    with atomic_file(path, "wb") as fh:
         np.savez(fh, **arrays)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..data.paths import atomic_write
 from ..data.validate import as_points
 from ..errors import InputError
 from .onnx_export import GraphBuilder, export_layers
@@ -74,8 +75,7 @@ def to_onnx(model: Any, path: str | os.PathLike | None = None, *, dtype: Any = n
     onnx.checker.check_model(proto)
     data = proto.SerializeToString()
     if path is not None:
-        with open(os.fspath(path), "wb") as fh:
-            fh.write(data)
+        atomic_write(os.fspath(path), data)  # a failed write keeps the previous file
     return data
 
 

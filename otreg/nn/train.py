@@ -38,6 +38,7 @@ from ..data.validate import as_int, as_number, as_points, check_lam, check_margi
 from ..errors import InputError, TrainingError
 from ..problem import DEFAULT_LAM, DEFAULT_MARGIN, Problem, as_problem, hkr_objective
 from ._blas import blas_threads
+from .budget import check_budget
 from .layers import Sequential, lipschitz_mlp
 from .losses import multiclass_coefficients
 from .optim import SGD, Adam, Optimizer
@@ -230,6 +231,7 @@ def _settings(samples: np.ndarray, labels: np.ndarray, given: dict, out_dim: int
     if cfg["patience"] is None:  # a plateau is judged on a window in proportion to the budget
         cfg["patience"] = max(200, cfg["steps"] // 20)
     cfg["n_batches"] = n_batches
+    check_budget(cfg, n_points, samples.shape[1], out_dim)  # before anything is allocated
     return cfg
 
 

@@ -15,6 +15,7 @@ import pathlib
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+from ..data.paths import atomic_write
 from ..errors import OtregError
 
 __all__ = ["CHROMIUM", "CHROMIUM_FLAGS", "chromium", "screenshot", "page_url"]
@@ -66,7 +67,7 @@ def screenshot(browser: Any, page: Any, out: Any, width: int = 1500, height: int
         parent = os.path.dirname(os.fspath(out))
         if parent:
             os.makedirs(parent, exist_ok=True)
-        tab.screenshot(path=os.fspath(out), full_page=full_page)
+        atomic_write(out, tab.screenshot(full_page=full_page))
     finally:
         tab.close()
     return out

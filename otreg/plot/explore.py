@@ -35,6 +35,7 @@ from typing import Any, Iterable
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..data.paths import atomic_write
 from ..errors import InputError
 from ..potential import as_potential
 from ..problem import Problem
@@ -203,8 +204,7 @@ def write_explorer(problem: Problem, out: Any, **kwargs: Any) -> Any:
         parent = os.path.dirname(out)
         if parent:
             os.makedirs(parent, exist_ok=True)
-        with open(out, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        atomic_write(out, text)
     except OSError as exc:
         raise InputError(f"out: cannot write {out!r} ({exc.strerror or exc})") from None
     return out

@@ -6,11 +6,13 @@ import os
 import textwrap
 from typing import Any
 
+import matplotlib
 import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from ..data.paths import atomic_file
 from ..errors import InputError
 from ..metrics import radius_key
 from ..potential import Potential, as_potential
@@ -60,7 +62,12 @@ def save_figure(fig: Figure, out: Any, dpi: int = 110, bbox_inches: str | None =
         d = os.path.dirname(out)
         if d:
             os.makedirs(d, exist_ok=True)
-        fig.savefig(out, dpi=dpi, bbox_inches=bbox_inches)
+        fmt = os.path.splitext(out)[1][1:].lower()
+        if not fmt:  # the file name matplotlib would have chosen
+            fmt = str(matplotlib.rcParams["savefig.format"])
+            out = f"{out}.{fmt}"
+        with atomic_file(out) as fh:  # a failed write keeps the previous picture
+            fig.savefig(fh, format=fmt, dpi=dpi, bbox_inches=bbox_inches)
     except OSError as exc:
         raise InputError(f"out: cannot write {out!r} ({exc.strerror or exc})") from None
     return FigurePath(out, fig)

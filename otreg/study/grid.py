@@ -66,11 +66,9 @@ def _as_list(values: Any, name: str) -> list:
 
 
 def _unique(seq: Iterable) -> list:
-    out = []
-    for x in seq:
-        if x not in out:
-            out.append(x)
-    return out
+    """The distinct items of ``seq`` in first-seen order, in linear time (a million seeds
+    take a fraction of a second)."""
+    return list(dict.fromkeys(seq))
 
 
 def make_configs(datasets: Any, lams: Any, margins: Any, seeds: Any, n: int = 500,
@@ -91,9 +89,36 @@ def make_configs(datasets: Any, lams: Any, margins: Any, seeds: Any, n: int = 50
     n = as_int(n, "n", 2)
     radii = tuple(sorted({as_number(r, "radius", 0.0) for r in _as_list(radii, "radii")}))
     tk = tuple(sorted((train_kwargs or {}).items()))
+    lists = {"data": _unique(datasets), "lam": _unique(lams), "margin": _unique(margins),
+             "seeds": _unique(seeds)}
+    _check_size(lists)
     return [SweepConfig(d, n, lam, mg, s, bool(neural), radii, bool(checks), tk)
-            for d in _unique(datasets) for lam in _unique(lams) for mg in _unique(margins)
-            for s in _unique(seeds)]
+            for d in lists["data"] for lam in lists["lam"] for mg in lists["margin"]
+            for s in lists["seeds"]]
+
+
+#: the most combinations one sweep runs: beyond, building the grid alone takes seconds and
+#: the runs take days (split such a study into several sweeps and tables)
+MAX_COMBINATIONS = 100_000
+#: the time of the quickest run (a few points, no checks), for the estimate in the refusal
+QUICKEST_RUN_SECONDS = 0.02
+
+
+def _check_size(lists: dict[str, list]) -> None:
+    """Refuse, before anything is built, a grid of more than :data:`MAX_COMBINATIONS`
+    combinations, naming its longest list and estimating the time it would take."""
+    total = 1
+    for values in lists.values():
+        total *= len(values)
+    if total <= MAX_COMBINATIONS:
+        return
+    longest = max(lists, key=lambda k: len(lists[k]))
+    shape = " x ".join(f"{len(v)} {k}" for k, v in lists.items())
+    hours = total * QUICKEST_RUN_SECONDS / 3600
+    raise InputError(f"{longest}: the grid has {total:,} combinations ({shape}), more than "
+                     f"the {MAX_COMBINATIONS:,} one sweep runs (at least {hours:,.1f} hours "
+                     f"even at {QUICKEST_RUN_SECONDS} s per run); split it into several "
+                     "sweeps")
 
 
 # ------------------------------------------------------------------------------ one run

@@ -34,7 +34,7 @@ from typing import Any, Iterable
 
 from tqdm.auto import tqdm
 
-from ..data.paths import output_file
+from ..data.paths import output_file, outputs_apart_from_inputs
 from ..data.validate import as_int
 from ..errors import InputError
 from ..metrics import DEFAULT_RADII
@@ -105,7 +105,7 @@ def sweep(datasets: Any, lams: Any, margins: Any, seeds: Any, n: int = 500, neur
         workers = as_int(workers, "workers", 1)
     if scheduler is None:
         scheduler = os.environ.get(SCHEDULER_ENV) or None
-    journal_path, parquet_out = _output_paths(out)
+    journal_path, parquet_out = _output_paths(out, {c.data for c in configs})
     lock = _TableLock(parquet_out or journal_path) if journal_path else contextlib.nullcontext()
     with lock, _watch_sigint():
         by_key, journal = _resume(journal_path, parquet_out, configs, retry_errors)
@@ -115,6 +115,7 @@ def sweep(datasets: Any, lams: Any, margins: Any, seeds: Any, n: int = 500, neur
         if journal is not None:
             final = (_read_csv_text(journal_path)[1] if os.path.exists(journal_path)
                      else journal.rows)
+            final = [r for r in final if not r.get("_foreign")]
             if parquet_out:
                 _write_parquet(parquet_out, final)
                 os.remove(journal_path)
@@ -155,9 +156,9 @@ def _run_all(todo: list[SweepConfig], runner: Runner | None, scheduler: Any,
     return results
 
 
-def _output_paths(out: Any) -> tuple[str | None, str | None]:
+def _output_paths(out: Any, datasets: set[str]) -> tuple[str | None, str | None]:
     """``(journal, parquet)``: the CSV appended to row by row, and the parquet file written at
-    the end (``None`` when not asked for)."""
+    the end (``None`` when not asked for); neither may be one of the data files."""
     if out is None:
         return None, None
     out = os.fspath(out)
@@ -171,6 +172,8 @@ def _output_paths(out: Any) -> tuple[str | None, str | None]:
     output_file(out, "out")
     if parquet:
         output_file(journal, "out")
+    outputs_apart_from_inputs({"out": out, "out (its journal)": journal if parquet else None},
+                              {f"datasets ({d})": d for d in datasets})
     return journal, parquet
 
 
@@ -178,24 +181,28 @@ def _resume(journal_path: str | None, parquet_out: str | None, configs: list[Swe
             retry_errors: bool) -> tuple[dict[tuple, Row], _CsvJournal | None]:
     """Rows already done (by key, see :func:`dedupe_rows`) and the journal to append to.
 
-    A line cut by a kill, duplicates and rows to retry are dropped by rewriting the file."""
+    A line cut by a kill, duplicates and rows to retry are dropped by rewriting the file; rows
+    whose key does not parse stay in it as they were (:func:`_csv_rows`)."""
     existing, header, repaired = [], [], False
     if parquet_out and os.path.exists(parquet_out):
         existing = _read_parquet(parquet_out, "out")
     if journal_path and os.path.exists(journal_path):
         header, rows, repaired = _read_csv_text(journal_path, "out")
         existing += rows
+    foreign = [r for r in existing if r.get("_foreign")]
+    existing = [r for r in existing if not r.get("_foreign")]
     by_key = {row_key(r): r for r in dedupe_rows(existing)}
     if retry_errors:
         wanted = {c.key() for c in configs}
         by_key = {k: r for k, r in by_key.items() if not (k in wanted and r.get("error"))}
     if not journal_path:
         return by_key, None
-    kept = list(by_key.values())
+    kept = list(by_key.values()) + foreign
     journal = _CsvJournal(journal_path, header, kept)
-    if repaired or len(kept) != len(existing):
+    if repaired or len(kept) != len(existing) + len(foreign):
         if kept:
-            journal.header = order_columns(header + [c for r in kept for c in r])
+            journal.header = order_columns(header + [c for r in kept for c in r
+                                                     if c != "_foreign"])
             journal._rewrite()
         elif os.path.exists(journal_path):
             os.remove(journal_path)

@@ -18,6 +18,7 @@ except ImportError:  # pragma: no cover - not on Linux/macOS: sweeps are not loc
 
 import numpy as np
 
+from ..data.paths import atomic_file
 from ..errors import InputError
 from .grid import KEY_COLUMNS, Row
 
@@ -84,8 +85,7 @@ def _not_a_table(what: str, path: str, why: str) -> InputError:
 
 
 def _read_csv_text(path: str, what: str = "out") -> tuple[list[str], list[Row], bool]:
-    """(header, parsed rows, repaired): drops a trailing line cut by an interruption and rows
-    whose field count does not match the header.
+    """(header, parsed rows, repaired), read tolerantly (:func:`_csv_rows`).
 
     A file that is not a sweep table — binary, not UTF-8, or whose first line is not a header
     with every key column — raises :class:`InputError` (``what`` names the argument): a sweep
@@ -110,23 +110,40 @@ def _read_csv_text(path: str, what: str = "out") -> tuple[list[str], list[Row], 
     if missing:
         raise _not_a_table(what, path, f"its first line has no column {missing[0]!r}; a sweep "
                                        f"table starts with the columns {', '.join(KEY_COLUMNS)}")
-    repaired = False
-    if not text.endswith("\n"):  # a line cut by a kill (the header is written atomically)
-        text = text[: text.rfind("\n") + 1]
-        repaired = True
-    reader = csv.reader(io.StringIO(text, newline=""))
-    next(reader)
+    return _csv_rows(text, header)
+
+
+def _csv_rows(text: str, header: list[str]) -> tuple[list[str], list[Row], bool]:
+    """The rows of a sweep table's text, none lost: a row shorter than the header (columns
+    added to the header by hand) has empty cells, a longer one keeps its extra cells in
+    columns ``column_<k>`` (k counted from 1), a row whose key does not parse is kept with
+    its cells as text (``_foreign``: rewritten as it was, never counted as a combination), and
+    a last row without its final newline (stripped by an editor) counts like the others.
+
+    Only a last line cut by a kill — no final newline, and fewer cells than both the header
+    and the row before it — is dropped.  ``repaired`` says that a rewrite would change the
+    file (such a cut line, a missing final newline, extra cells)."""
+    lines = list(csv.reader(io.StringIO(text, newline="")))[1:]
+    repaired = not text.endswith("\n")
+    if repaired and lines:
+        previous = len(lines[-2]) if len(lines) > 1 else len(header)
+        if len(lines[-1]) < min(len(header), previous):
+            lines.pop()
+    header = list(header)
     rows = []
-    for fields in reader:
-        if len(fields) != len(header):
-            repaired = True
+    for fields in lines:
+        if not any(f.strip() for f in fields):
             continue
+        extra = [f"column_{k + 1}" for k in range(len(header), len(fields))]
+        if extra:
+            header += [c for c in extra if c not in header]
+            repaired = True
+        raw = dict(zip(header, fields))
         try:
-            row = _parse_row(dict(zip(header, fields)))
+            row = _parse_row(raw)
             row_key(row)
-        except (TypeError, ValueError):
-            repaired = True
-            continue
+        except (KeyError, TypeError, ValueError):
+            row = dict(raw, _foreign=True)
         rows.append(row)
     return header, rows, repaired
 
@@ -155,7 +172,7 @@ def read_table(path: str | os.PathLike, what: str = "table") -> list[Row]:
                                                 else "file not found"))
     if path.endswith(".parquet"):
         return dedupe_rows(_read_parquet(path, what))
-    return dedupe_rows(_read_csv_text(path, what)[1])
+    return dedupe_rows([r for r in _read_csv_text(path, what)[1] if not r.get("_foreign")])
 
 
 def dedupe_rows(rows: Iterable[Row]) -> list[Row]:
@@ -212,15 +229,11 @@ class _CsvJournal:
         self.rows = list(rows)          # everything in the file, parsed
 
     def _rewrite(self) -> None:
-        tmp = f"{self.path}.tmp{os.getpid()}"
-        with open(tmp, "w", newline="") as fh:
+        with atomic_file(self.path, "w", encoding="utf-8", newline="") as fh:
             w = csv.writer(fh, lineterminator="\n")
             w.writerow(self.header)
             for r in self.rows:
                 w.writerow([_fmt(r.get(c)) for c in self.header])
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
 
     def append(self, row: Row) -> None:
         self.rows.append(row)
@@ -229,8 +242,16 @@ class _CsvJournal:
             self.header = order_columns(self.header + new)
             self._rewrite()
             return
-        with open(self.path, "a", newline="") as fh:
-            csv.writer(fh, lineterminator="\n").writerow([_fmt(row.get(c)) for c in self.header])
+        line = io.StringIO()
+        csv.writer(line, lineterminator="\n").writerow([_fmt(row.get(c)) for c in self.header])
+        with open(self.path, "ab+") as fh:
+            # a table whose last newline was removed (by an editor) gets it back first
+            size = fh.seek(0, os.SEEK_END)
+            if size:
+                fh.seek(size - 1)
+                if fh.read(1) != b"\n":
+                    fh.write(b"\n")
+            fh.write(line.getvalue().encode("utf-8"))
             fh.flush()
             os.fsync(fh.fileno())
 
@@ -250,9 +271,8 @@ def _write_parquet(path: str, rows: list[Row]) -> None:
 
     cols = order_columns([c for r in rows for c in r])
     table = pa.table({c: [r.get(c) for r in rows] for c in cols})
-    tmp = f"{path}.tmp{os.getpid()}"
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    with atomic_file(path) as fh:
+        pq.write_table(table, fh)
 
 
 class _TableLock:

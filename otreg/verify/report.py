@@ -15,6 +15,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..data.io import json_text
+from ..data.paths import atomic_write
 from ..data.validate import as_int
 from ..metrics import loss_scale
 from ..errors import InputError
@@ -134,8 +135,7 @@ class Report:
     def to_json(self, path: Any = None, indent: int = 2) -> str:
         text = json_text(self.to_dict(), "report", nan_as_null=True, indent=indent)
         if path is not None:
-            with open(path, "w") as fh:
-                fh.write(text + "\n")
+            atomic_write(path, text + "\n")
         return text
 
     def _repr_html_(self) -> str:
