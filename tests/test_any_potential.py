@@ -159,3 +159,17 @@ def test_a_distance_function_with_its_gradient(moons):
     assert s.gap == pytest.approx(want, rel=1e-12)
     assert not any(c.marks for c in rep.checks)
     assert rep.check("certificate").passed
+
+
+def test_a_float32_potential_is_not_measured_steeper_than_it_is(moons):
+    """Rounding of a float32 network (inputs and values) is not mistaken for slope: the
+    pairs and secants are read against float32's rounding scale."""
+    from otreg.verify import lipschitz_estimate
+    xp, xn, res = moons
+    ext = res.extension()
+    f32 = Potential(lambda p: ext(p.astype(np.float32).astype(np.float64)).astype(np.float32))
+    est = lipschitz_estimate(f32, res.problem)
+    assert f32.eps == np.finfo(np.float32).eps
+    assert 1 - 1e-3 < est["constant"] <= 1 + 1e-4
+    steep = Potential(lambda p: (1.01 * ext(p.astype(np.float32))).astype(np.float32))
+    assert lipschitz_estimate(steep, res.problem)["constant"] > 1.005
