@@ -28,8 +28,9 @@ from neural_cases import select  # noqa: E402
 CASES = "moons 500/500,anisotropic 70/45,digits 4 vs 9,breast cancer,anisotropic 500/500 (8:1"
 
 
-def torchlip_run(problem, width, depth, steps, lr, seed=0):
-    """Train a torchlip network; returns (loss of the exported network, CPU seconds)."""
+def torchlip_train(problem, width, depth, steps, lr, seed=0):
+    """Train a torchlip network full batch with Adam on the hKR loss, in otreg's normalised
+    units; returns (the ``vanilla_export``-ed network in eval mode, shift, scale, CPU s)."""
     import torch
     from deel import torchlip
 
@@ -57,7 +58,15 @@ def torchlip_run(problem, width, depth, steps, lr, seed=0):
         loss.backward()
         opt.step()
     cpu = time.process_time() - cpu
-    exported = model.vanilla_export().eval()
+    return model.vanilla_export().eval(), shift, scale, cpu
+
+
+def torchlip_run(problem, width, depth, steps, lr, seed=0):
+    """Train a torchlip network; returns (loss of the exported network, CPU seconds)."""
+    import torch
+
+    exported, shift, scale, cpu = torchlip_train(problem, width, depth, steps, lr, seed)
+    x = torch.tensor((problem.samples - shift) / scale, dtype=torch.float32)
     with torch.no_grad():
         f = exported(x)[:, 0].double().numpy() * scale
     return problem.loss(f[problem.labels > 0], f[problem.labels < 0]), cpu

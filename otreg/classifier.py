@@ -35,7 +35,8 @@ from .nn import Sequential, fit, fit_multiclass
 from .nn.train import data_units
 from .problem import Problem
 
-__all__ = ["HKRClassifier", "lipschitz_bound", "certified_radius", "canonical_rows"]
+__all__ = ["HKRClassifier", "lipschitz_bound", "certified_radius", "canonical_rows",
+           "register_skl2onnx"]
 
 #: training settings passed on to :func:`otreg.nn.fit` / :func:`otreg.nn.fit_multiclass` when set
 _TRAINING = ("width", "depth", "activation", "steps", "epochs", "batch_size", "lr", "final_lr",
@@ -274,3 +275,27 @@ class HKRClassifier(ClassifierMixin, BaseEstimator):
         :func:`certified_radius`); at least half the gap between the two top scores.
         """
         return certified_radius(self.model_, self.decision_function(X))
+
+
+def register_skl2onnx() -> None:
+    """Register :class:`HKRClassifier` with skl2onnx, so that ``skl2onnx.to_onnx(clf,
+    X[:1].astype(np.float32))`` converts a fitted classifier like any scikit-learn model
+    (``pip install 'otreg[onnx]'``).  Call it once before converting; calling again is
+    harmless.
+
+    The graph's outputs are skl2onnx's for a classifier: the label (as :meth:`~HKRClassifier.
+    predict`) and, in place of probabilities (the hKR network has none), the decision
+    function: ``(-f, f)`` for two classes, the C one-vs-all scores otherwise.  The option
+    ``zipmap`` (default True: a list of {class: score} dicts) works as for scikit-learn's
+    classifiers; pass ``options={"zipmap": False}`` for a plain (N, C) array.
+    """
+    try:
+        from skl2onnx import update_registered_converter
+    except ImportError:
+        raise ImportError("register_skl2onnx needs skl2onnx: pip install 'otreg[onnx]'") \
+            from None
+    from .nn.onnx_sklearn import converter, shape_calculator
+
+    update_registered_converter(HKRClassifier, "OtregHKRClassifier", shape_calculator,
+                                converter, options={"zipmap": [True, False, "columns"],
+                                                    "nocl": [True, False]})

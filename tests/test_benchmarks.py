@@ -165,3 +165,17 @@ def test_bench_classifier_quick():
     row = next(ln.split(" | ") for ln in out.splitlines() if ln.startswith("digits 3 vs 8"))
     acc, base, diff = float(row[4].rstrip("%")), float(row[5].rstrip("%")), float(row[6])
     assert 0 <= acc <= 100 and 0 <= base <= 100 and diff == pytest.approx(acc - base, abs=0.11)
+
+
+def test_bench_onnx_measures_against_otreg():
+    """bench_onnx's row: its error columns are the differences between onnxruntime, otreg's
+    interpreter and otreg's own network, recomputed here."""
+    from otreg.nn import lipschitz_mlp, to_onnx
+
+    mod = bench_module("bench_onnx")
+    model = lipschitz_mlp(2, width=8, depth=1, seed=0, bias_spread=0.5, scale=2.0).freeze()
+    points = np.random.default_rng(0).normal(size=(50, 2))
+    row = mod.measure("net", model, to_onnx(model), points, 1)
+    assert len(row) == 11 and row[0] == "net"
+    assert all(float(v) <= 1e-13 for v in row[-3:])
+    assert mod.relerr(model.predict(points) + 1e-3, model.predict(points)) > 1e-4

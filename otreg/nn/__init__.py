@@ -9,6 +9,7 @@ from .io import load_model, save_model
 from .layers import (Activation, Householder, LipschitzDense, Sequential, bjorck, bjorck_numpy,
                      dense_chain, lipschitz_mlp, orthonormal, spectral_bjorck, warm_bjorck)
 from .losses import hinge_loss, hkr_loss, kr_loss, loss_coefficients, multiclass_hkr_loss
+from .onnx import OnnxModel, from_onnx, to_onnx
 from .optim import SGD, Adam
 from .orthogonal import cayley, skew_expm
 from .residual import ConvexPotentialLayer, SLLLayer
@@ -24,5 +25,6 @@ __all__ = [
     "orthonormal", "cayley", "skew_expm", "ConvexPotentialLayer", "SLLLayer",
     "kr_loss", "hinge_loss", "hkr_loss", "multiclass_hkr_loss", "loss_coefficients",
     "Adam", "SGD", "fit", "fit_multiclass", "TrainResult", "TrainingBudgetWarning",
-    "default_settings", "full_loss", "save_model", "load_model",
+    "default_settings", "full_loss", "save_model", "load_model", "to_onnx", "from_onnx",
+    "OnnxModel",
 ]
