@@ -10,6 +10,7 @@ from hkr_reference import dual_lp_value
 from otreg import InputError, MemoryLimitError, hkr_transport, wasserstein1
 from otreg.data.toys import two_moons
 from otreg.transport import objective, solve
+from otreg.transport.methods import LAM_MAX_BY_METHOD
 from otreg.transport.sparse import SPARSE_BYTES_PER_POINT
 
 METHODS = ["highs", "pot", "netsimplex"]
@@ -139,8 +140,11 @@ def test_methods_agree(n, m, seed, lam, margin, dup, shared):
         xp[1] = xp[0]
     if shared:
         xn[0] = xp[-1]
-    losses = [hkr_transport(xp, xn, lam=lam, margin=margin, method=k).loss for k in
-              ("highs", "pot", "netsimplex", "auto")]
+    methods = [k for k in ("highs", "pot", "netsimplex", "auto") if lam <= LAM_MAX_BY_METHOD[k]]
+    if "pot" not in methods:  # beyond the lam it certifies: refused, naming lam and the method
+        with pytest.raises(InputError, match="^lam: .*'pot'"):
+            hkr_transport(xp, xn, lam=lam, margin=margin, method="pot")
+    losses = [hkr_transport(xp, xn, lam=lam, margin=margin, method=k).loss for k in methods]
     for other in losses[1:]:
         assert other == pytest.approx(losses[0], abs=1e-8 * (1 + abs(losses[0])))
 
