@@ -2,6 +2,7 @@
 ones, the measured Lipschitz constant against known constants, and the checks that assume
 1-Lipschitz reported n/a (never passed) for a steeper potential (docs/verification.md §1)."""
 import json
+import os
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from otreg.data.toys import make_toy
 from otreg.nn import lipschitz_mlp, save_model
 from otreg.potential import Potential, as_potential, fd_gradient
 from otreg.transport import hkr_transport
-from otreg.verify import verify
+from otreg.verify import lipschitz_estimate, verify
 
 #: the checks whose meaning rests on the potential being 1-Lipschitz
 ONE_LIPSCHITZ = ("gradient_norm", "certificate", "adversarial_tightness", "neural_gap")
@@ -110,15 +111,18 @@ def test_a_steep_callable_is_measured_and_not_passed(moons):
 
 
 def test_an_otreg_network_with_a_scaled_last_layer(moons, tmp_path, cli):
-    """Its constant is 1.5 x that of the unscaled network (<= 1), through the API and through
+    """A width-2 GroupSort network (square orthogonal layers: |grad f| = 1 everywhere) whose
+    last layer is multiplied by 1.5 measures 1.5, through the API and through
     `otreg verify --potential model.npz`."""
     xp, xn, _ = moons
-    net = lipschitz_mlp(2, width=8, depth=2, seed=0, bias_spread=0.5).freeze()
-    base = verify(xp, xn, 1.0, 0.1, potential=net, n_test_points=30).potential
-    assert base.constant <= 1 + 1e-9 and base.one_lipschitz and not base.fd_gradient
+    net = lipschitz_mlp(2, width=2, depth=3, seed=0, bias_spread=0.5).freeze()
+    pts = np.random.default_rng(0).uniform(-3, 3, (2000, 2))
+    assert np.allclose(np.linalg.norm(net.grad(pts), axis=1), 1.0, atol=1e-12)
+    assert lipschitz_estimate(as_potential(net), moons[2].problem)["constant"] <= 1 + 1e-9
     net.dense_layers[-1].frozen = 1.5 * net.dense_layers[-1].frozen
     rep = verify(xp, xn, 1.0, 0.1, potential=net, n_test_points=30)
-    assert_not_one_lipschitz(rep, 1.5 * base.constant)
+    assert_not_one_lipschitz(rep, 1.5)
+    assert not rep.potential.fd_gradient
     np.savez(tmp_path / "data.npz", x_pos=xp, x_neg=xn)
     save_model(net, tmp_path / "steep.npz")
     rc, out, _ = cli(["verify", "--potential", tmp_path / "steep.npz", "--data",
@@ -159,3 +163,41 @@ def test_a_distance_function_with_its_gradient(moons):
     assert s.gap == pytest.approx(want, rel=1e-12)
     assert not any(c.marks for c in rep.checks)
     assert rep.check("certificate").passed
+
+
+def test_a_float32_potential_is_not_measured_steeper_than_it_is(moons):
+    """Rounding of a float32 network (inputs and values) is not mistaken for slope: the
+    pairs and secants are read against float32's rounding scale."""
+    xp, xn, res = moons
+    ext = res.extension()
+    f32 = Potential(lambda p: ext(p.astype(np.float32).astype(np.float64)).astype(np.float32))
+    est = lipschitz_estimate(f32, res.problem)
+    assert f32.eps == np.finfo(np.float32).eps
+    assert 1 - 1e-3 < est["constant"] <= 1 + 1e-4
+    steep = Potential(lambda p: (1.01 * ext(p.astype(np.float32))).astype(np.float32))
+    assert lipschitz_estimate(steep, res.problem)["constant"] > 1.005
+
+
+def test_the_torchlip_network_verifies_through_onnx(cli, tmp_path):
+    """The deel-torchlip network of tests/data (exported from PyTorch): measured 1-Lipschitz,
+    its gap equal to the one computed here from its values and the exact optimum, every check
+    evaluated and passed by `otreg verify --potential model.onnx`."""
+    from otreg import Problem
+    from otreg.data.toys import two_moons
+    from otreg.nn import from_onnx
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "torchlip_moons")
+    meta = np.load(here + ".npz")
+    xp, xn = two_moons(int(meta["n"]), seed=int(meta["seed"]))
+    np.savez(tmp_path / "moons.npz", x_pos=xp, x_neg=xn)
+    rc, out, _ = cli(["verify", "--potential", here + ".onnx", "--data", tmp_path / "moons.npz",
+                      "--lam", "1", "--margin", "0.1", "--json", tmp_path / "r.json"])
+    d = json.loads((tmp_path / "r.json").read_text())
+    assert rc == 0 and d["passed"] and not d["not_applicable"], out
+    pot = d["potential"]
+    assert 0.999 < pot["constant"] <= 1.0 + 1e-4 and pot["one_lipschitz"]
+    pr = Problem(xp, xn, lam=1.0, margin=0.1)
+    net = from_onnx(here + ".onnx")
+    star = hkr_transport(pr).loss
+    gap = (pr.loss(net.predict(xp), net.predict(xn)) - star) / (abs(star) + 0.2)
+    assert pot["gap"] == pytest.approx(gap, rel=1e-9) and 0 < gap < 0.02
+    assert "FD gradient" not in out                     # the imported graph has its gradient

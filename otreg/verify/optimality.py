@@ -169,12 +169,14 @@ F_ROUNDING = 1024 * np.finfo(np.float64).eps
 RESOLVE = 1e3
 
 
-def f_rounding(problem: Problem, values: np.ndarray) -> float:
+def f_rounding(problem: Problem, values: np.ndarray, eps: float | None = None) -> float:
     """The rounding scale of a potential with ``values`` at the samples: differences of f
-    below it are indistinguishable from 0 (``F_ROUNDING`` x (max |x| + max |f|))."""
+    below it are indistinguishable from 0 (``F_ROUNDING`` x (max |x| + max |f|)); for a
+    potential computing in a coarser precision ``eps`` (e.g. a float32 network), at least
+    8 eps x (max |x| + max |f|)."""
     lo, hi = bounding_box(problem.samples)
-    return F_ROUNDING * (float(np.max(np.abs(np.concatenate([lo, hi]))))
-                         + float(np.max(np.abs(values))))
+    size = float(np.max(np.abs(np.concatenate([lo, hi])))) + float(np.max(np.abs(values)))
+    return max(F_ROUNDING, 8.0 * (eps or 0.0)) * size
 
 
 def gradient_search(pot: Potential, points: np.ndarray, grads: np.ndarray, diam: float,
@@ -215,7 +217,7 @@ def lipschitz_estimate(pot: Potential, problem: Problem, rng: np.random.Generato
     counts the pairs left out."""
     rng = np.random.default_rng(0) if rng is None else rng
     values = pot(problem.samples)
-    delta = f_rounding(problem, values)
+    delta = f_rounding(problem, values, getattr(pot, "eps", None))
     near = RESOLVE * delta
     u, v = _test_pairs(problem, rng, n_pairs)
     dist = np.linalg.norm(u - v, axis=1)
