@@ -105,12 +105,16 @@ def family_summary(rows):
 
 DESCRIPTION = (
     "Every row: `otreg.nn.fit` with the given options (none: its defaults), seed 0, one BLAS "
-    "thread, mode `pure` (training never sees the exact solution). Gap = (L - L*) / (abs(L*) + "
-    "2 margin), L* from `otreg.hkr_transport`; (L - L*)/abs(L*) beside it. `tuning` rows are "
+    "thread, mode `pure` (training never sees the exact solution); `architecture`: the model "
+    "fit returned (`cones`: the network, then distance cones at the samples, docs/neural.md "
+    "section 5.8; `mlp`: the network alone); `network steps` / `network stop`: the network's "
+    "phase (with cones its budget is 300 steps, then 1000 steps on the cones' heights). "
+    "Gap = (L - L*) / (abs(L*) + 2 margin), L* from `otreg.hkr_transport`; (L - L*)/abs(L*) "
+    "beside it. `tuning` rows are "
     "the ones the defaults were chosen on, `held-out` rows (other seeds, sizes, covariances, "
     "dimensions and real data) were not looked at while choosing them. CPU seconds of the "
-    "training process; the machine is shared (load average 3-10 during the runs), which "
-    "raises CPU times by up to ~20 % over a quiet machine.")
+    "training process; the machine is shared with other jobs (see the load average above), "
+    "which raises CPU times over a quiet machine.")
 
 
 def main(argv=None) -> int:
