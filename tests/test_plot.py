@@ -125,6 +125,7 @@ def test_report_figures_and_errors(tmp_path):
     for f in files:
         red, blue = colours(f)
         assert red > 1e-4 and blue > 1e-4
+        assert f.figure.axes                 # each path also holds its figure
 
     # d = 3: drawn in the plane of the transport direction (here the shift e between the
     # clouds) and the main principal direction orthogonal to it, through the weighted mean
@@ -152,3 +153,27 @@ def test_report_figures_and_errors(tmp_path):
     assert np.allclose(mesh.get_array(), 0.5)
     with pytest.raises(InputError, match="^out: cannot write"):
         plot_plan(r3, tmp_path / "figs" / "plan.png" / "x.png")   # a file as a directory
+
+
+def test_every_plot_function_returns_its_figure_and_writes_its_file(tmp_path):
+    """Given a path, each public plot function writes the PNG and returns the path (a str, as
+    the command line prints it) holding the figure drawn; without a path, the figure.  Both
+    show as PNG in notebooks (plot_sweep_table and plot_report: tests/test_sweep.py and
+    test_report_figures_and_errors)."""
+    from otreg.plot.figures import FigurePath, NotebookFigure
+    xp, xn = make_toy("moons", 25, seed=4)
+    res = hkr_transport(xp, xn, lam=1.0, margin=0.1)
+    ext = res.extension()
+    calls = {
+        "plan": lambda out: plot_plan(res, out),
+        "potential": lambda out: plot_potential(res, ext, out, res=20),
+        "gradnorm": lambda out: plot_gradnorm(ext, res.problem, out, res=20),
+        "adversarial": lambda out: plot_adversarial(ext, res.problem, out, k=5, res=20),
+        "sweep": lambda out: plot_sweep(lam_path(res.problem, [0.1, 1.0]), out),
+    }
+    for name, call in calls.items():
+        out = call(tmp_path / f"{name}.png")
+        assert isinstance(out, FigurePath) and out == str(tmp_path / f"{name}.png"), name
+        assert (tmp_path / f"{name}.png").stat().st_size > 1000 and out.figure.axes, name
+        assert isinstance(out.figure, NotebookFigure) and isinstance(call(None), NotebookFigure)
+    assert out._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -82,6 +82,7 @@ def test_plot_sweep(serial, tmp_path):
     grid, _, d = serial
     out = plot_sweep_table(d / "grid.csv", tmp_path / "trade_off.png")   # from the file: 2 panels
     assert os.path.getsize(out) > 10_000
+    assert out.figure.axes and out._repr_png_()[:4] == b"\x89PNG"        # the path holds it
     assert plot_sweep_table(grid, None).axes                               # from rows: a Figure
     with pytest.raises(ValueError, match="no row"):
         plot_sweep_table([r for r in grid if r["error"]], tmp_path / "none.png")

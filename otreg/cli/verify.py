@@ -5,9 +5,11 @@ Prints the table of checks; exit status 0 if all pass, 1 if any fails (2 on bad 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 from ..errors import InputError
+from ..potential import Potential, as_potential
 from ._args import (add_data_arguments, add_train_arguments, load_model_arg, problem_from_args,
                     train_kwargs)
 from ._paths import distinct, output_dir, output_file, write_text, writing
@@ -25,6 +27,11 @@ def add_parser(sub) -> None:
     )
     add_data_arguments(parser)
     add_train_arguments(parser)
+    parser.add_argument("--potential", metavar="FILE",
+                        help="verify this potential instead of training one: an ONNX file "
+                             "(e.g. a PyTorch network, see docs/verify-your-network.md) or an "
+                             "otreg model (.npz); its measured Lipschitz constant and gap are "
+                             "reported first")
     parser.add_argument("--no-neural", action="store_true",
                         help="check the exact solution only (no network)")
     parser.add_argument("--extension", choices=("mcshane", "whitney", "mean"), default="mcshane",
@@ -37,7 +44,30 @@ def add_parser(sub) -> None:
     parser.set_defaults(func=run)
 
 
+def load_potential(path: str) -> Potential:
+    """The network in ``path`` as a potential named after the file: ONNX
+    (:func:`otreg.nn.from_onnx`) or an otreg ``.npz`` model."""
+    ext = os.path.splitext(path)[1].lower()
+    if not os.path.isfile(path):
+        raise InputError(f"potential: file not found: {path}")
+    if ext == ".onnx":
+        from ..nn import from_onnx
+        model = from_onnx(path)
+    elif ext == ".npz":
+        from ..nn import load_model
+        model = load_model(path)
+    else:
+        raise InputError(f"potential: {path}: expected an ONNX file (.onnx) or an otreg model "
+                         f"(.npz), got {ext or 'no extension'!r}")
+    return as_potential(model, os.path.basename(path))
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.potential and args.model:
+        raise InputError("potential: give either --potential or --model, not both")
+    if args.potential and args.save_model:
+        raise InputError("save-model: the potential is read from a file, there is no trained "
+                         "network to save")
     if args.save_model and args.no_neural and not args.model:
         raise InputError("save-model: there is no network to save with --no-neural")
     output_file(args.json, "json")
@@ -51,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     from ..verify import verify
 
     pr = problem_from_args(args)
-    model = load_model_arg(args)
+    model = load_potential(args.potential) if args.potential else load_model_arg(args)
     t0 = time.perf_counter()
     rep = verify(pr, model=model, train_kwargs=train_kwargs(args), seed=args.seed,
                  neural=not args.no_neural, extension=args.extension,

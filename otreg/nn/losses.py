@@ -20,7 +20,7 @@ import numpy as np
 
 from ..data.validate import check_lam, check_margin, check_prior
 from ..errors import InputError
-from ..problem import class_weights, hkr_objective
+from ..problem import DEFAULT_LAM, DEFAULT_MARGIN, class_weights, hkr_objective
 from .tensor import Tensor, as_tensor
 
 __all__ = ["kr_loss", "hinge_loss", "hkr_loss", "multiclass_hkr_loss", "loss_coefficients"]
@@ -89,7 +89,7 @@ def kr_loss(f: Any, y: Any, weights: Any = None, normalize: bool = True) -> Tens
     return (f * c_kr).sum()
 
 
-def hinge_loss(f: Any, y: Any, margin: float = 0.1, p: float | None = None,
+def hinge_loss(f: Any, y: Any, margin: float = DEFAULT_MARGIN, p: float | None = None,
                weights: Any = None, normalize: bool = True) -> Tensor:
     """Hinge term ``p sum_pos a (m - f)_+ + (1 - p) sum_neg b (m + f)_+``."""
     f = _as_f(f)
@@ -98,8 +98,8 @@ def hinge_loss(f: Any, y: Any, margin: float = 0.1, p: float | None = None,
     return hkr_objective(f, y, 0.0, c_h, check_margin(margin))
 
 
-def hkr_loss(f: Any, y: Any, lam: float = 1.0, margin: float = 0.1, p: float | None = None,
-             weights: Any = None, normalize: bool = True) -> Tensor:
+def hkr_loss(f: Any, y: Any, lam: float = DEFAULT_LAM, margin: float = DEFAULT_MARGIN,
+             p: float | None = None, weights: Any = None, normalize: bool = True) -> Tensor:
     """hKR loss ``kr_loss + lam * hinge_loss`` (docs/mathematics.md §1)."""
     f = _as_f(f)
     lam, margin = check_lam(lam), check_margin(margin)
@@ -123,8 +123,9 @@ def multiclass_coefficients(labels: np.ndarray, n_classes: int, weights: Any = N
     return y, c_kr, c_h
 
 
-def multiclass_hkr_loss(f: Any, labels: Any, lam: float = 1.0, margin: float = 0.1,
-                        p: Any = None, weights: Any = None, normalize: bool = True) -> Tensor:
+def multiclass_hkr_loss(f: Any, labels: Any, lam: float = DEFAULT_LAM,
+                        margin: float = DEFAULT_MARGIN, p: Any = None, weights: Any = None,
+                        normalize: bool = True) -> Tensor:
     """One-vs-all hKR: ``sum_c hkr_loss(f[:, c], y_c)`` with ``y_c = +1`` on class ``c``.
 
     ``f`` has shape (k, C), ``labels`` integers in [0, C).  ``p`` (optional, shape (C,)) gives

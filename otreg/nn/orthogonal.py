@@ -36,12 +36,6 @@ def random_skew_param(size: int, rng: np.random.Generator, norm: float = 1.5) ->
     return s * rng.standard_normal((size, size))
 
 
-def _block_grad(g: np.ndarray, size: int) -> np.ndarray:
-    full = np.zeros((size, size))
-    full[: g.shape[0], : g.shape[1]] = g
-    return full
-
-
 def cayley_numpy(m: np.ndarray, n_in: int, n_out: int) -> np.ndarray:
     """The ``(n_in, n_out)`` block of the Cayley transform of ``A = m - m^T`` (plain NumPy)."""
     a = m - m.T

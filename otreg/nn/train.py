@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 
 from ..data.validate import as_int, as_number, as_points, check_lam, check_margin, raw_weights
 from ..errors import InputError, TrainingError
-from ..problem import Problem, as_problem, hkr_objective
+from ..problem import DEFAULT_LAM, DEFAULT_MARGIN, Problem, as_problem, hkr_objective
 from ._blas import blas_threads
 from .cones import CONE_SCHEDULE, MAX_CONE_POINTS, train_cones
 from .layers import Sequential, lipschitz_mlp
@@ -78,6 +78,19 @@ class TrainResult:
     stop_reason: str = ""
     settings: dict = field(default_factory=dict)
     cone_steps_run: int = 0
+
+    def html_rows(self) -> list[tuple[str, object]]:
+        """The quantities :meth:`_repr_html_` shows, (name, value), settings last."""
+        rows = [("loss (full data)", float(self.loss)), ("seconds", float(self.seconds)),
+                ("steps run", self.steps_run), ("best step", self.best_step),
+                ("epochs run", self.epochs_run), ("stop reason", self.stop_reason),
+                ("evaluations in history", len(self.history))]
+        return rows + [(f"setting: {k}", v) for k, v in self.settings.items()]
+
+    def _repr_html_(self) -> str:
+        """A table of the training outcome and settings in notebooks."""
+        from .._html import key_values
+        return key_values(self.html_rows(), "training result (TrainResult)")
 
 
 def full_loss(model: Sequential, problem: Problem) -> float:
@@ -491,7 +504,8 @@ class _Loop:
             bar.close()
 
 
-def fit_multiclass(x: Any, labels: Any, lam: float = 1.0, margin: float = 0.1,
+def fit_multiclass(x: Any, labels: Any, lam: float = DEFAULT_LAM,
+                   margin: float = DEFAULT_MARGIN,
                    weights: Any = None, *,
                    width: int | None = None, depth: int | None = None,
                    activation: str | None = None, steps: int | None = None,

@@ -15,8 +15,10 @@ Data with d != 2 are drawn in a plane that keeps what matters — the main trans
 and the main principal direction orthogonal to it (:func:`otreg.plot.view.view_for`); each
 figure says so in its title.
 
-Every function takes ``out`` (a path; the figure is written there and the path returned) and
-no pyplot state is touched, so they are safe in scripts, tests and threads.
+Every function takes ``out``: without it the figure is returned; with a path the figure is
+written there and the path returned as a :class:`~otreg.plot.figures.FigurePath` — a ``str``
+that also holds the figure (``.figure``).  Both show as pictures in notebooks.  No pyplot
+state is touched, so they are safe in scripts, tests and threads.
 """
 from .figures import (plot_adversarial, plot_gradnorm, plot_plan, plot_potential, plot_report,
                       plot_sweep)

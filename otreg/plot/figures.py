@@ -1,6 +1,7 @@
 """Implementation of :mod:`otreg.plot` (see the package docstring)."""
 from __future__ import annotations
 
+import io
 import os
 import textwrap
 from typing import Any
@@ -24,10 +25,34 @@ NEG_COLOR = "#1f77b4"   # negatives (y = -1): blue
 LEVEL_CMAP = "RdBu_r"   # f > 0 red (positive side), f < 0 blue
 
 
+class NotebookFigure(Figure):
+    """A matplotlib figure that shows itself in notebooks (``_repr_png_``) without pyplot."""
+
+    def _repr_png_(self) -> bytes:
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+        return buf.getvalue()
+
+
+class FigurePath(str):
+    """The path a figure was written to — a ``str``, as the command line and scripts use it —
+    that also holds the figure (``.figure``) and shows it in notebooks."""
+
+    figure: Figure
+
+    def __new__(cls, path: str, figure: Figure) -> "FigurePath":
+        self = super().__new__(cls, path)
+        self.figure = figure
+        return self
+
+    def _repr_png_(self) -> bytes:
+        return NotebookFigure._repr_png_(self.figure)
+
+
 def save_figure(fig: Figure, out: Any, dpi: int = 110, bbox_inches: str | None = "tight") -> Any:
-    """Write ``fig`` to ``out`` (creating its directory) and return the path; ``out=None``
-    returns the figure.  A path that cannot be written raises one :class:`InputError`
-    naming it."""
+    """Write ``fig`` to ``out`` (creating its directory) and return the path as a
+    :class:`FigurePath` (a ``str`` holding the figure, ``.figure``); ``out=None`` returns the
+    figure.  A path that cannot be written raises one :class:`InputError` naming it."""
     if out is None:
         return fig
     out = os.fspath(out)
@@ -38,7 +63,7 @@ def save_figure(fig: Figure, out: Any, dpi: int = 110, bbox_inches: str | None =
         fig.savefig(out, dpi=dpi, bbox_inches=bbox_inches)
     except OSError as exc:
         raise InputError(f"out: cannot write {out!r} ({exc.strerror or exc})") from None
-    return out
+    return FigurePath(out, fig)
 
 
 _save = save_figure
@@ -98,7 +123,7 @@ def plot_plan(result: HKRResult, out: Any = None, max_arcs: int = 3000,
     pr = result.problem
     view = view or view_for(pr, result)
     plan, dist = np.asarray(result.plan), np.asarray(result.distances)
-    fig = Figure(figsize=(8, 6.3), layout="constrained")
+    fig = NotebookFigure(figsize=(8, 6.3), layout="constrained")
     ax = fig.add_subplot()
     i, j = np.nonzero(plan > 1e-12 * plan.max())
     mass = plan[i, j]
@@ -175,7 +200,7 @@ def plot_potential(result: HKRResult, model: Any = None, out: Any = None,
         pots.append((net, f"1-Lipschitz network\nloss {L:.4f} (gap {L - result.loss:+.1e})"))
     vmax = float(np.quantile(np.abs(np.concatenate([result.f_pos, result.f_neg])), 0.98))
     vmax = max(vmax, 2 * pr.margin)
-    fig = Figure(figsize=(6.2 * len(pots) + 1.2, 5.6), layout="constrained")
+    fig = NotebookFigure(figsize=(6.2 * len(pots) + 1.2, 5.6), layout="constrained")
     axes = fig.subplots(1, len(pots), squeeze=False)[0]
     cf = None
     for ax, (pot, title) in zip(axes, pots):
@@ -201,7 +226,7 @@ def plot_gradnorm(model: Any, problem: Problem, out: Any = None, res: int = 150,
     X, Y, P = _grid(problem, view, res)
     G = np.linalg.norm(net.grad(P), axis=1).reshape(X.shape)
     Z = net(P).reshape(X.shape)
-    fig = Figure(figsize=(7.6, 6.0), layout="constrained")
+    fig = NotebookFigure(figsize=(7.6, 6.0), layout="constrained")
     ax = fig.add_subplot()
     im = ax.pcolormesh(X, Y, G, cmap="viridis", vmin=0.0, vmax=1.0, shading="auto")
     ax.contour(X, Y, Z, levels=[0.0], colors="white", linewidths=1.8)
@@ -245,7 +270,7 @@ def plot_adversarial(model: Any, problem: Problem, out: Any = None, k: int = 60,
     g = pot.grad(x)
     adv = x - f[:, None] * g
     f_adv = pot(adv)
-    fig = Figure(figsize=(7.6, 6.6), layout="constrained")
+    fig = NotebookFigure(figsize=(7.6, 6.6), layout="constrained")
     ax = fig.add_subplot()
     cf = ax.contourf(X, Y, np.clip(Z, -vmax, vmax), levels=np.linspace(-vmax, vmax, 21),
                      cmap=LEVEL_CMAP, alpha=0.55)
@@ -282,7 +307,7 @@ def plot_sweep(path: dict, out: Any = None, title: str | None = None) -> Any:
     robustness / accuracy trade-off)."""
     rows = path["rows"]
     lam = np.array([r["lam"] for r in rows])
-    fig = Figure(figsize=(15, 4.6), layout="constrained")
+    fig = NotebookFigure(figsize=(15, 4.6), layout="constrained")
     ax1, ax2, ax3 = fig.subplots(1, 3)
     ax1.semilogx(lam, [r["loss"] for r in rows], "o-", label="exact min L$_\\lambda$")
     ax1.axhline(-path["w1"], color="k", ls="--", label=f"-W1 = {-path['w1']:.4f} (POT)")

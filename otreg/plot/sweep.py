@@ -16,11 +16,10 @@ import os
 from typing import Any
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from ..errors import InputError
 from ..study import dedupe_rows, order_columns, read_table, summarize
-from .figures import save_figure
+from .figures import NotebookFigure, save_figure
 
 __all__ = ["plot_sweep_table"]
 
@@ -131,7 +130,7 @@ def plot_sweep_table(table_or_path: Any, out_png: Any = None, title: str | None 
     pos = [x for x in lams if x > 0]
     zero_x = (min(pos) / 10.0) if pos else 1.0
     nr, nc = len(margins), len(datasets)
-    fig = Figure(figsize=(max(7.0, 4.8 * nc + 0.8), 3.8 * nr + 1.0))
+    fig = NotebookFigure(figsize=(max(7.0, 4.8 * nc + 0.8), 3.8 * nr + 1.0))
     axes = np.atleast_2d(fig.subplots(nr, nc, squeeze=False))
     for i, margin in enumerate(margins):
         for j, data in enumerate(datasets):

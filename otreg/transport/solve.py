@@ -126,6 +126,23 @@ class HKRResult:
         """Gradient (k, d) of :meth:`potential` at ``points``."""
         return self.extension(kind).grad(points)
 
+    def html_rows(self) -> list[tuple[str, object]]:
+        """The quantities :meth:`_repr_html_` shows, (name, value)."""
+        pr = self.problem
+        return [("positives n", pr.n), ("negatives m", pr.m), ("dimension d", pr.dim),
+                ("lam", pr.lam), ("margin", pr.margin), ("prior p", pr.p),
+                ("loss (min L)", float(self.loss)), ("mass moved", self.mass),
+                ("extra mass (hinge)", self.extra_mass),
+                ("primal value", float(self.primal_value)),
+                ("dual value L(f)", float(self.dual_value)),
+                ("certified relative gap", float(self.gap)), ("method", self.method),
+                ("seconds", float(self.seconds))]
+
+    def _repr_html_(self) -> str:
+        """A table of the solution in notebooks."""
+        from .._html import key_values
+        return key_values(self.html_rows(), "hKR exact solution (HKRResult)")
+
     def summary(self) -> str:
         return (f"hKR {self.problem.describe()}: loss={self.loss:.10g} mass={self.mass:.6g} "
                 f"gap={self.gap:.2e} method={self.method} time={self.seconds:.3f}s")

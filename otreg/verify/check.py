@@ -31,6 +31,9 @@ class Check:
     parts: list[Check] = field(default_factory=list)
     #: measurements behind ``value`` (e.g. the Lipschitz estimates of a potential)
     data: dict[str, float] = field(default_factory=dict)
+    #: how the check was made, when the reader must know it (e.g. ``"FD gradient"``: on a
+    #: gradient from finite differences); a combined check carries the marks of its parts
+    marks: tuple[str, ...] = ()
 
     @property
     def status(self) -> str:
@@ -54,6 +57,8 @@ class Check:
             out["parts"] = [p.to_dict() for p in self.parts]
         if self.data:
             out["data"] = {k: _num(v) for k, v in self.data.items()}
+        if self.marks:
+            out["marks"] = list(self.marks)
         return out
 
 
@@ -73,14 +78,15 @@ def combine(name: str, parts: list[Check], detail: str = "") -> Check:
     evaluated = [p for p in parts if p.passed is not None]
     summary = "; ".join(f"[{p.name}] {p.detail}" for p in parts)
     full = (detail + " " if detail else "") + summary
+    marks = tuple(dict.fromkeys(m for p in parts for m in p.marks))
     if not evaluated:
         return Check(name, None, float("nan"), float("nan"),
-                     full if parts else "n/a: no part could be evaluated", parts)
+                     full if parts else "n/a: no part could be evaluated", parts, marks=marks)
     worst = next((p for p in evaluated if not p.passed), None)
     if worst is None:
         worst = max(evaluated, key=lambda p: _ratio(p.value, p.tolerance))
     return Check(name, all(p.passed for p in evaluated), worst.value, worst.tolerance, full,
-                 parts)
+                 parts, marks=marks)
 
 
 def _ratio(value: float, tol: float) -> float:

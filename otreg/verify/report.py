@@ -23,6 +23,8 @@ from ..potential import Potential, as_potential
 from ..problem import Problem, as_problem
 from ..transport import ExtensionPotential, HKRResult, hkr_transport, wasserstein1
 from .check import Check, combine, not_applicable
+from .external import NOT_ONE_LIPSCHITZ, PotentialSummary, mark_fd, summarize_potential
+from .html import report_html
 from .geometry import (certificate_points, check_adversarial_tightness, check_certificate,
                        check_gradient_norm, position_rounding, ray_points)
 from .neural import check_neural_gap, check_potential_agreement
@@ -72,6 +74,8 @@ class Report:
     net_lipschitz: dict[str, float] | None = None
     seconds: dict[str, float] = field(default_factory=dict)
     extension: str = "mcshane"
+    #: the potential under test measured first: Lipschitz constant (a lower bound) and gap
+    potential: PotentialSummary | None = None
 
     @property
     def passed(self) -> bool:
@@ -86,6 +90,13 @@ class Report:
     def not_applicable(self) -> list[str]:
         """The checks that could not be evaluated on these data (their detail says why)."""
         return [c.name for c in self.checks if c.passed is None]
+
+    @property
+    def not_one_lipschitz(self) -> list[str]:
+        """The checks not applicable to the potential under test because it is measured
+        steeper than 1-Lipschitz (their other parts, e.g. the exact potential's, still run)."""
+        return [c.name for c in self.checks if any(
+            p.passed is None and p.detail.startswith(NOT_ONE_LIPSCHITZ) for p in [c, *c.parts])]
 
     def check(self, name: str) -> Check:
         return next(c for c in self.checks if c.name == name)
@@ -104,6 +115,7 @@ class Report:
                 "f_pos": np.asarray(res.f_pos).tolist(), "f_neg": np.asarray(res.f_neg).tolist(),
             },
             "neural": None,
+            "potential": None if self.potential is None else self.potential.to_dict(),
             "checks": [c.to_dict() for c in self.checks],
             "passed": self.passed,
             "not_applicable": self.not_applicable,
@@ -126,10 +138,15 @@ class Report:
                 fh.write(text + "\n")
         return text
 
+    def _repr_html_(self) -> str:
+        """The report as HTML tables in notebooks (:func:`otreg.verify.html.report_html`)."""
+        return report_html(self)
+
     # ---------------------------------------------------------------- text
     def summary(self) -> str:
         pr, res = self.problem, self.result
-        s = (f"{pr.describe()} | exact loss {res.loss:.6f}  W1 {self.w1:.6f}  "
+        s = "".join(line + "\n" for line in (self.potential.lines() if self.potential else []))
+        s += (f"{pr.describe()} | exact loss {res.loss:.6f}  W1 {self.w1:.6f}  "
              f"mass moved {res.mass:.4f}  "
              f"({res.method}, {res.seconds:.2f}s)")
         if self.network is not None:
@@ -162,8 +179,11 @@ class Report:
         na = self.not_applicable
         lines.append(("ALL CHECKS PASSED" if not na else "ALL EVALUATED CHECKS PASSED")
                      if n_fail == 0 else f"{n_fail} CHECK(S) FAILED: {', '.join(self.failed)}")
+        if self.not_one_lipschitz:
+            lines.append("not applicable to the potential under test, which is not 1-Lipschitz "
+                         f"(its parts are n/a): {', '.join(self.not_one_lipschitz)}")
         if na:
-            lines.append(f"{len(na)} check(s) not applicable to these data (n/a, see their "
+            lines.append(f"{len(na)} check(s) not applicable (n/a, see their "
                          f"detail): {', '.join(na)}")
         return "\n".join(lines)
 
@@ -173,11 +193,12 @@ def _part_status(p: Check) -> str:
 
 
 def _head_detail(c: Check) -> str:
+    marks = "".join(f"({m}) " for m in c.marks)
     if not c.parts:
-        return c.detail
+        return c.detail if c.detail.startswith("[") else marks + c.detail
     # details of the parts are printed on their own rows; keep the check's own preamble
     first = c.detail.split("[", 1)[0].strip()
-    return first or f"{len(c.parts)} parts, all must pass"
+    return marks + (first or f"{len(c.parts)} parts, all must pass")
 
 
 #: training epochs used by :func:`verify` unless ``train_kwargs`` says otherwise; None: the
@@ -197,6 +218,32 @@ class _Run:
         self.problem, self.result, self.w1 = result.problem, result, w1
         self.potentials, self.tol, self.seed = potentials, tol, seed
         self.w1_lams, self.n_test_points = w1_lams, n_test_points
+
+    @cached_property
+    def lipschitz(self) -> Check:
+        """The lipschitz check, made once: the other checks read the network's measured
+        constant from it (:attr:`summary`)."""
+        t = self.tol
+        c = check_lipschitz(self.result, self.potentials, self.rng("lipschitz"), t.lp,
+                            {"exact": t.exact_lipschitz, "network": t.net_lipschitz})
+        for part in c.parts:
+            if part.name in self.potentials:
+                mark_fd(part, self.potentials[part.name])
+        return combine(c.name, c.parts)
+
+    @cached_property
+    def summary(self) -> PotentialSummary | None:
+        """The network's measured Lipschitz constant and gap (None without a network)."""
+        if self.network is None:
+            return None
+        est = next(p for p in self.lipschitz.parts if p.name == "network").data
+        return summarize_potential(self.problem, self.result.loss, self.network, est,
+                                   self.tol.net_lipschitz)
+
+    def gated(self, check: Check, net: bool) -> Check:
+        """A network's part of a check that assumes 1-Lipschitz: n/a if the measured constant
+        says it is not (docs/verification.md §1.3), marked if made on an FD gradient."""
+        return self.summary.gate(check) if net else check
 
     def rng(self, name: str) -> np.random.Generator:
         return np.random.default_rng([self.seed, zlib.crc32(name.encode())])
@@ -241,20 +288,21 @@ class _Run:
 
 
 def _lipschitz(run: _Run) -> Check:
-    t = run.tol
-    return check_lipschitz(run.result, run.potentials, run.rng("lipschitz"), t.lp,
-                           {"exact": t.exact_lipschitz, "network": t.net_lipschitz})
+    return run.lipschitz
 
 
 def _gradient_norm(run: _Run) -> Check:
     t = run.tol
 
     def one(name, pot, net):
+        if net and run.summary.reason():
+            return run.gated(Check(name, None, float("nan"), t.net_grad_fraction), net)
         if net and run.network_unresolved:
             return not_applicable(name, run.network_unresolved, t.net_grad_fraction)
-        return check_gradient_norm(pot, run.rays,
-                                   min_norm=t.net_grad_min_norm if net else 1 - 1e-6,
-                                   min_fraction=t.net_grad_fraction if net else 0.99, name=name)
+        return mark_fd(check_gradient_norm(pot, run.rays,
+                                           min_norm=t.net_grad_min_norm if net else 1 - 1e-6,
+                                           min_fraction=t.net_grad_fraction if net else 0.99,
+                                           name=name), pot)
 
     return run.per_potential("gradient_norm", one,
                              "|grad f| on points of the exact transport rays.")
@@ -262,27 +310,42 @@ def _gradient_norm(run: _Run) -> Check:
 
 def _certificate(run: _Run) -> Check:
     points = certificate_points(run.problem, run.rng("certificate points"), run.n_test_points)
-    return run.per_potential("certificate", lambda name, pot, net: check_certificate(
-        pot, points, run.rng(f"certificate {name}"), tol=run.tol.certificate, name=name)[0])
+    def one(name, pot, net):
+        if net and run.summary.reason():
+            return run.gated(Check(name, None, float("nan"), run.tol.certificate), net)
+        return check_certificate(pot, points, run.rng(f"certificate {name}"),
+                                 tol=run.tol.certificate, name=name)[0]
+
+    return run.per_potential("certificate", one)
 
 
 def _adversarial_tightness(run: _Run) -> Check:
     t = run.tol
 
     def one(name, pot, net):
+        if net and run.summary.reason():
+            return run.gated(Check(name, None, float("nan"), t.net_tight_f), net)
         if net and run.network_unresolved and len(run.crossing_rays):
             return not_applicable(name, run.network_unresolved, t.net_tight_f)
-        return check_adversarial_tightness(
+        return mark_fd(check_adversarial_tightness(
             pot, run.crossing_rays, None, run.rng(f"tightness {name}"),
             f_tol=t.net_tight_f if net else t.exact_tightness,
             dist_tol=t.net_tight_dist if net else t.exact_tightness,
             min_abs_f=run.problem.margin / 2, name=name,
-            median_tol=t.net_tight_median if net else None)
+            median_tol=t.net_tight_median if net else None), pot)
 
     per = run.per_potential("adversarial_tightness", one)
     return combine(per.name, [Check(f"{'net' if p.name == 'network' else p.name}: {q.name}",
-                                    q.passed, q.value, q.tolerance, q.detail)
+                                    q.passed, q.value, q.tolerance, q.detail, marks=p.marks)
                               for p in per.parts for q in (p.parts or [p])])
+
+
+def _neural_gap(run: _Run) -> Check:
+    """The loss gap as a distance to the optimum: its lower bound is a theorem for 1-Lipschitz
+    potentials only, so a potential measured steeper gets n/a (its gap is in the summary)."""
+    t = run.tol
+    return run.gated(check_neural_gap(run.problem, run.result.loss, *_network_values(run),
+                                      t.neural_gap, t.neural_below), True)
 
 
 def _network_values(run: _Run) -> tuple[np.ndarray, np.ndarray]:
@@ -328,9 +391,7 @@ CHECKS: tuple[tuple[str, Callable[[_Run], Check], bool], ...] = (
     ("gradient_norm", _gradient_norm, False),
     ("certificate", _certificate, False),
     ("adversarial_tightness", _adversarial_tightness, False),
-    ("neural_gap", lambda run: check_neural_gap(run.problem, run.result.loss,
-                                                *_network_values(run), run.tol.neural_gap,
-                                                run.tol.neural_below), True),
+    ("neural_gap", _neural_gap, True),
     ("potential_agreement", _potential_agreement, True),
 )
 #: the names of :data:`CHECKS`, in report order
@@ -341,30 +402,39 @@ CHECK_NAMES: tuple[str, ...] = tuple(name for name, _, _ in CHECKS)
 EXTENSIONS = ("mcshane", "whitney", "mean")
 
 
-def _network_potential(model: Any, pr: Problem) -> Potential:
+def _network_potential(model: Any, pr: Problem, gradient: Any = None,
+                       what: str = "model") -> Potential:
     """The model as a potential, checked once on the samples: a model for other data (another
     dimension, several outputs) or one whose values are not finite is refused here, naming
-    ``model``, rather than failing inside a check."""
-    net = as_potential(model, "network")
+    ``model``, rather than failing inside a check.  Without a gradient, finite differences
+    take their step from the data's scale (:func:`otreg.potential.fd_gradient`)."""
+    if gradient is not None and not callable(gradient):
+        raise InputError(f"gradient: expected a callable on (n, d) arrays, got "
+                         f"{type(gradient).__name__}")
+    net = as_potential(model, "network", gradient, what)
+    if net.fd and net is not model:
+        centred = pr.samples - pr.samples.mean(axis=0)
+        net.scale = float(np.sqrt(np.mean(np.sum(centred ** 2, axis=1)))) or 1.0
     net.name = "network"
     try:
         vals = net(pr.x_pos[:2])
     except InputError as exc:
-        raise InputError(f"model: cannot be evaluated on the data (d={pr.dim}): {exc}") from None
+        raise InputError(f"{what}: cannot be evaluated on the data (d={pr.dim}): {exc}") from None
     except Exception as exc:  # the user's function failed on the samples (e.g. IndexError)
-        raise InputError(f"model: cannot be evaluated on the data (d={pr.dim}): "
+        raise InputError(f"{what}: cannot be evaluated on the data (d={pr.dim}): "
                          f"{type(exc).__name__}: {exc}") from None
     if vals.shape != (min(2, pr.n),):
-        raise InputError(f"model: expected one value per point, got shape {vals.shape} for "
+        raise InputError(f"{what}: expected one value per point, got shape {vals.shape} for "
                          f"{min(2, pr.n)} points (a multi-output network?)")
     if not np.all(np.isfinite(vals)):
-        raise InputError("model: returns NaN or infinite values on the data")
+        raise InputError(f"{what}: returns NaN or infinite values on the data")
     return net
 
 
 def verify(x_pos: Any, x_neg: Any = None, lam: float | None = None, margin: float | None = None,
            a: Any = None, b: Any = None, p: float | None = None, *, model: Any = None,
-           train_kwargs: dict | None = None, seed: int = 0, neural: bool = True,
+           potential: Any = None, gradient: Any = None, train_kwargs: dict | None = None,
+           seed: int = 0, neural: bool = True,
            extension: str = "mcshane", tolerances: Tolerances | None = None,
            w1_lams: tuple[float, ...] = (1e-1, 1e-2, 1e-3), n_test_points: int = 150,
            progress: bool = False) -> Report:
@@ -372,11 +442,23 @@ def verify(x_pos: Any, x_neg: Any = None, lam: float | None = None, margin: floa
     the paper's properties on both (docs/mathematics.md §7-§9; the list is :data:`CHECKS`).
 
     The data are those of :func:`otreg.hkr_transport` (``x_pos`` may be a
-    :class:`otreg.Problem`).  ``model`` is anything with ``predict(points)`` and
-    ``grad(points)`` (or a callable); with ``neural=False`` and no model, only the exact
-    solution is checked.  ``train_kwargs`` go to :func:`otreg.nn.fit` (default: fit's own
-    defaults).  Returns a :class:`Report` (``.table()``, ``.to_json()``, ``.passed``).
+    :class:`otreg.Problem`).  ``potential`` (or its synonym ``model``) is the function under
+    test, trained by otreg or not: any callable on (n, d) arrays returning (n,) values, an
+    object with ``predict``/``grad`` or ``value``/``gradient``, or an imported network
+    (:func:`otreg.nn.from_onnx`); ``gradient`` is its gradient (n, d) if it has none, else
+    finite differences are used and the checks made on them are marked ``FD gradient``.  The
+    report first states its measured Lipschitz constant (a lower bound) and loss gap to the
+    exact optimum; the checks that assume 1-Lipschitz are n/a when the constant exceeds
+    1 + ``tolerances.net_lipschitz`` (docs/verification.md §1).  With ``neural=False`` and no
+    potential, only the exact solution is checked; with neither, a network is trained
+    (``train_kwargs`` go to :func:`otreg.nn.fit`).  Returns a :class:`Report` (``.table()``,
+    ``.to_json()``, ``.passed``).
     """
+    if potential is not None and model is not None:
+        raise InputError("potential: give either potential or model (synonyms), not both")
+    model = potential if potential is not None else model
+    if gradient is not None and model is None:
+        raise InputError("gradient: given without a potential")
     tol = tolerances or Tolerances()
     times = {}
     t0 = time.perf_counter()
@@ -399,7 +481,10 @@ def verify(x_pos: Any, x_neg: Any = None, lam: float | None = None, margin: floa
     potentials: dict[str, Potential] = {"exact": exact}
     net = None
     if model is not None:
-        net = _network_potential(model, pr)
+        label = getattr(model, "name", None) or getattr(model, "__name__", None) \
+            or type(model).__name__
+        net = _network_potential(model, pr, gradient,
+                                 "potential" if potential is not None else "model")
         potentials["network"] = net
 
     t2 = time.perf_counter()
@@ -412,8 +497,11 @@ def verify(x_pos: Any, x_neg: Any = None, lam: float | None = None, margin: floa
         net_lip = {"max_pair_ratio": est["pairs"], "max_sample_pair_ratio": est["sample_pairs"],
                    "max_random_pair_ratio": est["random_pairs"], "max_grad_norm": est["grad"]}
         net_lip = {k: (float(v) if np.isfinite(v) else None) for k, v in net_lip.items()}
+        const = run.summary.constant
+        net_lip["constant_lower_bound"] = float(const) if np.isfinite(const) else None
+        run.summary.name = str(label)
     times["checks"] = time.perf_counter() - t2
     times["total"] = time.perf_counter() - t0
     return Report(problem=pr, result=res, w1=w1, checks=checks, exact=exact, network=net,
                   model=model, train_seconds=train_seconds, net_lipschitz=net_lip,
-                  seconds=times, extension=extension)
+                  seconds=times, extension=extension, potential=run.summary)
