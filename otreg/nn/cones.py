@@ -41,40 +41,36 @@ CONE_SCHEDULE = {"cone_steps": 1000, "cone_lr": 1e-2, "cone_final_lr": 1e-3}
 
 
 @njit(cache=True)
+def _scan(row, up, down):  # pragma: no cover - compiled
+    """Lowest upper cone and highest lower cone given the distances ``row`` to the centres."""
+    best_u, arg_u, best_d, arg_d = np.inf, 0, -np.inf, 0
+    for j in range(row.shape[0]):
+        a = up[j] + row[j]
+        if a < best_u:
+            best_u, arg_u = a, j
+        b = down[j] - row[j]
+        if b > best_d:
+            best_d, arg_d = b, j
+    return best_u, arg_u, best_d, arg_d
+
+
+@njit(cache=True)
 def _cones_rows(dist, up, down, u_val, u_arg, d_val, d_arg):  # pragma: no cover - compiled
-    n, k = dist.shape
-    for i in range(n):
-        best_u, arg_u, best_d, arg_d = np.inf, 0, -np.inf, 0
-        for j in range(k):
-            r = dist[i, j]
-            a = up[j] + r
-            if a < best_u:
-                best_u, arg_u = a, j
-            b = down[j] - r
-            if b > best_d:
-                best_d, arg_d = b, j
-        u_val[i], u_arg[i], d_val[i], d_arg[i] = best_u, arg_u, best_d, arg_d
+    for i in range(dist.shape[0]):
+        u_val[i], u_arg[i], d_val[i], d_arg[i] = _scan(dist[i], up, down)
 
 
 @njit(cache=True)
 def _cones_points(x, centres, up, down, u_val, u_arg, d_val, d_arg):  # pragma: no cover
-    n, dim = x.shape
-    k = centres.shape[0]
-    for i in range(n):
-        best_u, arg_u, best_d, arg_d = np.inf, 0, -np.inf, 0
-        for j in range(k):
+    row = np.empty(centres.shape[0])
+    for i in range(x.shape[0]):
+        for j in range(centres.shape[0]):
             s = 0.0
-            for t in range(dim):
+            for t in range(x.shape[1]):
                 diff = x[i, t] - centres[j, t]
                 s += diff * diff
-            r = np.sqrt(s)
-            a = up[j] + r
-            if a < best_u:
-                best_u, arg_u = a, j
-            b = down[j] - r
-            if b > best_d:
-                best_d, arg_d = b, j
-        u_val[i], u_arg[i], d_val[i], d_arg[i] = best_u, arg_u, best_d, arg_d
+            row[j] = np.sqrt(s)
+        u_val[i], u_arg[i], d_val[i], d_arg[i] = _scan(row, up, down)
 
 
 def _cone_values(x: np.ndarray, centres: np.ndarray, up: np.ndarray, down: np.ndarray,
