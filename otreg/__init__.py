@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import importlib
 
-from .errors import InputError, MemoryLimitError, OtregError, SolverError, TrainingError
+from .errors import (InputError, MemoryLimitError, NumericalError, OtregError, SolverError,
+                     TrainingError)
 
 __version__ = "0.1.0"
 
@@ -30,6 +31,7 @@ _SUBMODULES = ("classifier", "cli", "data", "demo", "errors", "experiments", "me
 __all__ = [
     "Problem", "hkr_transport", "wasserstein1", "HKRResult", "bounded_emd", "bounded_emd2",
     "OtregError", "InputError", "SolverError", "MemoryLimitError", "TrainingError",
+    "NumericalError",
 ]
 
 

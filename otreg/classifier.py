@@ -275,4 +275,5 @@ class HKRClassifier(ClassifierMixin, BaseEstimator):
         class k, with ``Lip(f_k - f_j) = |w_k - w_j|`` computed from the output layer (see
         :func:`certified_radius`); at least half the gap between the two top scores.
         """
-        return certified_radius(self.model_, self.decision_function(X))
+        scores = self.decision_function(X)  # first: NotFittedError before model_ is read
+        return certified_radius(self.model_, scores)

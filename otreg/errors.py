@@ -20,6 +20,11 @@ class SolverError(OtregError, RuntimeError):
     """An exact solver failed or could not certify its answer; the message names the solver."""
 
 
+class NumericalError(OtregError, ArithmeticError):
+    """A result that should be finite is not (NaN or an infinity met before it is written out);
+    the message names the entry."""
+
+
 class MemoryLimitError(OtregError, MemoryError):
     """The dense problem would not fit in memory; raised before anything is allocated."""
 

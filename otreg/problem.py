@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from .data.validate import as_points, check_lam, check_margin, check_prior, raw_weights
+from .data.validate import (as_points, check_lam, check_margin, check_margin_scale, check_prior,
+                            cloud_diameter, normalised_weights, prior_from_masses, raw_weights)
 from .errors import InputError
 
 __all__ = ["Problem", "as_problem", "class_weights", "hkr_objective", "DEFAULT_LAM",
@@ -35,8 +36,10 @@ def class_weights(raw_pos: np.ndarray, raw_neg: np.ndarray,
     defaults to the positive share of the raw mass, ``sum(raw_pos) / (sum(raw_pos) +
     sum(raw_neg))`` (n / (n + m) for unit weights); a given ``p`` must lie in (0, 1).
     """
-    mass_pos, mass_neg = float(raw_pos.sum()), float(raw_neg.sum())
-    return raw_pos / mass_pos, raw_neg / mass_neg, check_prior(p, mass_pos, mass_neg)
+    a, top_a, rel_a = normalised_weights(raw_pos)
+    b, top_b, rel_b = normalised_weights(raw_neg)
+    prior = prior_from_masses(top_a, rel_a, top_b, rel_b) if p is None else check_prior(p, 1, 1)
+    return a, b, prior
 
 
 def _positive_part(t: Any) -> Any:
@@ -69,10 +72,11 @@ class Problem:
         Positive samples (label +1), finite, n >= 1.
     x_neg : array (m, d)
         Negative samples (label -1), finite, m >= 1, same dimension.
-    lam : float >= 0
+    lam : float in [0, 1e6]
         Weight of the hinge term (default 1).
     margin : float > 0
-        The hinge margin (default 0.1).
+        The hinge margin (default 0.1), at most ``MARGIN_MAX_RATIO`` (1e12) times the diameter
+        of the data (docs/faults.md, parameter ranges).
     a, b : array (n,), (m,), optional
         Non-negative sample weights with positive sums, normalised per class (uniform by
         default).
@@ -102,7 +106,8 @@ class Problem:
         xn = np.array(as_points(x_neg, "x_neg", dim=xp.shape[1]))  # may change later
         wa, wb, prior = class_weights(raw_weights(a, xp.shape[0], "a"),
                                       raw_weights(b, xn.shape[0], "b"), p)
-        self._set(xp, xn, wa, wb, prior, check_lam(lam), check_margin(margin))
+        margin = check_margin_scale(check_margin(margin), cloud_diameter(xp, xn))
+        self._set(xp, xn, wa, wb, prior, check_lam(lam), margin)
 
     @classmethod
     def _trusted(cls, x_pos: np.ndarray, x_neg: np.ndarray, a: np.ndarray, b: np.ndarray,
@@ -190,7 +195,13 @@ class Problem:
             self.x_pos, self.x_neg, self.a, self.b,
             self.p if p is None else check_prior(p, 1.0, 1.0),
             self.lam if lam is None else check_lam(lam),
-            self.margin if margin is None else check_margin(margin))
+            self.margin if margin is None else check_margin_scale(check_margin(margin),
+                                                                  self.diameter))
+
+    @cached_property
+    def diameter(self) -> float:
+        """The diagonal of the bounding box of both clouds (the data's scale)."""
+        return cloud_diameter(self.x_pos, self.x_neg)
 
     def transformed(self, scale: float = 1.0, rotation: np.ndarray | None = None,
                     shift: np.ndarray | None = None) -> Problem:

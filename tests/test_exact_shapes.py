@@ -120,7 +120,7 @@ def test_distances_beyond_float64_are_an_input_error():
             fn()
     # far from the origin relative to their extent: not representable in units of the extent
     with pytest.raises(InputError, match="^x_pos, x_neg: coordinates up to 1e[+]300"):
-        hkr_transport(np.array([[1e300, 0.0]]), np.array([[1e300, 1e-300]]))
+        hkr_transport(np.array([[1e300, 0.0]]), np.array([[1e300, 1e-300]]), margin=1e-301)
     # large but representable: no overflow in the squares (1e200^2), every method; one point
     # per class at distance d > 2 margin: only the mandatory unit moves, min L = -d
     x, z = np.array([[1e200, 0.0]]), np.array([[-1e200, 0.0]])

@@ -288,7 +288,7 @@ BAD_CSV = [
     ("typo in first row", b"1,2x,1\n3,4,-1\n", "line 1 has a non-numeric value '2x' in column 2"),
     ("typo after header", b"x,y,label\n1,2x,1\n", "line 2 has a non-numeric value '2x'"),
     ("mixed header", b"x,1,label\n0,0,1\n", "line 1 has a non-numeric value 'x'"),
-    ("empty header cell", b"x,,label\n0,0,1\n", "line 1 has a non-numeric value 'x'"),
+    ("empty header cell", b"x,,label\n0,0,1\n", "line 1 is a header with no name for column 2;"),
     ("empty cell", b"x,y,label\n0,,1\n", "line 2 has an empty cell in column 2"),
     ("trailing comma", b"x,y,label\n0,0,1,\n", "line 2 has 4 columns, expected 3"),
     ("short row", b"x,y,label\n0,0,1\n3,-1\n", "line 3 has 2 columns"),
@@ -617,7 +617,7 @@ def _raise(exc):
 
 
 @pytest.mark.parametrize("exc,rc,needle", [
-    (TrainingError("lr: the loss diverged (1.2e10); lower --lr"), 2, "error: lr: the loss"),
+    (TrainingError("lr: the loss diverged (1.2e10); lower --lr"), 1, "error: lr: the loss"),
     (KeyboardInterrupt(), 130, "interrupted"),
     (PermissionError(13, "Permission denied", "/some/where.json"), 2,
      "Permission denied: /some/where.json"),
@@ -638,7 +638,8 @@ def test_every_failure_is_one_line(exc, rc, needle, monkeypatch, cli):
 
 @pytest.mark.parametrize("command", ["train", "verify", "plot"])
 def test_diverged_training_is_reported(command, monkeypatch, cli, tmp_path):
-    """``fit`` raises TrainingError when the loss diverges: one line, exit 2."""
+    """``fit`` raises TrainingError when the loss diverges: one line, exit 1 (a failed
+    computation, not bad input)."""
     err_ = TrainingError("lr: training diverged (loss 1.2e+10 at epoch 3); lower --lr")
     monkeypatch.setattr("otreg.nn.fit", _raise(err_))
     monkeypatch.setattr("otreg.verify.report.fit", _raise(err_))
@@ -648,7 +649,7 @@ def test_diverged_training_is_reported(command, monkeypatch, cli, tmp_path):
             "plot": ["plot", "potential", "--data", "moons", "--n", "5", "--lr", "1e10",
                      "--out", tmp_path / "p.png"]}[command]
     rc, _, err = cli(argv)
-    assert rc == 2
+    assert rc == 1
     one_line_error(err, "training diverged", "--lr")
     assert not (tmp_path / "m.npz").exists()
     assert issubclass(TrainingError, OtregError)

@@ -6,15 +6,20 @@ Each sub-command lives in its own module of this package and exposes ``add_parse
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
 
-from ..errors import OtregError, caused_by_interrupt
+from ..errors import (NumericalError, OtregError, SolverError, TrainingError,
+                      caused_by_interrupt)
 
 #: sub-command name -> module of this package implementing it
 COMMANDS = ("solve", "train", "predict", "verify", "plot", "sweep", "experiment", "explore")
 
+
+#: errors of writing a stream: disk full, file too large, I/O error, closed descriptor
+_STREAM_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EIO, errno.EBADF}
 
 #: environment variable that, set to 1, shows the traceback of an unexpected error
 DEBUG_ENV = "OTREG_DEBUG"
@@ -24,8 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="otreg",
         description="Optimal transport with hinge regularization (hKR): exact and neural solvers.",
-        epilog=f"Errors are reported in one line (exit status 2 for bad input or a file that "
-               f"cannot be read or written, 1 for an unexpected error, 130 when interrupted); "
+        epilog=f"Errors are reported in one line (exit status 2 for bad input, a file that "
+               f"cannot be read or written or a problem too large for the memory, 1 for a "
+               f"solver or training failure or an unexpected error, 130 when interrupted); "
                f"--debug or {DEBUG_ENV}=1 shows the traceback of an unexpected error.",
     )
     parser.add_argument("--debug", action="store_true",
@@ -55,15 +61,19 @@ def _os_error(exc: OSError) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run ``otreg COMMAND ...``; returns the exit status (argparse exits 2 on bad usage).
 
-    Every failure is one line on stderr, never a traceback: 2 for the project's errors (bad
-    input, solver, memory, training) and for files that cannot be read or written, 130 for
-    Ctrl-C, 1 for anything unexpected (traceback with ``--debug`` or ``OTREG_DEBUG=1``).
+    Every failure is one line on stderr, never a traceback: 2 for bad input (including a
+    problem too large for the memory) and files that cannot be read or written; 1 for a
+    solver or a training that failed, for a numerical failure and for anything unexpected
+    (traceback with ``--debug`` or ``OTREG_DEBUG=1``); 130 for Ctrl-C.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
     prefix = f"otreg {args.command}"
     try:
         return int(args.func(args) or 0)
+    except (SolverError, TrainingError, NumericalError) as exc:  # valid input, failed computation
+        print(f"{prefix}: error: {exc}", file=sys.stderr)
+        return 1
     except OtregError as exc:
         print(f"{prefix}: error: {exc}", file=sys.stderr)
         return 2
@@ -75,6 +85,11 @@ def main(argv: list[str] | None = None) -> int:
         _silence_stdout()
         return 141
     except OSError as exc:
+        if exc.filename is None and exc.errno in _STREAM_ERRNOS:
+            # every file otreg writes is named in its errors: this is stdout (disk full, ...)
+            _silence_stdout()
+            print(f"{prefix}: error: standard output: {_os_error(exc)}", file=sys.stderr)
+            return 2
         print(f"{prefix}: error: {_os_error(exc)}", file=sys.stderr)
         return 2
     except Exception as exc:  # the last resort: one line, the traceback only on request

@@ -7,6 +7,7 @@ inside the functions: ``otreg --help`` should not load numba or matplotlib.
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from ..problem import DEFAULT_LAM, DEFAULT_MARGIN
@@ -42,7 +43,8 @@ def add_data_arguments(parser: argparse.ArgumentParser, required: bool = True) -
     """--data/--label-column/--n/--n-neg/--seed/--lam/--margin/--p: the problem to solve."""
     parser.add_argument("--data", required=required,
                         help="toy name (moons, circles, gaussians, spirals, xor, ring_blob) "
-                             "or a .npz/CSV file")
+                             "or a .npz/CSV file (a toy name always means the toy: write "
+                             "./moons for a file named moons)")
     parser.add_argument("--label-column", type=label_column, default="label",
                         metavar="NAME|N",
                         help="CSV data: the column of labels (+1/-1 or 1/0), by header name or "
@@ -64,9 +66,12 @@ def add_data_arguments(parser: argparse.ArgumentParser, required: bool = True) -
 
 def problem_from_args(args: argparse.Namespace) -> Any:
     """The :class:`otreg.Problem` of :func:`add_data_arguments`' options (validated here, once)."""
-    from ..data.toys import load_data
+    from ..data.toys import load_data, shadowed_file
     from ..problem import Problem
 
+    if shadowed_file(args.data):
+        print(f"otreg: note: --data {args.data} is the built-in toy; the file {args.data!r} in "
+              f"this directory is not read (write ./{args.data} to read it)", file=sys.stderr)
     x_pos, x_neg, a, b = load_data(args.data, n=args.n, seed=args.seed, n_neg=args.n_neg,
                                    label_column=args.label_column)
     return Problem(x_pos, x_neg, args.lam, args.margin, a, b, args.p)

@@ -12,7 +12,6 @@ pictures.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 
@@ -74,6 +73,7 @@ def _config(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..data.io import json_text
     from ..experiments import findings, run_digits, run_digits_all, summary_table
     from ..experiments.figures import write_figures
 
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
             writing(args.plots, "plots", lambda d: write_figures(run_, d))
         if args.json:
             data = [r.to_json() for r in done] if args.all else run_.to_json()
-            write_text(args.json, "json", json.dumps(data, indent=1))
+            write_text(args.json, "json", json_text(data, "--json", nan_as_null=True, indent=1))
 
     if args.all:
         run_digits_all(config=config, progress=args.progress, callback=save)

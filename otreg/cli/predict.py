@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 import numpy as np
@@ -28,7 +27,7 @@ def add_parser(subparsers):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..data.io import load_points
+    from ..data.io import json_text, load_points
     from ..nn import load_model
 
     output_file(args.json, "json")
@@ -41,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         payload = {"model": args.model, "points": pts.tolist(), "f": f.tolist(),
                    "grad": g.tolist(), "grad_norm": np.linalg.norm(g, axis=1).tolist()}
-        write_text(args.json, "json", json.dumps(payload))
+        write_text(args.json, "json", json_text(payload, "--json"))
         print(f"wrote f and grad f at {len(pts)} points to {args.json}")
         return 0
     d = pts.shape[1]

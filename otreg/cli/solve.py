@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from ..transport.methods import METHODS
 from ._args import add_data_arguments, problem_from_args
@@ -27,6 +26,7 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..data.io import json_text
     from ..transport import hkr_transport, wasserstein1
 
     output_file(args.json, "json")
@@ -49,6 +49,6 @@ def run(args: argparse.Namespace) -> int:
             "plan": {"rows": rows.tolist(), "cols": cols.tolist(),
                      "mass": res.plan[rows, cols].tolist()},
         }
-        write_text(args.json, "json", json.dumps(report))
+        write_text(args.json, "json", json_text(report, "--json"))
         print(f"wrote {args.json}")
     return 0

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import csv
 import difflib
+import json
+import math
 import os
 import stat
 import zipfile
@@ -32,16 +34,42 @@ from typing import Any, Union
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, NumericalError
 from .validate import as_points, raw_weights
 
 __all__ = ["load_dataset", "load_points", "save_dataset", "read_npz", "read_csv",
-           "LabelColumn", "DEFAULT_LABEL_COLUMN"]
+           "LabelColumn", "DEFAULT_LABEL_COLUMN", "json_text"]
 
 #: a label column: a header name, or a 1-based column number (negative: from the end)
 LabelColumn = Union[str, int]
 #: the column that holds the labels unless told otherwise
 DEFAULT_LABEL_COLUMN = "label"
+
+def _finite_copy(obj: Any, where: str, nan_as_null: bool) -> Any:
+    """``obj`` with NumPy scalars as Python numbers; a NaN or infinity is None if
+    ``nan_as_null`` (a value that does not apply), else a :class:`NumericalError` naming it."""
+    if isinstance(obj, dict):
+        return {k: _finite_copy(v, f"{where}.{k}", nan_as_null) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite_copy(v, f"{where}[{i}]", nan_as_null) for i, v in enumerate(obj)]
+    if isinstance(obj, (float, np.floating)):
+        if math.isfinite(obj):
+            return float(obj)
+        if nan_as_null:
+            return None
+        raise NumericalError(f"{where}: {float(obj)} cannot be written as JSON number; "
+                             "nothing was written")
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
+def json_text(obj: Any, where: str = "json", nan_as_null: bool = False, **dumps: Any) -> str:
+    """Standard JSON of ``obj`` (never ``NaN`` / ``Infinity``, which JSON does not have):
+    non-finite numbers become ``null`` if ``nan_as_null`` (for values that may not apply),
+    else raise :class:`NumericalError` naming the entry, before anything is written."""
+    return json.dumps(_finite_copy(obj, where, nan_as_null), allow_nan=False, **dumps)
+
 
 _ZIP_MAGIC = b"PK"
 _NPY_MAGIC = b"\x93NUMPY"
@@ -189,6 +217,7 @@ def read_csv(path: str | os.PathLike) -> tuple[list[str] | None, np.ndarray, lis
     except csv.Error as exc:
         raise InputError(f"{name}: cannot parse as CSV ({exc})") from None
     header = None
+    _check_header_gaps(name, *cells[0])
     if _is_header(cells[0][1]):
         header = cells[0][1]
         cells = cells[1:]
@@ -211,9 +240,27 @@ def read_csv(path: str | os.PathLike) -> tuple[list[str] | None, np.ndarray, lis
                     from None
     bad = np.argwhere(~np.isfinite(data))
     if bad.size:
-        raise InputError(f"{name}: NaN or infinite value at line {cells[bad[0][0]][0]}, "
-                         f"column {bad[0][1] + 1}")
+        k, col = bad[0]
+        cell = cells[k][1][col].strip()
+        beyond = cell.lower().lstrip("+-") not in ("nan", "inf", "infinity")
+        raise InputError(f"{name}: " + (
+            f"line {cells[k][0]}, column {col + 1}: {cell!r} is beyond the float64 range "
+            f"(+-{np.finfo(np.float64).max:.3g})" if beyond else
+            f"NaN or infinite value at line {cells[k][0]}, column {col + 1}"))
     return header, data, [lineno for lineno, _ in cells]
+
+
+def _check_header_gaps(name: str, lineno: int, cells: list[str]) -> None:
+    """A first row whose cells are names except for empty ones is a header with an unnamed
+    column (typically a trailing separator): say which column, instead of reading the row
+    as data and blaming its first name."""
+    names = [c for c in cells if c.strip()]
+    if names and len(names) < len(cells) and not any(_is_number(c) for c in names):
+        empty = [i + 1 for i, c in enumerate(cells) if not c.strip()]
+        trailing = " (a separator at the end of the line?)" if empty[-1] == len(cells) else ""
+        raise InputError(f"{name}: line {lineno} is a header with no name for column "
+                         f"{', '.join(map(str, empty))}{trailing}; name every column or remove "
+                         "the empty one")
 
 
 def parse_label_column(value: object) -> LabelColumn:

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import InputError
 from .io import DEFAULT_LABEL_COLUMN, LabelColumn, load_dataset
+from .memory import check_allocation
 from .validate import as_int, as_number
 
 
@@ -292,6 +293,11 @@ def make_toy(name: str, n_pos: int = 500, n_neg: int | None = None, seed: int = 
     if unknown:
         raise InputError(f"{unknown[0]}: not a parameter of toy {key!r}; its parameters are "
                          + (", ".join(f"{k}={v!r}" for k, v in allowed.items()) or "none"))
+    # the points in float64 with the generators' temporaries: ~16 numbers per point
+    sizes = [v for v in (n_pos, n_pos if n_neg is None else n_neg)
+             if isinstance(v, (int, np.integer))]
+    check_allocation(8 * 16 * sum(sizes), f"the toy {key!r} with {' + '.join(map(str, sizes))} "
+                     "points", "n")
     try:  # a bad seed (e.g. -1) would surface as a raw NumPy error inside the generator
         np.random.default_rng(seed)
     except (TypeError, ValueError) as exc:
@@ -307,6 +313,12 @@ def is_toy(name: object) -> bool:
     return True
 
 
+def shadowed_file(name: object) -> bool:
+    """Whether ``name`` is a toy's name and also an existing path (which :func:`load_data`
+    does not read: the toy wins)."""
+    return isinstance(name, str) and is_toy(name) and os.path.exists(name)
+
+
 def load_data(name_or_path: str | os.PathLike, n: int = 500, seed: int = 0,
               n_neg: int | None = None, label_column: LabelColumn = DEFAULT_LABEL_COLUMN,
               **kw: float):
@@ -316,8 +328,12 @@ def load_data(name_or_path: str | os.PathLike, n: int = 500, seed: int = 0,
     and no weights (``a = b = None``).  Anything else is read as a ``.npz`` or CSV file through
     :func:`otreg.data.io.load_dataset` (``n``, ``seed`` are then ignored; ``label_column``
     names a CSV file's column of labels).
+
+    A toy name always means the toy, even when a file of that name exists in the current
+    directory: a file is read when its name is not a toy's (write ``./moons`` for a file named
+    like a toy; :func:`shadowed_file` tells whether such a file exists).
     """
-    if isinstance(name_or_path, str) and is_toy(name_or_path) and not os.path.exists(name_or_path):
+    if isinstance(name_or_path, str) and is_toy(name_or_path):
         x_pos, x_neg = make_toy(name_or_path, n_pos=n, n_neg=n_neg, seed=seed, **kw)
         return x_pos, x_neg, None, None
     path = os.fspath(name_or_path)

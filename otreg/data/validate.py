@@ -38,12 +38,31 @@ def as_float_array(x: object, name: str) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", _ComplexWarning)
-            return np.asarray(x, dtype=np.float64)
+            with np.errstate(over="ignore"):
+                out = np.asarray(x, dtype=np.float64)
+        _check_range(x, out, name)
+        return out
     except _ComplexWarning:
         raise InputError(f"{name}: expected real numbers, got complex values; pass x.real "
                          "explicitly") from None
     except (TypeError, ValueError, OverflowError) as exc:
         raise InputError(f"{name}: cannot be read as a float array ({exc})") from None
+
+
+def _check_range(x: object, out: np.ndarray, name: str) -> None:
+    """A finite value of a wider float type (long double) that became infinite in float64 is
+    out of float64's range, not "infinite": say so."""
+    src = x if isinstance(x, np.ndarray) else None
+    if src is None and isinstance(x, np.generic):
+        src = np.asarray(x)
+    if src is None or src.dtype.kind != "f" or src.dtype.itemsize <= 8:
+        return
+    lost = np.isfinite(src) & ~np.isfinite(out)
+    if np.any(lost):
+        worst = src[lost].reshape(-1)[0]
+        raise InputError(f"{name}: {np.count_nonzero(lost)} finite value(s) of type "
+                         f"{src.dtype} beyond the float64 range (+-{np.finfo(np.float64).max:.3g}),"
+                         f" e.g. {worst!r}; rescale the data")
 
 
 def as_points(x: object, name: str, dim: int | None = None) -> np.ndarray:
@@ -86,7 +105,7 @@ def raw_weights(w: object, k: int, name: str) -> np.ndarray:
         raise InputError(f"{name}: contains NaN or infinite weights")
     if np.any(arr < 0):
         raise InputError(f"{name}: weights must be non-negative (min is {arr.min():g})")
-    if not float(arr.sum()) > 0:
+    if not float(arr.max()) > 0:  # not the sum: it may overflow for finite weights
         raise InputError(f"{name}: weights sum to zero; at least one must be positive")
     return arr
 
@@ -121,14 +140,83 @@ def as_int(value: object, name: str, low: int = 0) -> int:
     return val
 
 
+#: the largest λ accepted (docs/faults.md, parameter ranges): the plan's marginal bounds are
+#: a and (1 + λ p) a, and beyond this ratio the lower bounds fall below the solvers' relative
+#: resolution of the upper ones (the exact answer is still computed and certified up to it)
+LAM_MAX = 1e6
+#: the largest margin accepted, as a multiple of the diameter of both clouds: the optimal
+#: potential's values are of the order of the margin, and beyond this ratio their rounding
+#: (relative 1.1e-16) would blur the distances between the points by more than 1e-4 of them;
+#: from margin = diameter / 2 on, every pair earns more than it costs, the plan moves the most
+#: mass it can, and the loss is affine in the margin (docs/mathematics.md §3.5)
+MARGIN_MAX_RATIO = 1e12
+
+
 def check_lam(lam: object) -> float:
-    """λ must be a finite number >= 0."""
-    return as_number(lam, "lam", low=0.0)
+    """λ must be a finite number in [0, :data:`LAM_MAX`]."""
+    val = as_number(lam, "lam", low=0.0)
+    if val > LAM_MAX:
+        raise InputError(f"lam: must be at most {LAM_MAX:g}, got {lam!r}: beyond it the "
+                         "marginal bounds a <= r <= (1 + lam p) a span more orders of magnitude "
+                         "than float64 resolves (for clouds farther apart than 2 margin the "
+                         "loss stops changing long before; see docs/faults.md)")
+    return val
 
 
 def check_margin(margin: object) -> float:
-    """The margin must be a finite number > 0."""
+    """The margin must be a finite number > 0 (its range relative to the data is
+    :func:`check_margin_scale`)."""
     return as_number(margin, "margin", low=0.0, strict=True)
+
+
+def cloud_diameter(*clouds: np.ndarray) -> float:
+    """The diagonal of the bounding box of all clouds (computed in halves: no overflow for any
+    finite coordinates; ``inf`` only if the diagonal itself exceeds the largest float64)."""
+    lo = np.min([c.min(axis=0) for c in clouds], axis=0)
+    hi = np.max([c.max(axis=0) for c in clouds], axis=0)
+    half = hi / 2 - lo / 2
+    top = float(np.max(half))
+    if not top > 0:
+        return 0.0
+    with np.errstate(over="ignore"):
+        return 2.0 * top * float(np.linalg.norm(half / top))
+
+
+def check_margin_scale(margin: float, diameter: float) -> float:
+    """The margin must be at most :data:`MARGIN_MAX_RATIO` times the data's ``diameter``
+    (any margin if the clouds are one point: every distance is then 0 exactly)."""
+    if diameter > 0 and margin > MARGIN_MAX_RATIO * diameter:
+        raise InputError(f"margin: {margin!r} is {margin / diameter:.3g} times the diameter of "
+                         f"the data ({diameter:.6g}); at most {MARGIN_MAX_RATIO:g} times it "
+                         f"({MARGIN_MAX_RATIO * diameter:.6g}) is accepted: beyond, the optimal "
+                         "potential (values about +-margin) cannot resolve the distances "
+                         "between the points in float64; choose the margin on the scale of the "
+                         "data")
+    return margin
+
+
+def normalised_weights(raw: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """``(w, top, rel)``: ``raw / sum(raw)`` computed without overflow or underflow (when the
+    sum is not a normal float64: divided by its largest entry ``top`` first, then by the sum
+    ``rel`` of the quotients, 1 <= rel <= k); the total mass is ``top * rel`` (which may
+    exceed the largest float64)."""
+    with np.errstate(over="ignore"):
+        total = float(raw.sum())
+    if np.isfinite(total) and total >= np.finfo(np.float64).tiny:  # the common case, as ever
+        return raw / total, total, 1.0
+    top = float(raw.max())
+    scaled = raw / top
+    rel = float(scaled.sum())
+    return scaled / rel, top, rel
+
+
+def prior_from_masses(top_pos: float, rel_pos: float, top_neg: float, rel_neg: float) -> float:
+    """The positive share ``M+ / (M+ + M-)`` of class masses ``M = top * rel`` given as
+    factors, without overflow: correctly rounded even when the masses differ by more than the
+    float64 range (then it is 0 or 1, as the share itself rounds to)."""
+    with np.errstate(over="ignore", under="ignore"):
+        ratio = float(np.float64(top_neg) / top_pos) * (rel_neg / rel_pos)  # M- / M+
+    return 1.0 / (1.0 + ratio)
 
 
 def check_prior(p: object, mass_pos: float, mass_neg: float) -> float:
@@ -140,12 +228,12 @@ def check_prior(p: object, mass_pos: float, mass_neg: float) -> float:
     (a missing weight vector counts one unit per sample).  Pass ``p`` to override.
     """
     if p is None:
-        return mass_pos / (mass_pos + mass_neg)
+        return prior_from_masses(mass_pos, 1.0, mass_neg, 1.0)
     try:
         val = float(p)
     except (TypeError, ValueError):
         raise InputError(f"p: expected a number in (0, 1), got {p!r}") from None
-    if not (0.0 < val < 1.0):
+    if not (0.0 < val < 1.0):  # NaN included
         raise InputError(f"p: the positive-class prior must lie in the open interval (0, 1), "
                          f"got {p!r}")
     return val

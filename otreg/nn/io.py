@@ -18,7 +18,7 @@ def save_model(model: Sequential, path: str | os.PathLike) -> None:
     """Write ``model``'s architecture and weights to ``path`` (.npz, no pickle)."""
     cfg = dict(model.config())
     cfg["format"] = FORMAT
-    arrays = {"architecture": np.array([json.dumps(cfg)])}
+    arrays = {"architecture": np.array([json.dumps(cfg, allow_nan=False)])}
     for i, layer in enumerate(model.layers):
         for key, arr in layer.state().items():
             arrays[f"layer{i}.{key}"] = np.asarray(arr, dtype=np.float64)
@@ -30,9 +30,16 @@ def save_model(model: Sequential, path: str | os.PathLike) -> None:
         np.savez(fh, **arrays)
 
 
+def _no_constant(word: str) -> None:
+    """JSON's non-standard Infinity / NaN have no place in an architecture (sizes, scales)."""
+    raise ValueError(f"it holds {word}, which is not a number an architecture can use")
+
+
 def load_model(path: str | os.PathLike) -> Sequential:
     """Read a model written by :func:`save_model`; any problem raises InputError."""
     name = os.fspath(path)
+    if os.path.isdir(name):
+        raise InputError(f"model: {name} is a directory, not a model file")
     if not os.path.isfile(name):
         raise InputError(f"model: file not found: {name}")
     try:  # also refuses a .npy array renamed .npz, which np.load returns as a bare array
@@ -43,7 +50,7 @@ def load_model(path: str | os.PathLike) -> Sequential:
         raise InputError(f"model: {name} has no 'architecture' entry (not an otreg model)")
     try:
         arch = files.pop("architecture")
-        cfg = json.loads(str(arch.reshape(-1)[0]))
+        cfg = json.loads(str(arch.reshape(-1)[0]), parse_constant=_no_constant)
     except (ValueError, IndexError, TypeError) as exc:
         raise InputError(f"model: {name}: the architecture is not valid JSON ({exc})") from None
     if not isinstance(cfg, dict) or cfg.get("format") != FORMAT:

@@ -210,7 +210,7 @@ class Sequential(Module):
             model = cls(layers, cfg.get("shift"), cfg.get("scale", 1.0))
         except InputError as exc:
             raise InputError(f"{where}: invalid architecture ({exc})") from None
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise InputError(f"{where}: invalid architecture ({type(exc).__name__}: {exc})") \
                 from None
         dims = [(l.n_in, l.n_out) for l in model.constrained_layers]

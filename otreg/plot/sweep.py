@@ -100,7 +100,9 @@ def _sweep_rows(table_or_path: Any) -> list[dict]:
             else dedupe_rows(table_or_path))
     rows = [r for r in rows if not r.get("error") and isinstance(r.get("acc_clean"), float)]
     if not rows:
-        raise InputError("table_or_path: the sweep table has no row without error")
+        where = (f"{os.fspath(table_or_path)}: " if isinstance(table_or_path, (str, os.PathLike))
+                 else "table (rows given): ")
+        raise InputError(f"{where}the sweep table has no row without error")
     return rows
 
 

@@ -20,6 +20,10 @@ from scipy.optimize import linprog
 from ..errors import SolverError
 from .objective import check_dense_size
 
+#: HiGHS's feasibility and optimality tolerances (absolute, in the normalised units of
+#: :func:`otreg.transport.bounded.solve_bounded`, where masses and costs are at most 1)
+HIGHS_TOL = 1e-10
+
 
 def solve_bounded_highs(a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.ndarray, b_hi: np.ndarray,
                         M: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -42,7 +46,12 @@ def solve_bounded_highs(a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.ndarray, b_
     b_ub = np.concatenate([M.ravel(), np.zeros(n + m)])
     c = np.concatenate([-a_lo, -b_lo, a_hi - a_lo, b_hi - b_lo])
     bounds = [(None, None)] * (n + m) + [(0, None)] * (n + m)
-    res = linprog(c, A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs-ipm")
+    # the plan is the rows' duals: HiGHS's default absolute tolerances (1e-7) would leave the
+    # marginals of light points (weights spanning orders of magnitude) off by that much
+    res = linprog(c, A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs-ipm",
+                  options={"primal_feasibility_tolerance": HIGHS_TOL,
+                           "dual_feasibility_tolerance": HIGHS_TOL,
+                           "ipm_optimality_tolerance": HIGHS_TOL})
     if res.status != 0:
         raise SolverError(f"highs: the LP solve failed (status {res.status}: {res.message})")
     alpha, beta = res.x[:n], res.x[n : n + m]

@@ -2,7 +2,8 @@
 
 * :func:`pairwise_distances` is the Euclidean cost matrix d_ij = |x_i - z_j|;
 * :func:`check_dense_size` refuses, before allocating, dense n x m arrays above
-  :data:`MAX_DENSE_BYTES`.
+  :func:`dense_limit_bytes` (a share of the memory actually available: MemAvailable of
+  /proc/meminfo and the cgroup's memory.max, or :data:`MAX_DENSE_BYTES` when set).
 
 The loss itself is :func:`otreg.problem.hkr_objective` and the marginal bounds of the primal
 are :meth:`otreg.problem.Problem.marginal_bounds`.
@@ -12,24 +13,39 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..data import memory
 from ..errors import InputError, MemoryLimitError
 from ._aot import kernel
 
-#: Largest dense n x m float64 block (bytes) a solver may allocate; about a third of the machine
-#: memory leaves room for the solver's own copies.  Override with ``otreg.transport.objective.
-#: MAX_DENSE_BYTES = ...`` if your machine is larger.
-MAX_DENSE_BYTES = 8 * 2**30
+#: Largest dense n x m float64 block (bytes) a solver may allocate, or None (the default) for
+#: :data:`AVAILABLE_SHARE` of the memory available when the check runs
+#: (:func:`otreg.data.memory.available_memory_bytes`).  Set
+#: ``otreg.transport.objective.MAX_DENSE_BYTES = ...`` to impose a limit of your own.
+MAX_DENSE_BYTES: int | None = None
+#: share of the available memory one solve may take for its dense arrays (the rest: the
+#: interpreter, the solver's own arrays, other programs' growth meanwhile)
+AVAILABLE_SHARE = 0.75
+def dense_limit_bytes() -> tuple[int, str]:
+    """``(bytes, where it comes from)``: :data:`MAX_DENSE_BYTES` if set, else
+    :data:`AVAILABLE_SHARE` of :func:`available_memory_bytes`."""
+    if MAX_DENSE_BYTES is not None:
+        return int(MAX_DENSE_BYTES), "otreg.transport.objective.MAX_DENSE_BYTES"
+    return (int(AVAILABLE_SHARE * memory.available_memory_bytes()),
+            f"{AVAILABLE_SHARE:.0%} of the memory available now (MemAvailable, cgroup "
+            "memory.max)")
 
 
-def check_dense_size(n: int, m: int, copies: int = 1, what: str = "the n x m cost matrix") -> None:
+def check_dense_size(n: int, m: int, copies: float = 1,
+                     what: str = "the n x m cost matrix") -> None:
     """Raise :class:`MemoryLimitError` before allocating ``copies`` dense (n, m) float64 arrays
-    that would exceed :data:`MAX_DENSE_BYTES`."""
+    that would exceed :func:`dense_limit_bytes`."""
     need = 8 * n * m * copies
-    if need > MAX_DENSE_BYTES:
+    limit, source = dense_limit_bytes()
+    if need > limit:
         raise MemoryLimitError(
-            f"n={n}, m={m}: {what} needs {need / 2**30:.1f} GiB ({copies} dense array(s)), above "
-            f"the limit of {MAX_DENSE_BYTES / 2**30:.1f} GiB (otreg.transport.objective."
-            "MAX_DENSE_BYTES); subsample the clouds or raise the limit"
+            f"n={n}, m={m}: {what} needs {need / 2**30:.1f} GiB ({copies:g} dense array(s)), "
+            f"above the limit of {limit / 2**30:.1f} GiB ({source}); subsample the clouds, use "
+            "method='sparse' or set otreg.transport.objective.MAX_DENSE_BYTES"
         )
 
 

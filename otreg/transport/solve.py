@@ -21,13 +21,15 @@ import numpy as np
 from ..errors import InputError, MemoryLimitError, SolverError
 from ..problem import Problem, as_problem
 from .bounded import BoundedSolution, solve_bounded
+from .certificate import marginal_violation, relative_gap, value_scale
 from .extension import ExtensionPotential, c_transform_clean
-from .methods import METHODS
+from .methods import LAM_MAX_BY_METHOD, METHODS
 from .objective import check_dense_size, coordinate_scale, scaled_distances
 from .sparse import SparseSolution, solve_sparse
 
-#: relative tolerance of the optimality certificate: the duality gap relative to the scale of
-#: the values, (1 + lam) (max d + 2 margin), and the marginal violations relative to the mass
+#: relative tolerance of the optimality certificate: the duality gap relative to the magnitudes
+#: of the values' terms (docs/mathematics.md §3.5), the marginal violations relative to the
+#: masses
 CERT_TOL = 1e-9
 #: peak resident memory of hkr_transport in dense (n, m) float64 arrays, as measured by
 #: tests/test_memory.py: the distances during the solve, then the returned plan (the distances
@@ -59,9 +61,10 @@ class HKRResult:
     mass, row_marginal, col_marginal :
         Total transported mass and the plan's row / column sums.
     gap : float
-        The certified duality gap relative to the scale of the values:
-        ``|(-2 margin - primal_value) - dual_value| / ((1 + lam) (max_ij d_ij + 2 margin))``
-        (a dimensionless number, <= 1e-9 by the certificate, independent of the data's units).
+        The certified duality gap ``|(-2 margin - primal_value) - dual_value|`` relative to the
+        sum of the magnitudes of the two values' terms (docs/mathematics.md §3.5): a
+        dimensionless number, <= 1e-9 by the certificate, independent of the data's units,
+        of lam, of the margin and of the weights' scale.
     method, seconds : str, float
         The solver that produced the plan and the wall time of the whole call.
     info : dict
@@ -174,21 +177,21 @@ def optimal_shift(pr: Problem, f_pos: np.ndarray, f_neg: np.ndarray) -> float:
 
 
 def _certify(pr: Problem, D: np.ndarray, sol: BoundedSolution, f_pos: np.ndarray,
-             f_neg: np.ndarray, bounds: Bounds, big: float) -> tuple[float, float, float, float]:
+             f_neg: np.ndarray, bounds: Bounds) -> tuple[float, float, float, float]:
     """(primal value, dual value L(f), relative gap, relative violation) of a candidate in the
     units of ``pr`` (those of D).  f is 1-Lipschitz on the samples by construction (the
     c-transform), so a feasible plan and a small gap certify both as optimal: for every plan
     pi and 1-Lipschitz f, -2 m - <pi, d - 2 m> <= min L <= L(f).  The gap is relative to the
-    scale of the values, (1 + lam) (max d + 2 margin); the marginal violation to the mass."""
-    a_lo, a_hi, b_lo, b_hi = bounds
-    rows, cols = sol.row_sums, sol.col_sums
-    mass = max(1.0, sol.mass)
-    violation = max(float(np.max(a_lo - rows)), float(np.max(rows - a_hi)),
-                    float(np.max(b_lo - cols)), float(np.max(cols - b_hi)),
-                    float(-sol.flows.min(initial=0.0))) / mass
-    primal = float(np.dot(D[sol.rows, sol.cols] - 2.0 * pr.margin, sol.flows))
+    magnitudes of the values' terms (:func:`.certificate.value_scale`, docs/mathematics.md
+    §3.5); the marginal violation to the masses (:func:`.certificate.marginal_violation`)."""
+    violation = marginal_violation(bounds, sol.row_sums, sol.col_sums,
+                                   sol.flows.min(initial=0.0))
+    dist = D[sol.rows, sol.cols]
+    transported = float(np.dot(dist, sol.flows))
+    primal = float(np.dot(dist - 2.0 * pr.margin, sol.flows))
     dual = pr.loss(f_pos, f_neg)
-    gap = abs((-2.0 * pr.margin - primal) - dual) / ((1.0 + pr.lam) * (big + 2.0 * pr.margin))
+    scale = value_scale(pr, f_pos, f_neg, float(sol.flows.sum()), transported)
+    gap = relative_gap(-2.0 * pr.margin - primal, dual, scale)
     return primal, dual, gap, violation
 
 
@@ -204,8 +207,23 @@ def _goes_sparse(method: str, pr: Problem) -> bool:
     return False
 
 
-def _solve_sparse(pr: Problem, t0: float, progress: bool, scheduler: Any) -> HKRResult:
+_AUTO = " (chosen by 'auto': the dense problem does not fit in memory)"
+
+
+def check_method_lam(pr: Problem, method: str, why: str = "") -> None:
+    """``lam`` must lie in the range ``method`` resolves (:data:`.methods.LAM_MAX_BY_METHOD`)."""
+    top = LAM_MAX_BY_METHOD[method]
+    if pr.lam > top:
+        best = max(LAM_MAX_BY_METHOD.values())
+        raise InputError(f"lam: {pr.lam:g} is above {top:g}, the largest lam method {method!r}"
+                         f"{why} solves to full accuracy; method 'netsimplex' takes lam up to "
+                         f"{best:g}")
+
+
+def _solve_sparse(pr: Problem, t0: float, progress: bool, scheduler: Any,
+                  why: str = "") -> HKRResult:
     """Column generation on ``pr`` in normalised units (like the dense solve), certified."""
+    check_method_lam(pr, "sparse", why)
     s = coordinate_scale(pr.x_pos, pr.x_neg)
     sol = solve_sparse(pr.transformed(scale=1.0 / s), progress=progress, scheduler=scheduler)
     return _sparse_result(pr, t0, sol, s)
@@ -214,21 +232,43 @@ def _solve_sparse(pr: Problem, t0: float, progress: bool, scheduler: Any) -> HKR
 def _sparse_result(pr: Problem, t0: float, sol: SparseSolution, s: float = 1.0) -> HKRResult:
     """The :class:`HKRResult` of a column-generation solution of ``pr`` solved in units of s,
     certified like the dense ones: the relative gap of the c-transformed potentials (1-Lipschitz
-    on all pairs by the final full pricing pass) against the scale (1 + lam) (diam + 2 margin),
-    diam >= max d the diameter of both clouds."""
+    on all pairs by the final full pricing pass) against the magnitudes of the values' terms,
+    and the plan's marginal bounds."""
     unit = pr.transformed(scale=1.0 / s) if s != 1.0 else pr
     shift = optimal_shift(unit, sol.f_pos, sol.f_neg)
     f_pos, f_neg = sol.f_pos + shift, sol.f_neg + shift
     dual = unit.loss(f_pos, f_neg)
-    gap = (abs((-2.0 * unit.margin - sol.primal) - dual)
-           / ((1.0 + pr.lam) * (sol.scale - 1.0)))
-    if not gap <= CERT_TOL or not sol.violation <= CERT_TOL:
+    plan = sol.plan
+    gap = relative_gap(-2.0 * unit.margin - sol.primal, dual,
+                       value_scale(unit, f_pos, f_neg, float(plan.sum()), sol.transported))
+    viol = max(sol.violation, marginal_violation(
+        unit.marginal_bounds(), np.asarray(plan.sum(axis=1)).reshape(-1),
+        np.asarray(plan.sum(axis=0)).reshape(-1), plan.data.min(initial=0.0)))
+    if not gap <= CERT_TOL or not viol <= CERT_TOL:
         raise SolverError(f"sparse: certificate failed (relative gap {gap:.2e}, violation "
-                          f"{sol.violation:.2e})")
-    return HKRResult(loss=(-2.0 * unit.margin - sol.primal) * s, plan=sol.plan,
-                     f_pos=f_pos * s, f_neg=f_neg * s, primal_value=sol.primal * s,
-                     dual_value=dual * s, gap=gap, method="sparse",
-                     seconds=time.perf_counter() - t0, problem=pr, info=sol.info())
+                          f"{viol:.2e})")
+    return _finite(HKRResult(loss=(-2.0 * unit.margin - sol.primal) * s, plan=sol.plan,
+                             f_pos=f_pos * s, f_neg=f_neg * s, primal_value=sol.primal * s,
+                             dual_value=dual * s, gap=gap, method="sparse",
+                             seconds=time.perf_counter() - t0, problem=pr, info=sol.info()))
+
+
+def _finite(res: HKRResult) -> HKRResult:
+    """``res`` if its values are finite in the data's units; they overflow only when the
+    solution itself exceeds the float64 range (e.g. min L = 2 margin lam min(p, 1 - p) for
+    coinciding clouds), which is reported as a range error of the parameters."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = (res.loss, res.primal_value, res.dual_value, float(np.max(np.abs(res.f_pos))),
+                  float(np.max(np.abs(res.f_neg))))
+    if not all(np.isfinite(values)):
+        raise _overflow(res.problem)
+    return res
+
+
+def _overflow(pr: Problem) -> InputError:
+    return InputError(f"margin, lam: the optimal loss or potential exceeds the largest float64 "
+                      f"({np.finfo(float).max:.3g}) with margin={pr.margin:g}, lam={pr.lam:g}; "
+                      "rescale the data and the margin")
 
 
 def _choose_method(n: int, m: int) -> list[str]:
@@ -261,8 +301,8 @@ def hkr_transport(x_pos: Any, x_neg: Any = None, lam: float | None = None,
     method : {"auto", "netsimplex", "pot", "highs", "sparse"}
         Exact solver.  ``"auto"`` takes the fastest available and falls back to the next one if
         its answer fails the optimality certificate; it takes ``"sparse"`` (column generation,
-        memory linear in n + m, see docs/sparse.md) when the dense problem would exceed
-        :data:`otreg.transport.objective.MAX_DENSE_BYTES`.
+        memory linear in n + m, see docs/sparse.md) when the dense problem would exceed the
+        memory available (:func:`otreg.transport.objective.dense_limit_bytes`).
     progress : bool
         ``"sparse"`` only: a progress bar over the pricing rounds.
     scheduler : dask.distributed.Client or str, optional
@@ -289,7 +329,8 @@ def hkr_transport(x_pos: Any, x_neg: Any = None, lam: float | None = None,
         raise InputError(f"method: expected one of {METHODS}, got {method!r}")
     pr = as_problem(x_pos, x_neg, lam, margin, a, b, p)
     if _goes_sparse(method, pr):
-        return _solve_sparse(pr, t0, progress, scheduler)
+        return _solve_sparse(pr, t0, progress, scheduler, "" if method == "sparse" else _AUTO)
+    check_method_lam(pr, method)
     check_dense_size(pr.n, pr.m, copies=HKR_DENSE_COPIES,
                      what="the dense hKR problem (distances, plan)")
     D, s, big = scaled_distances(pr.x_pos, pr.x_neg)
@@ -297,17 +338,18 @@ def hkr_transport(x_pos: Any, x_neg: Any = None, lam: float | None = None,
     bounds = pr.marginal_bounds()
     failures = []
     for name in (_choose_method(pr.n, pr.m) if method == "auto" else [method]):
-        try:
-            # the library built D and the bounds: no second pass of input checks over D
+        try:  # the library built D and the bounds: no second pass of checks; an InputError
             sol = solve_bounded(*bounds, D, method=name, offset=-2.0 * unit.margin,
-                                validate=False)
+                                validate=False)  # can only be an overflow
         except (SolverError, MemoryLimitError) as exc:
             failures.append(str(exc))
             continue
+        except InputError:
+            raise _overflow(pr) from None
         f_pos, f_neg = c_transform_clean(sol.u + unit.margin, -sol.v - unit.margin, D)
         shift = optimal_shift(unit, f_pos, f_neg)
         f_pos, f_neg = f_pos + shift, f_neg + shift
-        primal, dual, gap, viol = _certify(unit, D, sol, f_pos, f_neg, bounds, big)
+        primal, dual, gap, viol = _certify(unit, D, sol, f_pos, f_neg, bounds)
         if gap <= CERT_TOL and viol <= CERT_TOL:
             del D  # before the dense plan is built: one (n, m) array at a time
             return _result(pr, sol, s, big, f_pos, f_neg, primal, dual, gap, name, t0)
@@ -323,9 +365,11 @@ def _result(pr: Problem, sol: BoundedSolution, s: float, big: float, f_pos: np.n
     if not np.isfinite(big * s):
         raise InputError("x_pos, x_neg: some distances exceed the largest float64 "
                          f"({np.finfo(float).max:.3g}); rescale the data")
-    return HKRResult(loss=(-2.0 * pr.margin / s - primal) * s, plan=sol.plan(), f_pos=f_pos * s,
-                     f_neg=f_neg * s, primal_value=primal * s, dual_value=dual * s, gap=gap,
-                     method=method, seconds=time.perf_counter() - t0, problem=pr)
+    with np.errstate(over="ignore"):
+        return _finite(HKRResult(loss=(-2.0 * pr.margin / s - primal) * s, plan=sol.plan(),
+                                 f_pos=f_pos * s, f_neg=f_neg * s, primal_value=primal * s,
+                                 dual_value=dual * s, gap=gap, method=method,
+                                 seconds=time.perf_counter() - t0, problem=pr))
 
 
 def distance_matrix(pr: Problem) -> np.ndarray:
@@ -357,7 +401,9 @@ def wasserstein1(x_pos: Any, x_neg: Any = None, a: Any = None, b: Any = None,
     """
     if method not in METHODS:
         raise InputError(f"method: expected one of {METHODS}, got {method!r}")
-    pr = as_problem(x_pos, x_neg, a=a, b=b)
+    # W1 has no margin: the smallest positive one stays below any data's range limit
+    pr = as_problem(x_pos, x_neg, a=a, b=b,
+                    margin=None if isinstance(x_pos, Problem) else np.finfo(np.float64).tiny)
     if _goes_sparse(method, pr):
         # lam = 0: loss = -2 margin - primal = -W1 for any margin; one far below the data's
         # extent keeps the cancellation in -2 margin - (W1 - 2 margin) at the rounding of W1

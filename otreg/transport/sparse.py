@@ -133,13 +133,13 @@ SPARSE_BYTES_PER_POINT = 5000
 
 def check_sparse_size(n: int, m: int) -> None:
     """Raise :class:`MemoryLimitError` before a sparse solve whose estimated memory exceeds
-    :data:`otreg.transport.objective.MAX_DENSE_BYTES` (the limit of every solver)."""
+    :func:`otreg.transport.objective.dense_limit_bytes` (the limit of every solver)."""
     need = SPARSE_BYTES_PER_POINT * (n + m)
-    if need > objective.MAX_DENSE_BYTES:
+    limit, source = objective.dense_limit_bytes()
+    if need > limit:
         raise MemoryLimitError(
             f"n={n}, m={m}: the sparse solver needs about {need / 2**30:.1f} GiB, above the "
-            f"limit of {objective.MAX_DENSE_BYTES / 2**30:.1f} GiB (otreg.transport.objective."
-            "MAX_DENSE_BYTES); subsample the clouds or raise the limit")
+            f"limit of {limit / 2**30:.1f} GiB ({source}); subsample the clouds")
 
 
 # ------------------------------------------------------------------------------ starting arcs

@@ -27,7 +27,7 @@ from typing import Any, Callable
 import numpy as np
 from numba import njit, prange
 
-from ..errors import InputError
+from ..errors import InputError, SolverError, caused_by_interrupt
 
 __all__ = ["Blocks", "dask_pricing", "row_pass", "spatial_blocks"]
 
@@ -405,7 +405,14 @@ def dask_pricing(scheduler: Any, tasks_per_worker: int = 2) -> Callable[..., tup
     except ImportError as exc:  # pragma: no cover - the dask extra is missing
         raise InputError("scheduler: needs dask.distributed (pip install 'otreg[dask]')") \
             from exc
-    client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+    if isinstance(scheduler, Client):
+        client = scheduler
+    else:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
+            raise InputError(f"scheduler: cannot connect to the Dask scheduler {scheduler!r} "
+                             f"({type(exc).__name__}: {exc})") from None
     scattered: dict[int, tuple[Blocks, Any]] = {}
 
     def remote(blocks: Blocks) -> Any:
@@ -425,7 +432,13 @@ def dask_pricing(scheduler: Any, tasks_per_worker: int = 2) -> Callable[..., tup
         futures = [client.submit(_row_pass_task, r_fut, V, c_fut, w_fut, thr, k, slack,
                                  (int(b0), int(b1)), pure=False)
                    for b0, b1 in zip(cuts[:-1], cuts[1:])]
-        res = client.gather(futures)
+        try:
+            res = client.gather(futures)
+        except Exception as exc:  # a worker died, the cluster went away, a task failed
+            if caused_by_interrupt(exc):
+                raise
+            raise SolverError(f"sparse: the Dask cluster failed during a pricing pass "
+                              f"({type(exc).__name__}: {exc})") from exc
         return (np.concatenate([r[0] for r in res]), np.concatenate([r[1] for r in res]))
 
     return pricing

@@ -17,6 +17,7 @@ from ..metrics import bounding_box
 from ..potential import Potential
 from ..problem import Problem
 from ..transport import HKRResult, hkr_transport, pairwise_distances, wasserstein1
+from ..transport.certificate import value_scale
 from .check import Check, combine
 
 #: an exact solver: Problem -> HKRResult (hkr_transport, or a wrong one in the tests)
@@ -29,8 +30,9 @@ def _den(w: np.ndarray) -> np.ndarray:
 
 
 def _scale(res: HKRResult) -> float:
-    """The data's scale for absolute tolerances: 1 + largest distance + 2 margin."""
-    return 1.0 + float(np.max(res.distances)) + 2.0 * res.problem.margin
+    """The data's scale for absolute tolerances on potential values: largest distance +
+    2 margin (in the data's units, so that the checks mean the same at every scale)."""
+    return float(np.max(res.distances)) + 2.0 * res.problem.margin
 
 
 # --------------------------------------------------------------------------------------------
@@ -53,9 +55,12 @@ def check_strong_duality(res: HKRResult, tol: float = LP_TOL) -> Check:
     from_f = pr.loss(res.f_pos, res.f_neg)
     vals = {"-2m-primal(plan)": from_plan, "L(f)": from_f, "claimed loss": float(res.loss)}
     spread = max(vals.values()) - min(vals.values())
-    allowed = tol * _scale(res) * (1.0 + pr.lam)
+    plan = np.asarray(res.plan)
+    allowed = tol * value_scale(pr, res.f_pos, res.f_neg, float(plan.sum()),
+                                float(np.sum(plan * res.distances)))
     detail = (", ".join(f"{k}={v:.10g}" for k, v in vals.items())
-              + f"; value = max-min spread <= tol = {tol:g}*(1+max d+2m)*(1+lam)")
+              + f"; value = max-min spread <= tol = {tol:g} x the magnitude of the values' "
+              "terms (docs/mathematics.md §3.5)")
     return Check("strong_duality", spread <= allowed, spread, allowed, detail)
 
 
@@ -270,7 +275,7 @@ def nearest_optimal_values(problem: Problem, loss: float, values: np.ndarray,
                            tol: float = LP_TOL, max_locations: int = 100) -> np.ndarray | None:
     """The optimal potential nearest to ``values`` on the samples (positives then negatives):
     the values p minimising sum_k w_k |p_k - values_k| (w = ``problem.weights``) over every
-    potential that is 1-Lipschitz on the samples with L(p) <= ``loss`` + tol (1 + max d + 2m).
+    potential that is 1-Lipschitz on the samples with L(p) <= ``loss`` + tol (max d + 2m).
     One LP over the distinct sample locations; None when there are more than
     ``max_locations`` of them or the LP fails.
 
@@ -304,7 +309,7 @@ def nearest_optimal_values(problem: Problem, loss: float, values: np.ndarray,
                    hstack([eye, zero, zero, -eye]),              # e >= f - target
                    hstack([-eye, zero, zero, -eye]),             # e >= target - f
                    coo_matrix(loss_row[None])]).tocsr()          # L(f) <= loss + tol
-    scale = 1.0 + float(d.max(initial=0.0)) + 2.0 * problem.margin
+    scale = float(d.max(initial=0.0)) + 2.0 * problem.margin
     b_ub = np.concatenate([d[iu, ju], -problem.margin * np.ones(2 * k), target, -target,
                            [loss + tol * scale]])
     cost = np.concatenate([np.zeros(3 * k), np.bincount(inv, problem.weights, k)])
@@ -353,7 +358,7 @@ def check_w1_limit(problem: Problem, lams: Sequence[float] = (1e-1, 1e-2, 1e-3),
         if lam not in losses:
             losses[lam] = float(solver(problem.with_params(lam=lam)).loss)
     h_star = best_hinge(problem, np.asarray(res0.f_pos), np.asarray(res0.f_neg))
-    t = tol * (1.0 + abs(w1) + 2 * margin)
+    t = tol * (abs(w1) + 2 * margin)
     parts = [Check("lam=0", abs(losses[0.0] + w1) <= t, abs(losses[0.0] + w1), t,
                    f"min L_0 = {losses[0.0]:.10g}, -W1 (ot.emd2) = {-w1:.10g}")]
     seq = sorted((l for l in losses if l > 0), reverse=True)
@@ -390,7 +395,7 @@ def check_invariance(problem: Problem, loss: float, scale: float = 2.5, seed: in
     l_moved = float(solver(problem.transformed(rotation=q, shift=shift)).loss)
     samples = problem.samples
     dist_max = float(np.max(np.linalg.norm(samples - problem.x_pos.mean(0), axis=1)))
-    t = tol * (1.0 + 2 * dist_max + 2 * problem.margin) * (1.0 + problem.lam) * scale
+    t = tol * (abs(loss) + 2 * dist_max + 2 * problem.margin) * scale
     e1 = abs(l_scaled - scale * loss)
     e2 = abs(l_moved - loss)
     parts = [Check(f"scale x{scale:g}", e1 <= t, e1, t,

@@ -5,7 +5,6 @@ serialises to JSON with the keys ``data``, ``params``, ``lp``, ``neural``, ``che
 """
 from __future__ import annotations
 
-import json
 import textwrap
 import time
 import zlib
@@ -15,6 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..data.io import json_text
 from ..data.validate import as_int
 from ..metrics import loss_scale
 from ..errors import InputError
@@ -42,7 +42,7 @@ class Tolerances:
     with a safety factor, and documented in the report's details).
     """
 
-    lp: float = 1e-8                 # LP identities (relative to 1 + max d + 2m)
+    lp: float = 1e-8                 # LP identities (relative to max d + 2m, or S)
     hinge: float = 1e-6              # marginal vs. required bound (relative to a_i, b_j)
     exact_lipschitz: float = 1e-8    # excess over 1 of the exact extension's ratios/gradients
     certificate: float = 1e-6        # relative flip radius below |f|
@@ -132,7 +132,7 @@ class Report:
         return out
 
     def to_json(self, path: Any = None, indent: int = 2) -> str:
-        text = json.dumps(self.to_dict(), indent=indent)
+        text = json_text(self.to_dict(), "report", nan_as_null=True, indent=indent)
         if path is not None:
             with open(path, "w") as fh:
                 fh.write(text + "\n")

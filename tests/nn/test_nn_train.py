@@ -255,15 +255,15 @@ def test_fit_multiclass_one_vs_all(tmp_path):
         fit_multiclass(x, labels, lr=1e10, steps=20, width=8, depth=2, progress=False)
 
 
-def test_cli_diverged_training_is_one_line_exit_2(tmp_path, capsys):
+def test_cli_diverged_training_is_one_line_exit_1(tmp_path, capsys):
     """`otreg train --lr 1e10` must not end with exit 0 and a loss of
-    1.2e10: a diverged training is an error, not a result."""
+    1.2e10: a diverged training is an error, not a result (exit 1: a failed computation)."""
     from otreg.cli import main
 
     rc = main(["train", "--data", "moons", "--n", "20", "--lr", "1e10", "--steps", "50",
                "--width", "8", "--depth", "2", "--out", str(tmp_path / "m.npz"), "--no-progress"])
     err = capsys.readouterr().err.strip()
-    assert rc == 2 and len(err.splitlines()) == 1
+    assert rc == 1 and len(err.splitlines()) == 1
     assert "lr: training diverged" in err and "--lr" in err
     assert not (tmp_path / "m.npz").exists()
 
