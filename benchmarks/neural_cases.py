@@ -59,6 +59,24 @@ def digits(a, b):
     return build
 
 
+def weighted(build, seed):
+    """The problem of ``build`` with sample weights drawn uniformly in [0.2, 1.8]."""
+    def make():
+        pr = build()
+        rng = np.random.default_rng(seed)
+        return Problem(pr.x_pos, pr.x_neg, pr.lam, pr.margin, a=rng.uniform(0.2, 1.8, pr.n),
+                       b=rng.uniform(0.2, 1.8, pr.m))
+    return make
+
+
+def wine_class(c):
+    def build():
+        x, y = _sklearn("wine")
+        x = _standardised(x)
+        return Problem(x[y == c], x[y != c], 1.0, 0.1)
+    return build
+
+
 def _case(label, family, part, builder):
     return (label, family, part, builder)
 
@@ -113,6 +131,25 @@ CASES = [
     _case("shell 5-D 200/200, seed 1", "high-D", "held-out", toy("shell", 200, dim=5, seed=1)),
     _case("anisotropic 64-D 300/300 (3:1), seed 4", "high-D", "held-out",
           toy("anisotropic", 300, dim=64, ratio=3.0, seed=4)),
+    # ------------------------------------------------------------- held-out rows added with
+    # the cone model (fresh seeds, sizes, dimensions, weights; not looked at while choosing it)
+    _case("gaussians 300/700, seed 5", "toys", "held-out", toy("gaussians", 300, 700, seed=5)),
+    _case("spirals 400/500, seed 6, weights", "toys", "held-out",
+          weighted(toy("spirals", 400, 500, seed=6), 6)),
+    _case("checkerboard 5x5 450/350, seed 7", "hard", "held-out",
+          toy("xor", 450, 350, cells=5, gap=0.0, seed=7)),
+    _case("anisotropic 400/250 (5:1, angle 0.7), seed 8, weights", "hard", "held-out",
+          weighted(toy("anisotropic", 400, 250, ratio=5.0, angle=0.7, seed=8), 8)),
+    _case("stripes 250/350 (6 stripes, 5 shared), seed 9", "hard", "held-out",
+          toy("stripes", 250, 350, stripes=6, shared=5, seed=9)),
+    _case("digits 0 vs 8, 64-D, weights", "high-D", "held-out", weighted(digits(0, 8), 10)),
+    _case("wine 2 vs rest 71/107, 13-D", "high-D", "held-out", wine_class(2)),
+    _case("anisotropic 20-D 250/350 (4:1), seed 11", "high-D", "held-out",
+          toy("anisotropic", 250, 350, dim=20, ratio=4.0, seed=11)),
+    _case("clusters 40-D 200/300, seed 12", "high-D", "held-out",
+          toy("clusters", 200, 300, dim=40, seed=12)),
+    _case("shell 8-D 300/250, seed 13", "high-D", "held-out",
+          toy("shell", 300, 250, dim=8, seed=13)),
 ]
 
 

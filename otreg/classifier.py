@@ -214,7 +214,9 @@ class HKRClassifier(ClassifierMixin, BaseEstimator):
             pos = codes == 1
             problem = Problem(X[pos], X[~pos], self.lam, margin, a=weights[pos],
                               b=weights[~pos])
-            result = fit(problem, **settings)
+            # the network alone: cones fit the training sample, not held-out points
+            # (docs/neural.md §5.8)
+            result = fit(problem, architecture="mlp", **settings)
         else:
             result = fit_multiclass(X, codes, self.lam, margin, weights, **settings)
         self.classes_ = classes

@@ -154,7 +154,8 @@ def test_bench_neural_families_quick():
     rows = [ln.split(" | ") for ln in out.splitlines() if "(quick)" in ln]
     assert len(rows) == 2
     for row in rows:
-        gap, rel = float(row[6].rstrip("%")), float(row[7].rstrip("%"))
+        assert row[6] == "cones", row  # fit's default model at this size
+        gap, rel = float(row[7].rstrip("%")), float(row[8].rstrip("%"))
         assert gap >= -1e-4 and rel >= -1e-4 and abs(rel) >= abs(gap) - 1e-9, row
 
 

@@ -49,7 +49,7 @@ def test_binary_is_fit_on_the_problem(rng):
     assert list(clf.classes_) == ["cat", "dog"] and clf.n_features_in_ == 2
     seed = int(np.random.RandomState(7).randint(np.iinfo(np.int32).max))
     ref = fit(Problem(x[codes == 1], x[codes == 0], 2.0, 0.3), seed=seed, progress=False,
-              **{k: v for k, v in FAST.items()})
+              architecture="mlp", **{k: v for k, v in FAST.items()})
     f = clf.decision_function(x)
     np.testing.assert_allclose(f, ref.model.predict(x), rtol=0, atol=1e-12)
     assert clf.loss_ == pytest.approx(Problem(x[codes == 1], x[codes == 0], 2.0, 0.3)

@@ -124,7 +124,8 @@ def test_certified_radius_before_fit_is_not_fitted():
 def test_architecture_json_with_infinity_is_refused(tmp_path, barely_trained_model, cli):
     files = dict(np.load(barely_trained_model))
     arch = json.loads(str(files["architecture"][0]))
-    arch["layers"][0]["in"] = "__INF__"
+    net = arch["network"] if arch["type"] == "cones" else arch  # fit's default: cones on top
+    net["layers"][0]["in"] = "__INF__"
     text = json.dumps(arch).replace('"__INF__"', "Infinity")
     files["architecture"] = np.array([text])
     bad = tmp_path / "inf.npz"

@@ -210,7 +210,8 @@ def test_neural_checks_on_a_trained_network(moons, trained):
                                 == np.sign(np.concatenate([res.f_pos, res.f_neg]))))
     assert agree.parts[1].value == pytest.approx(sign, abs=1e-12) and agree.passed
     # an untrained network of the same shape is far from the optimum
-    raw = fit(pr, epochs=1, width=32, depth=2, lr=1e-6, progress=False).model
+    raw = fit(pr, epochs=1, width=32, depth=2, lr=1e-6, progress=False,
+              architecture="mlp").model
     assert not check_neural_gap(pr, res.loss, raw.predict(pr.x_pos), raw.predict(pr.x_neg)).passed
 
 

@@ -5,6 +5,7 @@
 >>> result.model.predict(points), result.model.grad(points)      # doctest: +SKIP
 """
 from .activations import fullsort, groupsort2, groupsort4, groupsort8, relu
+from .cones import ConeNetwork
 from .io import load_model, save_model
 from .layers import (Activation, Householder, LipschitzDense, Sequential, bjorck, bjorck_numpy,
                      dense_chain, lipschitz_mlp, orthonormal, spectral_bjorck, warm_bjorck)
@@ -20,7 +21,8 @@ from .train import (TrainingBudgetWarning, TrainResult, default_settings, fit, f
 __all__ = [
     "Tensor", "no_grad", "concatenate", "stack", "maximum", "minimum", "where",
     "groupsort2", "groupsort4", "groupsort8", "fullsort", "relu",
-    "LipschitzDense", "Activation", "Householder", "Sequential", "lipschitz_mlp", "bjorck",
+    "LipschitzDense", "ConeNetwork", "Activation", "Householder", "Sequential", "lipschitz_mlp",
+    "bjorck",
     "spectral_bjorck", "warm_bjorck", "dense_chain", "bjorck_numpy",
     "orthonormal", "cayley", "skew_expm", "ConvexPotentialLayer", "SLLLayer",
     "kr_loss", "hinge_loss", "hkr_loss", "multiclass_hkr_loss", "loss_coefficients",

@@ -9,6 +9,7 @@ import numpy as np
 from ..data.io import read_npz
 from ..data.paths import atomic_file
 from ..errors import InputError
+from .cones import ConeNetwork
 from .layers import Sequential
 
 FORMAT = "otreg.nn/1"
@@ -22,6 +23,9 @@ def save_model(model: Sequential, path: str | os.PathLike) -> None:
     for i, layer in enumerate(model.layers):
         for key, arr in layer.state().items():
             arrays[f"layer{i}.{key}"] = np.asarray(arr, dtype=np.float64)
+    if isinstance(model, ConeNetwork):
+        for key, arr in model.cone_state().items():
+            arrays[f"cones.{key}"] = np.asarray(arr, dtype=np.float64)
     path = os.fspath(path)
     # through a file object: np.savez would append ".npz" to other names; atomically: a failed
     # write keeps the previous model
@@ -54,7 +58,12 @@ def load_model(path: str | os.PathLike) -> Sequential:
         raise InputError(f"model: {name}: the architecture is not valid JSON ({exc})") from None
     if not isinstance(cfg, dict) or cfg.get("format") != FORMAT:
         raise InputError(f"model: {name}: unknown model format (expected {FORMAT!r})")
-    model = Sequential.from_config(cfg, where=f"model: {name}")
+    cones = cfg.get("type") == "cones"
+    net_cfg = cfg.get("network") if cones else cfg
+    if not isinstance(net_cfg, dict):
+        raise InputError(f"model: {name}: the cone model has no network architecture")
+    model = Sequential.from_config(net_cfg, where=f"model: {name}")
+    cone_arrays = {key[6:]: files.pop(key) for key in list(files) if key.startswith("cones.")}
     per_layer = {}
     for key, arr in files.items():
         head, _, tail = key.partition(".")
@@ -72,4 +81,17 @@ def load_model(path: str | os.PathLike) -> Sequential:
             raise InputError(f"model: {name}: layer {i} has unexpected arrays {sorted(st)}")
     if per_layer:
         raise InputError(f"model: {name}: arrays for non-existent layers {sorted(per_layer)}")
+    if cones != bool(cone_arrays):
+        raise InputError(f"model: {name}: cone arrays {sorted(cone_arrays)} do not match the "
+                         f"architecture type {cfg.get('type')!r}")
+    if cones:
+        missing = {"centres", "up", "down"} - set(cone_arrays)
+        if missing or len(cone_arrays) != 3:
+            raise InputError(f"model: {name}: the cones need arrays centres, up and down, got "
+                             f"{sorted(cone_arrays)}")
+        try:
+            model = ConeNetwork.on_network(model, cone_arrays["centres"], cone_arrays["up"],
+                                           cone_arrays["down"])
+        except InputError as exc:
+            raise InputError(f"model: {name}: {exc}") from None
     return model

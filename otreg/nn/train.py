@@ -39,6 +39,7 @@ from ..errors import InputError, TrainingError
 from ..problem import DEFAULT_LAM, DEFAULT_MARGIN, Problem, as_problem, hkr_objective
 from ._blas import blas_threads
 from .budget import check_budget
+from .cones import CONE_SCHEDULE, MAX_CONE_POINTS, train_cones
 from .layers import Sequential, lipschitz_mlp
 from .losses import multiclass_coefficients
 from .optim import SGD, Adam, Optimizer
@@ -58,10 +59,12 @@ class TrainResult:
     """Outcome of :func:`fit`.
 
     ``history``: full-data hKR loss at each evaluation (every step with full batches, every
-    epoch with mini-batches; training-time weights); ``loss``: full-data loss of the returned
-    (frozen, exactly 1-Lipschitz) model; ``steps_run``/``best_step``: optimiser steps done and
-    the step of the kept weights; ``stop_reason``: ``"plateau"`` or ``"budget"``;
-    ``settings``: every training setting used (defaults resolved).
+    epoch with mini-batches; training-time weights), then at each step of the cones' heights;
+    ``loss``: full-data loss of the returned (frozen, exactly 1-Lipschitz) model;
+    ``steps_run``/``best_step``: the network's optimiser steps done and the step of the kept
+    weights; ``stop_reason``: the network's, ``"plateau"`` or ``"budget"``; ``settings``:
+    every training setting used (defaults resolved); ``cone_steps_run``: steps on the cones'
+    heights (0 without cones).
     """
 
     model: Sequential
@@ -75,6 +78,7 @@ class TrainResult:
     best_step: int = 0
     stop_reason: str = ""
     settings: dict = field(default_factory=dict)
+    cone_steps_run: int = 0
 
     def html_rows(self) -> list[tuple[str, object]]:
         """The quantities :meth:`_repr_html_` shows, (name, value), settings last."""
@@ -126,6 +130,9 @@ DEFAULT_SCHEDULE = {"batch_size": 2048, "lr": 4e-3, "final_lr": 1e-2, "patience"
 #: layer, the Björck step, Adam and Python's overhead (measured: worth LAYER_WORK)
 BASE_STEPS, MIX_STEPS, MAX_STEPS = 4000, 55000, 30000
 MAX_WORK, LAYER_WORK = 1.67e11, 7e5
+#: with cones (:mod:`otreg.nn.cones`) the network's budget is capped at this many steps: the
+#: cones take the values on the sample the rest of the way to the optimum
+CONE_NETWORK_STEPS = 300
 
 
 def network_weights(dim: int, width: int, depth: int, out_dim: int = 1) -> int:
@@ -184,7 +191,12 @@ def default_settings(samples: np.ndarray, labels: np.ndarray) -> dict:
     mix = interleaving(samples, labels)
     net = default_network(samples.shape[1])
     steps = step_budget(samples.shape[0], samples.shape[1], mix, net["width"], net["depth"])
-    return {**net, **DEFAULT_SCHEDULE, "steps": steps, "interleaving": mix}
+    cones = samples.shape[0] <= MAX_CONE_POINTS or \
+        np.unique(samples, axis=0).shape[0] <= MAX_CONE_POINTS
+    if cones:
+        steps = min(steps, CONE_NETWORK_STEPS)
+    return {**net, **DEFAULT_SCHEDULE, **CONE_SCHEDULE, "steps": steps, "interleaving": mix,
+            "architecture": "cones" if cones else "mlp"}
 
 
 def _optimizer(name: str, params: list, lr: float, betas=(0.9, 0.999)) -> Optimizer:
@@ -195,20 +207,40 @@ def _optimizer(name: str, params: list, lr: float, betas=(0.9, 0.999)) -> Optimi
     raise InputError(f"optimizer: expected 'adam' or 'sgd', got {name!r}")
 
 
+def _check_architecture(cfg: dict, given: dict, samples: np.ndarray, out_dim: int) -> None:
+    arch = cfg["architecture"]
+    if arch not in ("cones", "mlp"):
+        raise InputError(f"architecture: expected 'cones' or 'mlp', got {arch!r}")
+    if arch == "cones" and out_dim > 1:
+        raise InputError("architecture: cones are for one output (otreg.nn.fit), use 'mlp'")
+    if arch == "cones" and given.get("architecture") == "cones" \
+            and np.unique(samples, axis=0).shape[0] > MAX_CONE_POINTS:
+        raise InputError(f"architecture: cones need at most {MAX_CONE_POINTS} distinct "
+                         f"samples (a samples x centres distance matrix), got "
+                         f"{np.unique(samples, axis=0).shape[0]}; use 'mlp'")
+
+
 def _settings(samples: np.ndarray, labels: np.ndarray, given: dict, out_dim: int = 1) -> dict:
     """Defaults of :func:`default_settings` overridden by the options given (not None),
     validated; ``epochs`` (if given) sets the step budget to that many passes over the data.
     Without ``steps`` the budget follows the network's width and depth (given or default)."""
     cfg = default_settings(samples, labels)
     n_points = samples.shape[0]
+    cones = cfg["architecture"] == "cones"
+    if out_dim > 1:
+        cfg["architecture"] = "mlp"
     cfg.update({k: v for k, v in given.items() if v is not None})
-    if given.get("steps") is None and (given.get("width") is not None
-                                       or given.get("depth") is not None or out_dim > 1):
+    _check_architecture(cfg, given, samples, out_dim)
+    if given.get("steps") is None and (given.get("width") is not None or out_dim > 1
+                                       or given.get("depth") is not None
+                                       or cones != (cfg["architecture"] == "cones")):
         cfg["steps"] = step_budget(n_points, samples.shape[1], cfg["interleaving"],
                                    as_int(cfg["width"], "width", low=1),
                                    as_int(cfg["depth"], "depth", low=0), out_dim)
+        if cfg["architecture"] == "cones":
+            cfg["steps"] = min(cfg["steps"], CONE_NETWORK_STEPS)
     for name, low in (("steps", 1), ("batch_size", 1), ("patience", 1), ("seed", 0),
-                      ("width", 1), ("depth", 0), ("bjorck_iters", 1)):
+                      ("width", 1), ("depth", 0), ("bjorck_iters", 1), ("cone_steps", 0)):
         if cfg[name] is not None:
             cfg[name] = as_int(cfg[name], name, low=low)
     cfg["lr"] = as_number(cfg["lr"], "lr", low=0.0, strict=True)
@@ -243,7 +275,8 @@ def fit(x_pos: Any, x_neg: Any = None, lam: float | None = None, margin: float |
         patience: int | None = None, model: Sequential | None = None, optimizer: str = "adam",
         final_lr: float | None = None, bjorck_iters: int | None = None,
         tol: float | None = None, decay: float | None = None,
-        dtype: str | None = None) -> TrainResult:
+        dtype: str | None = None, architecture: str | None = None,
+        cone_steps: int | None = None) -> TrainResult:
     """Minimise the empirical hKR loss over a 1-Lipschitz network.
 
     The data are those of :func:`otreg.hkr_transport` (``x_pos`` may be a
@@ -263,13 +296,22 @@ def fit(x_pos: Any, x_neg: Any = None, lam: float | None = None, margin: float |
     ``"adam"`` or ``"sgd"`` (momentum 0.9).  ``dtype``: ``"float32"`` (default) runs the
     network's forward and backward passes in single precision during training (the weights,
     Björck steps, loss and optimiser stay float64, and the returned model is evaluated in
-    float64); ``"float64"`` throughout.  Returns a :class:`TrainResult`.
+    float64); ``"float64"`` throughout.
+
+    ``architecture``: ``"cones"`` (default up to :data:`~otreg.nn.cones.MAX_CONE_POINTS`
+    distinct samples) trains the network, then adds distance cones at the samples and trains
+    their heights for ``cone_steps`` steps with the network fixed
+    (:class:`~otreg.nn.cones.ConeNetwork`, still exactly 1-Lipschitz; docs/neural.md §5.8);
+    ``"mlp"``: the network alone.  Returns a :class:`TrainResult`.
     """
     prob = as_problem(x_pos, x_neg, lam, margin, a, b, p)
+    if model is not None and architecture is None:  # train the network given, as it is
+        architecture = "mlp"
     cfg = _settings(prob.samples, prob.labels, dict(
         width=width, depth=depth, activation=activation, steps=steps, epochs=epochs,
         batch_size=batch_size, lr=lr, seed=seed, patience=patience, final_lr=final_lr,
-        bjorck_iters=bjorck_iters, tol=tol, decay=decay, dtype=dtype))
+        bjorck_iters=bjorck_iters, tol=tol, decay=decay, dtype=dtype,
+        architecture=architecture, cone_steps=cone_steps))
     if model is None:
         shift, scale = data_units(prob.samples, prob.weights)
         model = lipschitz_mlp(prob.dim, width=cfg["width"], depth=cfg["depth"],
@@ -282,14 +324,26 @@ def fit(x_pos: Any, x_neg: Any = None, lam: float | None = None, margin: float |
         raise InputError(f"model: maps R^{model.in_dim} -> R^{model.out_dim}, the data need "
                          f"R^{prob.dim} -> R")
     y, c_kr, c_h = prob.coefficients()
+    cones = cfg["architecture"] == "cones"
+    # with cones the network's budget is short by design: no budget warning for it
     out = _train(model, optimizer, prob.samples, y[:, None], c_kr[:, None], c_h[:, None],
-                 prob.margin, cfg, progress)
-    out.loss = full_loss(model, prob)
+                 prob.margin, cfg, progress, warn_budget=not cones)
+    if cones:
+        start = time.perf_counter()
+        with blas_threads(1):
+            out.model, cone_history = train_cones(
+                model, prob.samples, y, c_kr, c_h, prob.margin, cfg["cone_steps"],
+                cfg["cone_lr"], cfg["cone_final_lr"])
+        out.history += cone_history
+        out.cone_steps_run = len(cone_history)
+        out.seconds += time.perf_counter() - start
+    out.loss = full_loss(out.model, prob)
     return out
 
 
 def _train(model: Sequential, optimizer: str, x: np.ndarray, y: np.ndarray, c_kr: np.ndarray,
-           c_h: np.ndarray, margin: float, cfg: dict, progress: bool) -> TrainResult:
+           c_h: np.ndarray, margin: float, cfg: dict, progress: bool,
+           warn_budget: bool = True) -> TrainResult:
     """Shared driver: y, c_kr, c_h are (N, C) (C = 1 for binary), c_h includes lam.  Trains in
     the model's units, keeps the best weights, freezes the model."""
     model.train()
@@ -310,7 +364,7 @@ def _train(model: Sequential, optimizer: str, x: np.ndarray, y: np.ndarray, c_kr
     model.freeze()
     n_batches = cfg["n_batches"]
     gain = loop.final_gain()
-    if loop.stop_reason == "budget" and gain > cfg["tol"]:
+    if warn_budget and loop.stop_reason == "budget" and gain > cfg["tol"]:
         how = (f"while the full-data loss was still improving (by {gain:.1e} x (|loss| + 2 "
                f"margin) over the last {min(cfg['patience'], loop.step - 1)} steps)"
                if math.isfinite(gain) else "before any plateau could be seen")

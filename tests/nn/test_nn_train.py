@@ -55,10 +55,11 @@ def grad_norm_stats(model, xp, xn, seed=0):
 
 @pytest.mark.slow
 def test_groupsort_keeps_gradient_norm_relu_does_not():
-    pr, res = trained("moons")
+    pr, _ = trained("moons")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TrainingBudgetWarning)
-        relu = fit(pr, activation="relu", steps=1500, progress=False)
+        res = fit(pr, progress=False, architecture="mlp")  # the networks alone, no cones
+        relu = fit(pr, activation="relu", steps=1500, progress=False, architecture="mlp")
     frac_gs, mean_gs, max_gs = grad_norm_stats(res.model, pr.x_pos, pr.x_neg)
     frac_relu, mean_relu, max_relu = grad_norm_stats(relu.model, pr.x_pos, pr.x_neg)
     print(f"GroupSort: frac(||grad|-1|<0.01)={frac_gs:.3f} mean={mean_gs:.4f}; "
@@ -109,7 +110,7 @@ def test_fit_respects_weights_prior_and_reports_loss():
     a, b = rng.uniform(0.5, 2, 40), rng.uniform(0.5, 2, 30)
     with pytest.warns(TrainingBudgetWarning):
         res = fit(xp, xn, lam=3.0, margin=0.2, a=a, b=b, p=0.3, steps=3, width=8, depth=2,
-                  progress=False)
+                  progress=False, architecture="mlp")
     prob = Problem(xp, xn, 3.0, 0.2, a, b, 0.3)
     expected = prob.loss(res.model.predict(xp), res.model.predict(xn))
     assert res.loss == pytest.approx(expected, abs=1e-13)
@@ -120,11 +121,12 @@ def test_fit_respects_weights_prior_and_reports_loss():
 def test_budget_counts_steps_and_epochs_are_passes():
     xp, xn = two_moons(100, 100, 0.1, 0)
     with pytest.warns(TrainingBudgetWarning, match="^steps: .*budget of 25 .*--steps"):
-        res = fit(xp, xn, steps=25, width=8, depth=2, progress=False)
+        res = fit(xp, xn, steps=25, width=8, depth=2, progress=False, architecture="mlp")
     assert res.steps_run == 25 and res.stop_reason == "budget" and len(res.history) == 25
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TrainingBudgetWarning)
-        res = fit(xp, xn, epochs=3, batch_size=50, width=8, depth=2, progress=False)
+        res = fit(xp, xn, epochs=3, batch_size=50, width=8, depth=2, progress=False,
+                  architecture="mlp")
     assert res.steps_run == 12 and res.epochs_run == 3 and len(res.history) == 3
 
 
@@ -270,8 +272,9 @@ def test_default_network_and_budget_follow_the_data():
     """2-3 dimensions: the deep narrow network and the interleaving budget; from 4: at least
     as wide as the data (even), 8 layers, and the budget is the work cap, which shrinks as
     the points or the weights grow and never exceeds MAX_STEPS."""
-    from otreg.nn.train import (BASE_STEPS, DEFAULT_NETWORK, LAYER_WORK, MAX_STEPS, MAX_WORK,
-                                default_network, network_weights, step_budget)
+    from otreg.nn.train import (BASE_STEPS, CONE_NETWORK_STEPS, DEFAULT_NETWORK, LAYER_WORK,
+                                MAX_STEPS, MAX_WORK, default_network, default_settings,
+                                network_weights, step_budget)
 
     assert default_network(2) == DEFAULT_NETWORK and default_network(3) == DEFAULT_NETWORK
     assert (default_network(10)["width"], default_network(10)["depth"]) == (64, 8)
@@ -284,5 +287,8 @@ def test_default_network_and_budget_follow_the_data():
     assert step_budget(10, 2, 0.5, 4, 1) == MAX_STEPS            # tiny: the step cap
     # the budget follows a width given to fit, not the default network's
     x = np.random.default_rng(0).normal(size=(60, 5))
-    res = fit(x[:30], x[30:] + 0.5, width=8, depth=2, progress=False, patience=1)
+    res = fit(x[:30], x[30:] + 0.5, width=8, depth=2, progress=False, patience=1,
+              architecture="mlp")
     assert res.settings["steps"] == step_budget(60, 5, res.settings["interleaving"], 8, 2)
+    # with cones (the default) the network's budget is capped
+    assert default_settings(x, np.arange(60) < 30)["steps"] == CONE_NETWORK_STEPS
