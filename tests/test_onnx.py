@@ -15,7 +15,8 @@ from otreg import Problem, hkr_transport
 from otreg.data.toys import two_moons
 from otreg.errors import InputError
 from otreg.metrics import relative_gap
-from otreg.nn import Householder, SLLLayer, from_onnx, lipschitz_mlp, to_onnx
+from otreg.nn import Householder, SLLLayer, fit, from_onnx, lipschitz_mlp, to_onnx
+from otreg.nn.cones import ConeNetwork
 from otreg.nn.onnx import OnnxModel
 from otreg.potential import as_potential
 from otreg.verify.optimality import lipschitz_estimate
@@ -84,6 +85,25 @@ def test_round_trip_every_layer_type(kind, frozen, points):
     fd = (imported.predict(points + h * e) - imported.predict(points - h * e)) / (2 * h)
     fd = fd if fd.ndim == 1 else fd[:, 0]
     assert np.median(np.abs(fd - imported.grad(points)[:, 1])) <= 1e-6
+
+
+def test_cone_model_round_trip():
+    """fit's default model (the network with distance cones at the samples) exports as such:
+    onnxruntime and the imported graph give its values, the imported gradients equal its
+    gradients, at random points and at the samples themselves (the cones' apexes)."""
+    x_pos, x_neg = two_moons(60, seed=3)
+    model = fit(x_pos, x_neg, progress=False, steps=100, cone_steps=200).model
+    assert isinstance(model, ConeNetwork)
+    pts = np.vstack([np.random.default_rng(1).normal(size=(300, 2)), x_pos, x_neg])
+    want = model.predict(pts)
+    data = to_onnx(model)
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    assert _relerr(session.run(None, {"x": pts})[0][:, 0], want) <= 1e-6
+    imported = from_onnx(data)
+    assert _relerr(imported.predict(pts), want) <= 1e-6
+    assert _relerr(imported.grad(pts), model.grad(pts)) <= 1e-6
+    # the cones are active somewhere: the network alone differs from the model
+    assert _relerr(model.network_values(pts), want) > 1e-3
 
 
 def test_float32_export_and_file(tmp_path, points):

@@ -20,7 +20,8 @@ import numpy as np
 from ..data.paths import atomic_write
 from ..data.validate import as_points
 from ..errors import InputError
-from .onnx_export import GraphBuilder, export_layers
+from .cones import ConeNetwork
+from .onnx_export import GraphBuilder, export_cones, export_layers
 from .onnx_ops import OPS, is_float
 from .tensor import Tensor
 
@@ -46,7 +47,8 @@ def to_onnx(model: Any, path: str | os.PathLike | None = None, *, dtype: Any = n
     """The ONNX model (serialised bytes) of an otreg network; also written to ``path`` if
     given.
 
-    ``model``: an :class:`otreg.nn.Sequential` (e.g. ``fit(...).model``).  The graph maps
+    ``model``: an :class:`otreg.nn.Sequential` (e.g. ``fit(...).model``), a cone model
+    (:class:`otreg.nn.cones.ConeNetwork`, fit's default) included.  The graph maps
     ``x`` (k, d) to ``f`` (k, out), input units included (``f(x) = scale g((x - shift) /
     scale)``), with the weights ``model.predict`` uses now (freeze the model first for the
     exactly 1-Lipschitz ones).  ``dtype``: float64 (default: equal to otreg's evaluation to
@@ -65,6 +67,8 @@ def to_onnx(model: Any, path: str | os.PathLike | None = None, *, dtype: Any = n
     elem = TensorProto.DOUBLE if dt == np.float64 else TensorProto.FLOAT
     b = GraphBuilder(dt)
     out = export_layers(b, model, "x")
+    if isinstance(model, ConeNetwork):  # fit's default model: the cones on top of the network
+        out = export_cones(b, model, "x", out)
     b.nodes.append(helper.make_node("Identity", [out], ["f"], name="output"))
     graph = helper.make_graph(
         b.nodes, name, [helper.make_tensor_value_info("x", elem, ["n", model.in_dim])],

@@ -129,3 +129,21 @@ def export_layers(b: GraphBuilder, model: Any, x: str) -> str:
     if scale != 1.0:
         x = b.node("Mul", [x, b.const("scale", scale)])[0]
     return x
+
+
+def export_cones(b: GraphBuilder, model: Any, x: str, m: str) -> str:
+    """``max(min(m, U), D)`` of a cone model (docs/mathematics.md §9) on the input ``x`` (k, d)
+    and the network's output ``m`` (k, 1): the distances to the centres (original units) by
+    Unsqueeze / Sub / Mul / ReduceSum / Sqrt, then ``U = min_j(up_j + |x - p_j|)`` and
+    ``D = max_j(down_j - |x - p_j|)``."""
+    i64 = np.int64
+    diff = b.node("Sub", [b.node("Unsqueeze", [x, b.const("axes", [1], i64)])[0],
+                          b.const("centres", model.centres)])[0]
+    sq = b.node("ReduceSum", [b.node("Mul", [diff, diff])[0], b.const("axes", [2], i64)],
+                keepdims=0)[0]
+    dist = b.node("Sqrt", [sq])[0]
+    up = b.node("ReduceMin", [b.node("Add", [dist, b.const("up", model.up)])[0]],
+                axes=[1], keepdims=1)[0]
+    down = b.node("ReduceMax", [b.node("Sub", [b.const("down", model.down), dist])[0]],
+                  axes=[1], keepdims=1)[0]
+    return b.node("Max", [b.node("Min", [m, up])[0], down])[0]

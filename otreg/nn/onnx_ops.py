@@ -234,6 +234,25 @@ def _shape(inputs: list, attrs: dict) -> list:
     return [shape[int(attrs.get("start", 0)):attrs.get("end")]]
 
 
+def _reduce_sum(inputs: list, attrs: dict) -> list:
+    x = inputs[0] if is_float(inputs[0]) else Tensor(inputs[0])
+    axes = _arg(inputs, 1, attrs, "axes")
+    if not axes and attrs.get("noop_with_empty_axes", 0):
+        return [x]
+    axes = tuple(range(x.data.ndim)) if not axes else tuple(axes)
+    return [x.sum(axis=axes, keepdims=bool(attrs.get("keepdims", 1)))]
+
+
+def _sqrt(inputs: list, attrs: dict) -> list:
+    """Sqrt; at 0 (a point on a cone's apex) the gradient is 0, a subgradient of the distance
+    it takes the root of, instead of 0 * inf."""
+    x = inputs[0] if is_float(inputs[0]) else Tensor(inputs[0])
+    out = np.sqrt(x.data)
+    pos = out > 0
+    return [Tensor._make(out, (x,), lambda g: (np.where(pos, g * 0.5 / np.where(pos, out, 1.0),
+                                                        0.0),), "sqrt")]
+
+
 def _unary(fn: Callable) -> Callable:
     return lambda inputs, attrs: [fn(inputs[0] if is_float(inputs[0]) else Tensor(inputs[0]))]
 
@@ -265,6 +284,8 @@ OPS: dict[str, Callable] = {
     "TopK": _topk,
     "ReduceMax": _reduce_extreme(np.max),
     "ReduceMin": _reduce_extreme(np.min),
+    "ReduceSum": _reduce_sum,
+    "Sqrt": _sqrt,
     "Gather": _gather,
     "Shape": _shape,
     "Cast": _cast,
