@@ -189,15 +189,23 @@ def _topk(inputs: list, attrs: dict) -> list:
     return [values, index.astype(np.int64)]
 
 
+def _reduction(inputs: list, attrs: dict) -> tuple[Tensor, tuple | None, bool]:
+    """``(x, axes, keepdims)`` of a Reduce* node; ``axes`` None when the node is a no-op
+    (no axes and ``noop_with_empty_axes``), all axes when none are given."""
+    x = inputs[0] if is_float(inputs[0]) else Tensor(inputs[0])
+    axes = _arg(inputs, 1, attrs, "axes")
+    if not axes and attrs.get("noop_with_empty_axes", 0):
+        return x, None, True
+    axes = tuple(range(x.data.ndim)) if not axes else tuple(axes)
+    return x, axes, bool(attrs.get("keepdims", 1))
+
+
 def _reduce_extreme(fn: Callable) -> Callable:
     """ReduceMax / ReduceMin; at ties the gradient is shared equally."""
     def run(inputs: list, attrs: dict) -> list:
-        x = inputs[0] if is_float(inputs[0]) else Tensor(inputs[0])
-        axes = _arg(inputs, 1, attrs, "axes")
-        if not axes and attrs.get("noop_with_empty_axes", 0):
+        x, axes, keep = _reduction(inputs, attrs)
+        if axes is None:
             return [x]
-        axes = tuple(range(x.data.ndim)) if not axes else tuple(axes)
-        keep = bool(attrs.get("keepdims", 1))
         a = x.data
         best = fn(a, axis=axes, keepdims=True)
         mask = a == best
@@ -235,12 +243,8 @@ def _shape(inputs: list, attrs: dict) -> list:
 
 
 def _reduce_sum(inputs: list, attrs: dict) -> list:
-    x = inputs[0] if is_float(inputs[0]) else Tensor(inputs[0])
-    axes = _arg(inputs, 1, attrs, "axes")
-    if not axes and attrs.get("noop_with_empty_axes", 0):
-        return [x]
-    axes = tuple(range(x.data.ndim)) if not axes else tuple(axes)
-    return [x.sum(axis=axes, keepdims=bool(attrs.get("keepdims", 1)))]
+    x, axes, keep = _reduction(inputs, attrs)
+    return [x if axes is None else x.sum(axis=axes, keepdims=keep)]
 
 
 def _sqrt(inputs: list, attrs: dict) -> list:
