@@ -18,14 +18,12 @@ import numpy as np
 
 from .data.validate import (as_points, check_lam, check_margin, check_margin_scale, check_prior,
                             cloud_diameter, normalised_weights, prior_from_masses, raw_weights)
+from .defaults import DEFAULT_LAM, DEFAULT_MARGIN
 from .errors import InputError
 
 __all__ = ["Problem", "as_problem", "class_weights", "hkr_objective", "DEFAULT_LAM",
            "DEFAULT_MARGIN"]
 
-#: the λ and margin used when a caller gives none
-DEFAULT_LAM = 1.0
-DEFAULT_MARGIN = 0.1
 
 
 def class_weights(raw_pos: np.ndarray, raw_neg: np.ndarray,

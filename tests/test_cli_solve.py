@@ -37,3 +37,19 @@ def test_solve_csv_file(tmp_path):
 def test_solve_bad_input_exits_2(argv, msg, capsys):
     assert main(["solve", "--n", "10"] + argv) == 2
     assert msg in capsys.readouterr().err
+
+
+def test_help_loads_no_numerical_library():
+    """``otreg --help`` and each command's ``--help`` build the parsers without importing
+    NumPy, SciPy or numba (they cost most of a start-up): every command imports them inside
+    its ``run``."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom otreg.cli import main\n"
+            "for argv in (['--help'], ['solve', '--help'], ['verify', '--help']):\n"
+            "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+            "print(sorted(m for m in ('numpy', 'scipy', 'numba') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"

@@ -10,7 +10,7 @@ ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
 
 #: each top-level part of the package and its layer: imports go to the same or a lower layer
 LAYERS = {
-    "errors": 0, "_html": 0,
+    "errors": 0, "_html": 0, "defaults": 0,
     "data": 1,
     "problem": 2, "potential": 2,
     "transport": 3, "nn": 3, "metrics": 3,

@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Any
 
-from ..problem import DEFAULT_LAM, DEFAULT_MARGIN
+from ..defaults import DEFAULT_LAM, DEFAULT_MARGIN
 
 
 def int_at_least(low: int, what: str):

@@ -4,8 +4,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-import numpy as np
-
 from ..errors import InputError
 from ._paths import apart, output_file, write_text
 
@@ -27,6 +25,8 @@ def add_parser(subparsers):
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from ..data.io import json_text, load_points
     from ..nn import load_model
 

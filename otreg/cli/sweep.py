@@ -16,7 +16,7 @@ import re
 import signal
 import sys
 
-from ..problem import DEFAULT_MARGIN
+from ..defaults import DEFAULT_MARGIN
 from ._args import int_at_least
 
 _INT_RANGE = re.compile(r"^\s*(\d+)\s*(?:-|\.\.)\s*(\d+)\s*$")

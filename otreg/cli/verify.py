@@ -7,12 +7,15 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
-from ..potential import Potential, as_potential
 from ._args import (add_data_arguments, add_train_arguments, load_model_arg, problem_from_args,
                     train_kwargs)
 from ._paths import apart, distinct, output_dir, output_file, write_text, writing
+
+if TYPE_CHECKING:  # the command line's --help does not load NumPy
+    from ..potential import Potential
 
 
 def add_parser(sub) -> None:
@@ -44,9 +47,11 @@ def add_parser(sub) -> None:
     parser.set_defaults(func=run)
 
 
-def load_potential(path: str) -> Potential:
+def load_potential(path: str) -> "Potential":
     """The network in ``path`` as a potential named after the file: ONNX
     (:func:`otreg.nn.from_onnx`) or an otreg ``.npz`` model."""
+    from ..potential import as_potential
+
     ext = os.path.splitext(path)[1].lower()
     if not os.path.isfile(path):
         raise InputError(f"potential: file not found: {path}")
