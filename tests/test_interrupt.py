@@ -146,3 +146,26 @@ def test_the_exit_status_and_output_of_a_finished_command_pass_through(tmp_path)
     bad = subprocess.run(cmd + ["solve", "--data", "moons", "--lam", "-1"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.startswith("otreg solve: error: lam")
+
+
+def test_an_interrupt_inside_a_compiled_callback_is_not_printed(capsys, monkeypatch):
+    """A Ctrl-C that lands while numba's compiler calls back into Python cannot propagate;
+    the supervised child drops it silently (the parent answers the signal in one line), and
+    reports any other exception raised there as usual."""
+    import ctypes
+
+    from otreg.cli._supervise import _quiet_interrupt
+
+    monkeypatch.setattr(sys, "unraisablehook", _quiet_interrupt)
+    callback = ctypes.CFUNCTYPE(None)
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    def failed():
+        raise ValueError("a real error")
+
+    callback(interrupted)()
+    assert capsys.readouterr().err == ""
+    callback(failed)()
+    assert "ValueError: a real error" in capsys.readouterr().err

@@ -59,6 +59,16 @@ def _exit_code(status: int) -> int:
     return 128 - code if code < 0 else code   # killed by signal N: 128 + N, as the shell says
 
 
+def _quiet_interrupt(unraisable) -> None:
+    """A Ctrl-C that lands in a callback from compiled code (numba's compiler calls back into
+    Python) cannot propagate and Python would print it as "Exception ignored ... Traceback";
+    the parent already answers the signal (it stops the child and says so in one line), so
+    such an interrupt is dropped silently. Anything else goes to the default report."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        return
+    sys.__unraisablehook__(unraisable)
+
+
 def supervised(run: Callable[[], int], command: str = "") -> int:
     """``run()`` in a child process; returns its exit status, or 130 (Ctrl-C) / 128 + N
     (signal N) within :data:`GRACE` seconds of a signal, printing one line ``otreg COMMAND:
@@ -76,6 +86,7 @@ def supervised(run: Callable[[], int], command: str = "") -> int:
         _die_with(parent)
         os.set_blocking(seen_w, False)
         signal.set_wakeup_fd(seen_w, warn_on_full_buffer=False)
+        sys.unraisablehook = _quiet_interrupt
         status = run()
         if status >= 128:  # interrupted (and said so): gone before the parent's deadline,
             atexit._run_exitfuncs()    # with the clean-ups (multiprocessing's) but without
